@@ -1,0 +1,75 @@
+# cartback: `make dev` runs the app locally beside the simulators; `make test` runs every test.
+# Both install what is missing first. Nothing is downloaded from GitHub release pages: the
+# wasm-bindgen CLI is built with cargo at the exact version in Cargo.lock, esbuild and wasm-opt
+# come from npm.
+
+SHELL := /bin/bash
+CARGO_BIN := $(HOME)/.cargo/bin
+export PATH := $(CARGO_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/"/, "", $$3); print $$3}' Cargo.lock)
+WORKER_BUILD_VERSION := 0.8.7
+
+# worker-build takes its tools from here instead of downloading them.
+export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen
+export ESBUILD_BIN := $(CURDIR)/node_modules/.bin/esbuild
+export WASM_OPT_BIN := $(CURDIR)/node_modules/.bin/wasm-opt
+export WRANGLER_SEND_METRICS := false
+export WRANGLER_SEND_ERROR_REPORTS := false
+export WRANGLER_HIDE_BANNER := true
+export CLOUDFLARE_CF_FETCH_ENABLED := false
+
+DEV_PORT ?= 8787
+SIM_PORT ?= 8799
+
+.PHONY: dev test build wasm tools rust-tools node-tools test-native test-e2e demo lint clean
+
+## Install what is missing, build, and run the Worker under wrangler dev beside the simulators.
+dev: build .dev.vars
+	@scripts/dev.sh $(DEV_PORT) $(SIM_PORT)
+
+## Send a signed demo checkout to the running `make dev`.
+demo:
+	@node scripts/demo-checkout.mjs http://127.0.0.1:$(DEV_PORT)
+
+## Install what is missing, build, and run every test: native, then end to end in workerd.
+test: build test-native test-e2e
+
+test-native:
+	cargo test --locked
+
+test-e2e: build
+	npx vitest run --config tests/vitest.config.mjs
+
+lint:
+	cargo fmt --check
+	cargo clippy --locked --all-targets -- -D warnings
+	cargo clippy --locked --target wasm32-unknown-unknown -- -D warnings
+
+build: tools wasm
+
+## The Worker bundle in build/ (wrangler's build command calls this too).
+wasm:
+	worker-build --release
+
+tools: rust-tools node-tools
+
+rust-tools:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@[ "$$(wasm-bindgen --version 2>/dev/null)" = "wasm-bindgen $(WASM_BINDGEN_VERSION)" ] || \
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	@[ "$$(worker-build --version 2>/dev/null)" = "$(WORKER_BUILD_VERSION)" ] || \
+		cargo install worker-build --version $(WORKER_BUILD_VERSION) --locked
+
+node-tools: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+
+## Fresh random local secrets, never committed.
+.dev.vars:
+	@scripts/dev-vars.sh > .dev.vars
+	@echo "wrote fresh local secrets to .dev.vars"
+
+clean:
+	rm -rf build target node_modules .wrangler

@@ -1,0 +1,45 @@
+// The demo shop `make dev` installs: its KV records, printed as JSON (`record` or `playbook`).
+export const DEMO_SHOP = "cartback-demo.myshopify.com";
+export const DEMO_PHONE_NUMBER_ID = process.env.DEMO_PHONE_NUMBER_ID ?? "100000000000001";
+export const DEMO_WHATSAPP_TOKEN = process.env.DEMO_WHATSAPP_TOKEN ?? "demo-whatsapp-token";
+/** Seconds between the abandoned checkout and its reminder in the demo. */
+export const DEMO_DELAY_SECONDS = 10;
+
+export const record = {
+  name: "Maple & Finch (demo)",
+  whatsapp: {
+    phone_number_id: DEMO_PHONE_NUMBER_ID,
+    waba_id: "200000000000002",
+    access_token: DEMO_WHATSAPP_TOKEN,
+  },
+};
+
+export const playbook = {
+  version: 1,
+  enabled: true,
+  consent_mode: "checkout_marketing_consent",
+  default_language: "en_US",
+  steps: [
+    {
+      id: "reminder",
+      delay_seconds: DEMO_DELAY_SECONDS,
+      template: { name: "cart_reminder", languages: ["en_US", "pt_BR"] },
+      body_params: ["first_name", "top_item_title", "cart_total"],
+      button_url_param: "recovery_token",
+    },
+  ],
+  quiet_hours: null,
+  stop_on_reply: true,
+  holdout_percent: 0,
+  journey_ttl_days: 30,
+};
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const which = process.argv[2];
+  const value = { record, playbook }[which];
+  if (!value) {
+    console.error("usage: node scripts/demo-shop.mjs record|playbook");
+    process.exit(2);
+  }
+  console.log(JSON.stringify(value));
+}

@@ -1,0 +1,194 @@
+//! The WhatsApp messages a journey sends, built as the exact Graph API request bodies.
+//!
+//! Templates follow one button layout, documented in the README: a COPY_CODE button first when
+//! the step carries a discount, then the URL button (`{APP_URL}/r/{{1}}`), then a QUICK_REPLY
+//! "Not interested" whose payload we set so the tap comes back recognisably.
+
+use serde::Serialize;
+
+use super::phone::Phone;
+use super::playbook::{Step, Variable};
+
+/// Payload of the "Not interested" quick reply; it comes back in the inbound `button` webhook.
+pub const NOT_INTERESTED: &str = "not_interested";
+
+/// Body of `POST /{version}/{phone_number_id}/messages` for a template.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct TemplateMessage {
+    pub messaging_product: String,
+    pub recipient_type: String,
+    pub to: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Echoed in status webhooks: `cb1;{checkout_token};{step_id}` (no personal data).
+    pub biz_opaque_callback_data: String,
+    pub template: TemplateBody,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct TemplateBody {
+    pub name: String,
+    pub language: Language,
+    pub components: Vec<Component>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Language {
+    pub policy: String,
+    pub code: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Component {
+    Body {
+        parameters: Vec<Parameter>,
+    },
+    Button {
+        sub_type: String,
+        index: String,
+        parameters: Vec<Parameter>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Parameter {
+    Text { text: String },
+    CouponCode { coupon_code: String },
+    Payload { payload: String },
+}
+
+/// Values the variables of a step are filled with, already formatted for the shopper.
+pub trait Variables {
+    fn value(&self, var: Variable) -> String;
+}
+
+/// Picks the template language for a shopper locale (`pt-BR`, `pt`, `en`): an exact match first,
+/// then the same language in another region, then the playbook's default, then the first listed.
+pub fn choose_language(languages: &[String], locale: Option<&str>, default: &str) -> String {
+    let wanted = locale.map(|l| l.replace('-', "_").to_ascii_lowercase());
+    let exact = wanted
+        .as_deref()
+        .and_then(|w| languages.iter().find(|l| l.to_ascii_lowercase() == w));
+    let same_language = wanted.as_deref().and_then(|w| {
+        let base = w.split('_').next().unwrap_or(w);
+        languages
+            .iter()
+            .find(|l| l.to_ascii_lowercase().split('_').next() == Some(base))
+    });
+    exact
+        .or(same_language)
+        .or_else(|| languages.iter().find(|l| l.as_str() == default))
+        .or(languages.first())
+        .cloned()
+        .unwrap_or_else(|| default.to_string())
+}
+
+pub fn template_message(
+    step: &Step,
+    to: &Phone,
+    language: String,
+    callback: String,
+    vars: &dyn Variables,
+) -> TemplateMessage {
+    let text = |v: Variable| Parameter::Text {
+        text: vars.value(v),
+    };
+    let mut components = vec![];
+    if !step.body_params.is_empty() {
+        components.push(Component::Body {
+            parameters: step.body_params.iter().map(|v| text(*v)).collect(),
+        });
+    }
+    let mut index = 0;
+    let mut button = |sub_type: &str, parameter: Parameter| {
+        components.push(Component::Button {
+            sub_type: sub_type.into(),
+            index: index.to_string(),
+            parameters: vec![parameter],
+        });
+        index += 1;
+    };
+    if step.discount.is_some() {
+        button(
+            "copy_code",
+            Parameter::CouponCode {
+                coupon_code: vars.value(Variable::DiscountCode),
+            },
+        );
+    }
+    if let Some(v) = step.button_url_param {
+        button("url", text(v));
+    }
+    button(
+        "quick_reply",
+        Parameter::Payload {
+            payload: NOT_INTERESTED.into(),
+        },
+    );
+    TemplateMessage {
+        messaging_product: "whatsapp".into(),
+        recipient_type: "individual".into(),
+        to: to.as_str().into(),
+        kind: "template".into(),
+        biz_opaque_callback_data: callback,
+        template: TemplateBody {
+            name: step.template.name.clone(),
+            language: Language {
+                policy: "deterministic".into(),
+                code: language,
+            },
+            components,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::playbook::Playbook;
+
+    struct Fixed;
+    impl Variables for Fixed {
+        fn value(&self, var: Variable) -> String {
+            match var {
+                Variable::FirstName => "Emily".into(),
+                Variable::DiscountPercent => "10%".into(),
+                Variable::DiscountCode => "CB10-K7Q2XM".into(),
+                Variable::RecoveryToken => "ASV1nmcp5Mlf7vXJZvODZ7".into(),
+                other => format!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn builds_the_fixture_offer_exactly() {
+        let playbook = Playbook::default();
+        let step = playbook.step("offer").unwrap();
+        let to = Phone::parse("+14165550142", None).unwrap();
+        let msg = template_message(
+            step,
+            &to,
+            "en_US".into(),
+            "cb1;shop=68417253091;checkout=36521894117523;step=offer".into(),
+            &Fixed,
+        );
+        let fixture: serde_json::Value = serde_json::from_slice(include_bytes!(
+            "../../tests/fixtures/whatsapp/send-template-request.json"
+        ))
+        .unwrap();
+        assert_eq!(serde_json::to_value(&msg).unwrap(), fixture);
+    }
+
+    #[test]
+    fn language_falls_back_sensibly() {
+        let langs = vec!["en_US".to_string(), "pt_BR".to_string()];
+        assert_eq!(choose_language(&langs, Some("pt-BR"), "en_US"), "pt_BR");
+        assert_eq!(choose_language(&langs, Some("pt"), "en_US"), "pt_BR");
+        assert_eq!(choose_language(&langs, Some("de"), "en_US"), "en_US");
+        assert_eq!(choose_language(&langs, None, "en_US"), "en_US");
+        assert_eq!(choose_language(&langs, Some("fr"), "es_ES"), "en_US");
+        assert_eq!(choose_language(&[], Some("fr"), "es_ES"), "es_ES");
+    }
+}

@@ -1,0 +1,230 @@
+//! The merchant's recovery playbook (DESIGN.md §4, version 1): which messages go out, when, and
+//! under which rules. Stored as JSON in KV; read by the cart's journey on every decision.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Playbook {
+    pub version: u32,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub consent_mode: ConsentMode,
+    #[serde(default = "default_language")]
+    pub default_language: String,
+    pub steps: Vec<Step>,
+    #[serde(default)]
+    pub quiet_hours: Option<QuietHours>,
+    #[serde(default)]
+    pub caps: Option<Caps>,
+    #[serde(default = "yes")]
+    pub stop_on_reply: bool,
+    #[serde(default)]
+    pub holdout_percent: u8,
+    #[serde(default = "default_ttl_days")]
+    pub journey_ttl_days: u32,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentMode {
+    #[default]
+    WhatsappOptIn,
+    CheckoutMarketingConsent,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub id: String,
+    /// Counted from the checkout's last activity, not from the previous step.
+    pub delay_seconds: i64,
+    pub template: Template,
+    #[serde(default)]
+    pub body_params: Vec<Variable>,
+    #[serde(default)]
+    pub button_url_param: Option<Variable>,
+    #[serde(default)]
+    pub when: Option<Condition>,
+    #[serde(default)]
+    pub discount: Option<Discount>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    pub name: String,
+    pub languages: Vec<String>,
+}
+
+/// What a template parameter is filled with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Variable {
+    FirstName,
+    ShopName,
+    CartTotal,
+    ItemCount,
+    TopItemTitle,
+    ItemsSummary,
+    RecoveryToken,
+    DiscountCode,
+    DiscountPercent,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    #[serde(default)]
+    pub min_cart_value: Option<String>,
+    #[serde(default)]
+    pub max_cart_value: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Discount {
+    pub percent: u8,
+    pub expires_after_hours: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Caps {
+    pub max_messages_per_customer: u32,
+    pub window_days: u32,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_language() -> String {
+    "en_US".into()
+}
+
+fn default_ttl_days() -> u32 {
+    30
+}
+
+impl Playbook {
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.steps.iter().find(|s| s.id == id)
+    }
+}
+
+impl Default for Playbook {
+    /// What a new shop starts with: a reminder after 30 minutes and, for larger carts, an offer
+    /// the next day, sent only to shoppers who opted in on WhatsApp.
+    fn default() -> Self {
+        Playbook {
+            version: 1,
+            enabled: true,
+            consent_mode: ConsentMode::WhatsappOptIn,
+            default_language: default_language(),
+            steps: vec![
+                Step {
+                    id: "reminder".into(),
+                    delay_seconds: 1800,
+                    template: Template {
+                        name: "cart_reminder".into(),
+                        languages: vec!["en_US".into()],
+                    },
+                    body_params: vec![
+                        Variable::FirstName,
+                        Variable::TopItemTitle,
+                        Variable::CartTotal,
+                    ],
+                    button_url_param: Some(Variable::RecoveryToken),
+                    when: None,
+                    discount: None,
+                },
+                Step {
+                    id: "offer".into(),
+                    delay_seconds: 86_400,
+                    template: Template {
+                        name: "cart_offer".into(),
+                        languages: vec!["en_US".into()],
+                    },
+                    body_params: vec![
+                        Variable::FirstName,
+                        Variable::DiscountPercent,
+                        Variable::DiscountCode,
+                    ],
+                    button_url_param: Some(Variable::RecoveryToken),
+                    when: Some(Condition {
+                        min_cart_value: Some("150.00".into()),
+                        max_cart_value: None,
+                    }),
+                    discount: Some(Discount {
+                        percent: 10,
+                        expires_after_hours: 48,
+                    }),
+                },
+            ],
+            quiet_hours: Some(QuietHours {
+                start: "21:00".into(),
+                end: "09:00".into(),
+            }),
+            caps: Some(Caps {
+                max_messages_per_customer: 3,
+                window_days: 7,
+            }),
+            stop_on_reply: true,
+            holdout_percent: 0,
+            journey_ttl_days: 30,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_design_example_parses_and_round_trips() {
+        let json = r#"{
+          "version": 1, "enabled": true, "consent_mode": "whatsapp_opt_in", "default_language": "en_US",
+          "steps": [
+            { "id": "reminder", "delay_seconds": 1800,
+              "template": { "name": "cart_reminder", "languages": ["en_US", "pt_BR"] },
+              "body_params": ["first_name", "top_item_title", "cart_total"],
+              "button_url_param": "recovery_token",
+              "when": { "min_cart_value": null, "max_cart_value": null }, "discount": null },
+            { "id": "offer", "delay_seconds": 86400,
+              "template": { "name": "cart_offer", "languages": ["en_US"] },
+              "body_params": ["first_name", "discount_percent", "discount_code"],
+              "button_url_param": "recovery_token",
+              "when": { "min_cart_value": "150.00" },
+              "discount": { "percent": 10, "expires_after_hours": 48 } }
+          ],
+          "quiet_hours": { "start": "21:00", "end": "09:00" },
+          "caps": { "max_messages_per_customer": 3, "window_days": 7 },
+          "stop_on_reply": true, "holdout_percent": 0, "journey_ttl_days": 30
+        }"#;
+        let p: Playbook = serde_json::from_str(json).unwrap();
+        assert_eq!(p.steps.len(), 2);
+        assert_eq!(
+            p.step("offer").unwrap().discount.as_ref().unwrap().percent,
+            10
+        );
+        let again: Playbook = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        assert_eq!(p, again);
+    }
+
+    #[test]
+    fn default_round_trips_and_unknown_fields_are_refused() {
+        let p = Playbook::default();
+        let again: Playbook = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        assert_eq!(p, again);
+        assert!(serde_json::from_str::<Playbook>(r#"{"version":1,"steps":[],"bogus":1}"#).is_err());
+    }
+}

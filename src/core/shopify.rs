@@ -1,0 +1,347 @@
+//! Shopify webhook payloads, parsed once at the edge into what the journey needs.
+//! Only the fields we use are read; everything is optional in Shopify's world, so absence is
+//! handled here and the rest of the core works with validated values.
+
+use serde::{Deserialize, Serialize};
+
+use super::money::Money;
+use super::phone::Phone;
+use super::time::Millis;
+
+/// A checkout as of one `checkouts/create|update` delivery, reduced to bounded, validated data
+/// (a cart's whole state must stay within a few KiB, whatever the number of line items).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Checkout {
+    pub token: String,
+    pub cart_token: Option<String>,
+    pub updated_at: Millis,
+    pub completed: bool,
+    pub phone: Option<Phone>,
+    pub first_name: Option<String>,
+    pub locale: Option<String>,
+    /// ISO country of the shipping (else billing) address.
+    pub country: Option<String>,
+    pub total: Option<Money>,
+    pub item_count: u32,
+    pub top_item_title: Option<String>,
+    pub items_summary: String,
+    pub recovery_url: Option<String>,
+    pub accepts_marketing: bool,
+    pub accepts_sms_marketing: bool,
+}
+
+/// The part of an `orders/create` payload that ties an order to a checkout.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: String,
+    pub checkout_token: Option<String>,
+    pub cart_token: Option<String>,
+    pub total: Option<Money>,
+    pub created_at: Option<Millis>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct PayloadError(pub String);
+
+impl std::fmt::Display for PayloadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PayloadError {}
+
+const MAX_TITLE_CHARS: usize = 60;
+const MAX_TOKEN_CHARS: usize = 128;
+
+#[derive(Deserialize)]
+struct RawCheckout {
+    token: Option<String>,
+    cart_token: Option<String>,
+    updated_at: Option<String>,
+    created_at: Option<String>,
+    completed_at: Option<String>,
+    phone: Option<String>,
+    sms_marketing_phone: Option<String>,
+    customer_locale: Option<String>,
+    currency: Option<String>,
+    presentment_currency: Option<String>,
+    total_price: Option<String>,
+    #[serde(default)]
+    line_items: Vec<RawLineItem>,
+    abandoned_checkout_url: Option<String>,
+    #[serde(default)]
+    buyer_accepts_marketing: Option<bool>,
+    #[serde(default)]
+    buyer_accepts_sms_marketing: Option<bool>,
+    shipping_address: Option<RawAddress>,
+    billing_address: Option<RawAddress>,
+    customer: Option<RawCustomer>,
+}
+
+#[derive(Deserialize)]
+struct RawLineItem {
+    title: Option<String>,
+    presentment_title: Option<String>,
+    quantity: Option<u32>,
+    line_price: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawAddress {
+    first_name: Option<String>,
+    phone: Option<String>,
+    country_code: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawCustomer {
+    first_name: Option<String>,
+    phone: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawOrder {
+    id: Option<serde_json::Value>,
+    checkout_token: Option<String>,
+    cart_token: Option<String>,
+    currency: Option<String>,
+    total_price: Option<String>,
+    created_at: Option<String>,
+}
+
+fn bad(msg: impl Into<String>) -> PayloadError {
+    PayloadError(msg.into())
+}
+
+/// Tokens become Durable Object names and storage keys: keep them short and plain.
+fn token(raw: Option<String>) -> Option<String> {
+    raw.filter(|t| {
+        !t.is_empty()
+            && t.len() <= MAX_TOKEN_CHARS
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
+/// Template parameters may not carry newlines or tabs; long titles are cut on a char boundary.
+fn clean_text(s: &str) -> Option<String> {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    if words.is_empty() {
+        return None;
+    }
+    let joined = words.join(" ");
+    Some(match joined.char_indices().nth(MAX_TITLE_CHARS) {
+        Some((cut, _)) => format!("{}…", joined[..cut].trim_end()),
+        None => joined,
+    })
+}
+
+impl Checkout {
+    pub fn from_webhook(body: &[u8]) -> Result<Checkout, PayloadError> {
+        let raw: RawCheckout =
+            serde_json::from_slice(body).map_err(|e| bad(format!("invalid checkout JSON: {e}")))?;
+        let checkout_token = token(raw.token).ok_or_else(|| bad("checkout has no usable token"))?;
+        let updated_at = raw
+            .updated_at
+            .as_deref()
+            .or(raw.created_at.as_deref())
+            .and_then(Millis::parse_rfc3339)
+            .ok_or_else(|| bad("checkout has no valid updated_at"))?;
+
+        let shipping = raw.shipping_address.as_ref();
+        let billing = raw.billing_address.as_ref();
+        let country = [shipping, billing]
+            .into_iter()
+            .flatten()
+            .find_map(|a| a.country_code.clone())
+            .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()))
+            .map(|c| c.to_ascii_uppercase());
+        // Shopify's priority: the number the shopper gave for SMS marketing first.
+        let phone = [
+            raw.sms_marketing_phone.as_deref(),
+            raw.phone.as_deref(),
+            raw.customer.as_ref().and_then(|c| c.phone.as_deref()),
+            shipping.and_then(|a| a.phone.as_deref()),
+            billing.and_then(|a| a.phone.as_deref()),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|p| Phone::parse(p, country.as_deref()).ok());
+        let first_name = [
+            raw.customer.as_ref().and_then(|c| c.first_name.as_deref()),
+            shipping.and_then(|a| a.first_name.as_deref()),
+            billing.and_then(|a| a.first_name.as_deref()),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(clean_text);
+
+        let currency = raw.presentment_currency.or(raw.currency);
+        let total = match (raw.total_price.as_deref(), currency.as_deref()) {
+            (Some(amount), Some(cur)) => {
+                Some(Money::parse(amount, cur).map_err(|e| bad(format!("total_price: {e}")))?)
+            }
+            _ => None,
+        };
+        let items = summarize_items(&raw.line_items, currency.as_deref());
+
+        Ok(Checkout {
+            token: checkout_token,
+            cart_token: token(raw.cart_token),
+            updated_at,
+            completed: raw.completed_at.is_some(),
+            phone,
+            first_name,
+            locale: raw
+                .customer_locale
+                .filter(|l| l.len() <= 16 && !l.is_empty()),
+            country,
+            total,
+            item_count: items.count,
+            top_item_title: items.top_title,
+            items_summary: items.summary,
+            recovery_url: raw
+                .abandoned_checkout_url
+                .filter(|u| u.starts_with("https://") && u.len() <= 2000),
+            accepts_marketing: raw.buyer_accepts_marketing.unwrap_or(false),
+            accepts_sms_marketing: raw.buyer_accepts_sms_marketing.unwrap_or(false),
+        })
+    }
+}
+
+struct Items {
+    count: u32,
+    top_title: Option<String>,
+    summary: String,
+}
+
+/// The most expensive line is the "top item"; the summary names up to two lines.
+fn summarize_items(lines: &[RawLineItem], currency: Option<&str>) -> Items {
+    let count = lines
+        .iter()
+        .fold(0u32, |n, l| n.saturating_add(l.quantity.unwrap_or(1)));
+    let titled: Vec<(String, i64)> = lines
+        .iter()
+        .filter_map(|l| {
+            let title = l
+                .presentment_title
+                .as_deref()
+                .or(l.title.as_deref())
+                .and_then(clean_text)?;
+            let price = match (l.line_price.as_deref(), currency) {
+                (Some(p), Some(c)) => Money::parse(p, c).map(|m| m.minor()).unwrap_or(0),
+                _ => 0,
+            };
+            Some((title, price))
+        })
+        .collect();
+    let top_title = titled
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, (_, price))| (*price, std::cmp::Reverse(*i)))
+        .map(|(_, (t, _))| t.clone());
+    let summary = match titled.len() {
+        0 => String::new(),
+        1 => titled[0].0.clone(),
+        2 => format!("{} and {}", titled[0].0, titled[1].0),
+        n => format!("{}, {} and {} more", titled[0].0, titled[1].0, n - 2),
+    };
+    Items {
+        count,
+        top_title,
+        summary,
+    }
+}
+
+impl Order {
+    pub fn from_webhook(body: &[u8]) -> Result<Order, PayloadError> {
+        let raw: RawOrder =
+            serde_json::from_slice(body).map_err(|e| bad(format!("invalid order JSON: {e}")))?;
+        let id = match raw.id {
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            Some(serde_json::Value::String(s)) if !s.is_empty() => s,
+            _ => return Err(bad("order has no id")),
+        };
+        let total = match (raw.total_price.as_deref(), raw.currency.as_deref()) {
+            (Some(amount), Some(cur)) => Money::parse(amount, cur).ok(),
+            _ => None,
+        };
+        Ok(Order {
+            id,
+            checkout_token: token(raw.checkout_token),
+            cart_token: token(raw.cart_token),
+            total,
+            created_at: raw.created_at.as_deref().and_then(Millis::parse_rfc3339),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UPDATE: &[u8] = include_bytes!("../../tests/fixtures/shopify/checkouts-update.json");
+    const CREATE: &[u8] = include_bytes!("../../tests/fixtures/shopify/checkouts-create.json");
+    const ORDER: &[u8] = include_bytes!("../../tests/fixtures/shopify/orders-create.json");
+
+    #[test]
+    fn reads_the_update_fixture() {
+        let c = Checkout::from_webhook(UPDATE).unwrap();
+        assert_eq!(c.token, "4d9ed871eaca8d62a63c301b8c3dc244");
+        assert_eq!(c.phone.as_ref().unwrap().as_str(), "+14165550142");
+        assert_eq!(c.first_name.as_deref(), Some("Emily"));
+        assert_eq!(c.country.as_deref(), Some("CA"));
+        assert_eq!(c.total.as_ref().unwrap().to_decimal_string(), "215.95");
+        assert_eq!(c.item_count, 4);
+        assert_eq!(c.top_item_title.as_deref(), Some("Merino Crew Sweater"));
+        assert_eq!(
+            c.items_summary,
+            "Merino Crew Sweater, Waxed Canvas Tote and 1 more"
+        );
+        assert_eq!(
+            c.updated_at,
+            Millis::parse_rfc3339("2026-10-14T18:09:51Z").unwrap()
+        );
+        assert!(!c.completed);
+        assert!(c.accepts_sms_marketing);
+    }
+
+    #[test]
+    fn the_create_fixture_has_no_phone() {
+        let c = Checkout::from_webhook(CREATE).unwrap();
+        assert_eq!(c.phone, None);
+    }
+
+    #[test]
+    fn reads_the_order_fixture() {
+        let o = Order::from_webhook(ORDER).unwrap();
+        assert_eq!(o.id, "6354782910463");
+        assert_eq!(
+            o.checkout_token.as_deref(),
+            Some("4d9ed871eaca8d62a63c301b8c3dc244")
+        );
+    }
+
+    #[test]
+    fn refuses_payloads_it_cannot_use() {
+        assert!(Checkout::from_webhook(b"not json").is_err());
+        assert!(Checkout::from_webhook(b"[]").is_err());
+        assert!(Checkout::from_webhook(br#"{"updated_at":"2026-10-14T14:09:51-04:00"}"#).is_err());
+        assert!(Checkout::from_webhook(
+            br#"{"token":"../x","updated_at":"2026-10-14T14:09:51-04:00"}"#
+        )
+        .is_err());
+        assert!(Checkout::from_webhook(br#"{"token":"abc","updated_at":"soon"}"#).is_err());
+        assert!(Order::from_webhook(br#"{"checkout_token":"abc"}"#).is_err());
+    }
+
+    #[test]
+    fn long_titles_are_cut_and_whitespace_flattened() {
+        let long = "x".repeat(100);
+        let t = clean_text(&long).unwrap();
+        assert_eq!(t.chars().count(), MAX_TITLE_CHARS + 1);
+        assert_eq!(clean_text("Merino\n\tSweater").unwrap(), "Merino Sweater");
+        assert_eq!(clean_text(" \n "), None);
+    }
+}

@@ -1,0 +1,54 @@
+//! The Worker's front door: routes each request to its handler and turns every failure into
+//! the JSON error shape. Nothing here decides anything; it verifies, parses and forwards.
+
+mod error;
+mod shopify_webhooks;
+
+use worker::{event, Context, Env, Method, Request, Response, Result};
+
+use error::{ApiError, ApiResult};
+
+/// Larger bodies are refused before they are read whole (DESIGN.md §3).
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    match route(req, &env).await {
+        Ok(resp) => Ok(resp),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn route(req: Request, env: &Env) -> ApiResult<Response> {
+    let path = req.path();
+    match (req.method(), path.as_str()) {
+        (Method::Get, "/healthz") => {
+            Ok(Response::from_json(&serde_json::json!({ "status": "ok" }))?)
+        }
+        (Method::Post, "/webhooks/shopify") => shopify_webhooks::handle(req, env).await,
+        (_, p) if p.starts_with("/webhooks/") || p.starts_with("/api/") => {
+            Err(ApiError::not_found())
+        }
+        _ => Ok(env.assets("ASSETS")?.fetch_request(req).await?),
+    }
+}
+
+/// Reads the raw body (signatures are computed over the exact bytes), refusing oversized ones.
+pub async fn read_body(mut req: Request) -> ApiResult<Vec<u8>> {
+    let declared = req
+        .headers()
+        .get("Content-Length")?
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(too_large());
+    }
+    let body = req.bytes().await?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(too_large());
+    }
+    Ok(body)
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(413, "payload_too_large", "the body is larger than 1 MiB")
+}

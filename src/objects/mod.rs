@@ -1,0 +1,4 @@
+//! Durable Objects: the single writers that persist state and execute the core's effects.
+
+pub mod cart_journey;
+pub mod shop_ledger;

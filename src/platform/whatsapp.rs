@@ -1,0 +1,99 @@
+//! The WhatsApp Cloud API client: one send, one outcome. It never retries by itself; what a
+//! refusal means is the core's decision (`core::delivery`).
+
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
+use serde::Deserialize;
+use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+
+use crate::core::delivery::SendOutcome;
+use crate::core::message::TemplateMessage;
+use crate::core::shop::WhatsAppConnection;
+
+/// Well below the alarm handler's limits and below `journey::ATTEMPT_GRACE_MS`.
+const SEND_TIMEOUT: Duration = Duration::from_secs(15);
+
+#[derive(Deserialize)]
+struct Accepted {
+    messages: Vec<MessageId>,
+}
+
+#[derive(Deserialize)]
+struct MessageId {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct Refused {
+    error: GraphError,
+}
+
+#[derive(Deserialize)]
+struct GraphError {
+    code: Option<i64>,
+}
+
+/// POSTs the message. A refusal carries Meta's `error.code`; anything that leaves us unsure
+/// whether the request reached Meta is `Unknown`, so it is never sent twice.
+pub async fn send(
+    graph_base: &str,
+    conn: &WhatsAppConnection,
+    message: &TemplateMessage,
+) -> SendOutcome {
+    match post(graph_base, conn, message).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            worker::console_warn!("whatsapp send outcome unknown: {e}");
+            SendOutcome::Unknown
+        }
+    }
+}
+
+async fn post(
+    graph_base: &str,
+    conn: &WhatsAppConnection,
+    message: &TemplateMessage,
+) -> worker::Result<SendOutcome> {
+    let url = format!("{graph_base}/{}/messages", conn.phone_number_id);
+    let headers = Headers::new();
+    headers.set("Authorization", &format!("Bearer {}", conn.access_token))?;
+    headers.set("Content-Type", "application/json")?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(serde_json::to_string(message)?.into()));
+    let request = Request::new_with_init(&url, &init)?;
+
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetch = Fetch::Request(request);
+    let sending = fetch.send_with_signal(&signal);
+    let timer = Delay::from(SEND_TIMEOUT);
+    futures_util::pin_mut!(sending, timer);
+    let mut response = match select(sending, timer).await {
+        Either::Left((response, _)) => response?,
+        Either::Right(_) => {
+            controller.abort();
+            return Ok(SendOutcome::Unknown);
+        }
+    };
+    let status = response.status_code();
+    let text = response.text().await.unwrap_or_default();
+    if (200..300).contains(&status) {
+        // A 200 whose body we cannot read still means Meta took the message.
+        let wamid = serde_json::from_str::<Accepted>(&text)
+            .ok()
+            .and_then(|a| a.messages.into_iter().next())
+            .map(|m| m.id)
+            .unwrap_or_default();
+        return Ok(SendOutcome::Accepted { wamid });
+    }
+    let code = serde_json::from_str::<Refused>(&text)
+        .ok()
+        .and_then(|r| r.error.code);
+    Ok(SendOutcome::Rejected {
+        http_status: status,
+        code,
+    })
+}

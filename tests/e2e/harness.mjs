@@ -1,0 +1,130 @@
+// Starts the built Worker in workerd (Miniflare) with every outbound request answered by fakes
+// that speak the real wire formats, and builds signed requests the way Shopify and Meta do.
+import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { Miniflare } from "miniflare";
+import { createGraphFake } from "../fakes/graph.mjs";
+
+const root = new URL("../../", import.meta.url).pathname;
+export const fixture = (path) => readFileSync(`${root}tests/fixtures/${path}`, "utf8");
+
+export const SECRETS = {
+  SHOPIFY_API_KEY: "test_api_key",
+  SHOPIFY_API_SECRET: "test_client_secret",
+  META_APP_SECRET: "test_app_secret",
+  WHATSAPP_VERIFY_TOKEN: "test_verify_token",
+  DATA_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"),
+};
+export const GRAPH_ORIGIN = "http://graph.test";
+export const SHOP = "maple-and-finch-demo.myshopify.com";
+export const PHONE_NUMBER_ID = "318462950071245";
+export const WHATSAPP_TOKEN = "EAAtest-whatsapp-token";
+
+/** One Worker with its fakes. `unexpected` collects outbound calls to hosts nobody fakes. */
+export async function startApp() {
+  const graph = createGraphFake();
+  graph.accounts.addNumber({ phoneNumberId: PHONE_NUMBER_ID, accessToken: WHATSAPP_TOKEN });
+  const unexpected = [];
+  const mf = new Miniflare({
+    rootPath: root,
+    modulesRoot: root,
+    modules: true,
+    scriptPath: "build/index.js",
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    compatibilityDate: "2026-04-20",
+    durableObjects: {
+      CART: { className: "CartJourney", useSQLite: true },
+      SHOP: { className: "ShopLedger", useSQLite: true },
+    },
+    kvNamespaces: ["APP_KV"],
+    assets: {
+      directory: `${root}admin-ui/public`,
+      binding: "ASSETS",
+      routerConfig: { has_user_worker: true },
+    },
+    bindings: {
+      ...SECRETS,
+      APP_URL: "https://cartback.test",
+      SHOPIFY_API_VERSION: "2025-10",
+      GRAPH_API_VERSION: "v23.0",
+      GRAPH_API_ORIGIN: GRAPH_ORIGIN,
+    },
+    outboundService: async (req) => {
+      if (req.url.startsWith(`${GRAPH_ORIGIN}/`)) return graph.handle(req);
+      unexpected.push(`${req.method} ${req.url}`);
+      return new Response("no fake for this host", { status: 599 });
+    },
+  });
+  const url = await mf.ready;
+  const kv = await mf.getKVNamespace("APP_KV");
+  return { mf, url, kv, graph, unexpected };
+}
+
+/** A one-step playbook with a short delay, and a connected WhatsApp number. */
+export async function installShop(kv, { delaySeconds = 1, shop = SHOP } = {}) {
+  await kv.put(
+    `shop:${shop}`,
+    JSON.stringify({
+      name: "Maple & Finch",
+      whatsapp: { phone_number_id: PHONE_NUMBER_ID, waba_id: "102290129340398", access_token: WHATSAPP_TOKEN },
+    }),
+  );
+  await kv.put(
+    `playbook:${shop}`,
+    JSON.stringify({
+      version: 1,
+      consent_mode: "checkout_marketing_consent",
+      steps: [
+        {
+          id: "reminder",
+          delay_seconds: delaySeconds,
+          template: { name: "cart_reminder", languages: ["en_US"] },
+          body_params: ["first_name", "top_item_title", "cart_total"],
+          button_url_param: "recovery_token",
+        },
+      ],
+      quiet_hours: null,
+    }),
+  );
+}
+
+/** The update fixture as a new abandoned checkout: fresh token, last activity at `updatedAt`. */
+export function checkoutPayload({ token = randomBytes(16).toString("hex"), updatedAt = new Date() } = {}) {
+  const checkout = JSON.parse(fixture("shopify/checkouts-update.json"));
+  checkout.token = token;
+  checkout.updated_at = updatedAt.toISOString();
+  return checkout;
+}
+
+export function orderPayload(checkoutToken) {
+  const order = JSON.parse(fixture("shopify/orders-create.json"));
+  order.checkout_token = checkoutToken;
+  order.cart_token = randomBytes(16).toString("hex");
+  return order;
+}
+
+export const signShopify = (body, secret = SECRETS.SHOPIFY_API_SECRET) =>
+  createHmac("sha256", secret).update(body).digest("base64");
+
+/** POSTs a Shopify webhook; `hmac` overrides the signature, `eventId` the event id. */
+export function shopifyWebhook(app, topic, payload, { hmac, eventId = randomUUID(), shop = SHOP } = {}) {
+  const body = typeof payload === "string" ? payload : JSON.stringify(payload);
+  return app.mf.dispatchFetch(`${app.url}webhooks/shopify`, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/json",
+      "X-Shopify-Topic": topic,
+      "X-Shopify-Shop-Domain": shop,
+      "X-Shopify-API-Version": "2025-10",
+      "X-Shopify-Event-Id": eventId,
+      "X-Shopify-Hmac-Sha256": hmac ?? signShopify(body),
+    },
+    body,
+  });
+}
+
+/** Messages the fake Graph API accepted for one checkout (found by its callback data). */
+export const messagesFor = (graph, token) =>
+  graph.messages.filter((m) => m.body.biz_opaque_callback_data?.includes(`;${token};`));
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
