@@ -19,10 +19,11 @@ export WRANGLER_SEND_ERROR_REPORTS := false
 export WRANGLER_HIDE_BANNER := true
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEV_PORT ?= 8787
 SIM_PORT ?= 8799
 
-.PHONY: dev test build wasm tools rust-tools node-tools test-native test-e2e demo lint clean
+.PHONY: dev test build wasm tools rust-tools node-tools browser-tools test-native test-e2e demo lint clean
 
 ## Install what is missing, build, and run the Worker under wrangler dev beside the simulators.
 dev: build .dev.vars
@@ -38,7 +39,7 @@ test: build test-native test-e2e
 test-native:
 	cargo test --locked
 
-test-e2e: build
+test-e2e: build browser-tools
 	npx vitest run --config tests/vitest.config.mjs
 
 lint:
@@ -53,6 +54,10 @@ wasm:
 	worker-build --release
 
 tools: rust-tools node-tools
+
+## Debian's Chromium for the browser tests (npm's browser downloads cannot work offline).
+browser-tools:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
 rust-tools:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown

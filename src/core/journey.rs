@@ -4,21 +4,35 @@
 //! persists the journey *before* executing them, so a send is written down as `attempting`
 //! before the request leaves. `next_deadline()` is when the shell must call back with
 //! `Event::Timeout` (the Durable Object's alarm).
+//!
+//! A due step goes Pending → Gating (the shop ledger checks consent, caps and pacing) →
+//! [Discounting (a unique Shopify code)] → [Granted (waiting for its pacing slot)] →
+//! Attempting → Sent | Failed | Unknown, or is Skipped with a reason at any check.
 
 use serde::{Deserialize, Serialize};
 
 use super::delivery::{backoff_ms, classify, SendOutcome, Verdict};
+use super::gate::{GateRequest, GateVerdict};
+use super::holdout::in_holdout;
 use super::message::{choose_language, template_message, TemplateMessage, Variables};
+use super::money::Money;
 use super::phone::Phone;
-use super::playbook::{Playbook, Variable};
+use super::playbook::{Playbook, Step, Variable};
+use super::quiet_hours::{defer, shopper_zone};
 use super::shopify::{Checkout, Order};
 use super::time::Millis;
 
-/// How long a send may stay `attempting` before we conclude its outcome will never be known.
-/// Longer than the shell's request timeout, so a live request is never declared lost.
+/// How long a step may wait on the ledger, Shopify or Meta before we conclude the answer was
+/// lost. Longer than the shell's request timeouts, so a live request is never declared lost.
 pub const ATTEMPT_GRACE_MS: i64 = 60_000;
 /// Transient refusals are retried this many times in all before the step counts as failed.
 pub const MAX_ATTEMPTS: u32 = 5;
+/// An order this long after the first message still counts as recovered (DESIGN.md §8).
+pub const ATTRIBUTION_MS: i64 = 7 * 86_400_000;
+/// How often a paused shop's due steps look again whether sending has resumed.
+const PAUSED_RETRY_MS: i64 = 3_600_000;
+/// Meta's "access token expired or invalid".
+const TOKEN_INVALID: i64 = 190;
 /// Delivery ids remembered to drop repeated webhooks (Shopify delivers at least once).
 const REMEMBERED_EVENTS: usize = 16;
 
@@ -28,8 +42,13 @@ pub struct Journey {
     pub checkout: Checkout,
     /// Opaque, unguessable token of the recovery link `/r/{token}`.
     pub recovery_token: String,
+    /// Held out: tracked like the others, never messaged (the control group).
+    pub holdout: bool,
+    pub started_at: Millis,
     pub status: Status,
     pub steps: Vec<StepRun>,
+    #[serde(default)]
+    pub clicked_at: Option<Millis>,
     seen_events: Vec<String>,
 }
 
@@ -51,6 +70,14 @@ pub enum EndReason {
     Deleted,
     /// Every step has run.
     Finished,
+    /// The shopper opted out of messages.
+    OptedOut,
+    /// The shopper replied and the playbook stops on replies.
+    Replied,
+    /// The shopper tapped "Not interested".
+    NotInterested,
+    /// The app was uninstalled or the shop's data erased.
+    ShopGone,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -58,6 +85,8 @@ pub struct StepRun {
     pub id: String,
     pub due_at: Millis,
     pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount_code: Option<String>,
     #[serde(flatten)]
     pub state: StepState,
 }
@@ -66,6 +95,17 @@ pub struct StepRun {
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum StepState {
     Pending,
+    /// Asked the shop ledger for consent, caps and a pacing slot.
+    Gating {
+        since: Millis,
+    },
+    /// Creating the step's discount code at Shopify.
+    Discounting {
+        since: Millis,
+        slot_at: Millis,
+    },
+    /// Cleared by the ledger; waits for its pacing slot (`due_at`).
+    Granted,
     /// Written down before the request leaves; resolved by `Event::Sent`.
     Attempting {
         since: Millis,
@@ -73,6 +113,10 @@ pub enum StepState {
     Sent {
         wamid: String,
         at: Millis,
+        #[serde(default)]
+        delivered: bool,
+        #[serde(default)]
+        read: bool,
     },
     Failed {
         code: Option<i64>,
@@ -91,6 +135,20 @@ pub enum StepState {
     },
 }
 
+impl StepState {
+    /// Not yet resolved: still has work ahead of it.
+    pub fn is_open(&self) -> bool {
+        matches!(
+            self,
+            StepState::Pending
+                | StepState::Gating { .. }
+                | StepState::Discounting { .. }
+                | StepState::Granted
+                | StepState::Attempting { .. }
+        )
+    }
+}
+
 /// Why a due step was not sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -105,24 +163,67 @@ pub enum SkipReason {
     Superseded,
     /// The journey is older than `journey_ttl_days`.
     Expired,
+    /// The cart's value is outside the step's `when` condition.
+    ConditionNotMet,
+    /// In the held-out control group.
+    Holdout,
+    NoConsent,
+    OptedOut,
+    /// The shopper reached `caps.max_messages_per_customer`.
+    Capped,
+    /// Meta limited marketing to this shopper (131049) less than 24 hours ago.
+    MarketingLimited,
     /// The step needs a discount code and none could be created.
     DiscountUnavailable,
+}
+
+/// A delivery status Meta reported for a sent message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Delivery {
+    Delivered,
+    Read,
+    Failed { code: Option<i64> },
+}
+
+/// What the shopper did in the conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShopperSignal {
+    OptedOut,
+    Replied,
+    NotInterested,
+    Clicked,
 }
 
 /// What the journey is told about. Events are applied in any order and any number of times.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     Checkout {
-        checkout: Checkout,
+        checkout: Box<Checkout>,
         event_id: Option<String>,
     },
     Order(Order),
     CheckoutDeleted,
+    ShopGone,
     Timeout,
+    Gated {
+        step_id: String,
+        verdict: GateVerdict,
+    },
+    Discount {
+        step_id: String,
+        code: Option<String>,
+    },
     Sent {
         step_id: String,
         outcome: SendOutcome,
     },
+    Status {
+        wamid: String,
+        delivery: Delivery,
+    },
+    Shopper(ShopperSignal),
 }
 
 /// The shop as the journey needs to see it at decision time.
@@ -130,6 +231,10 @@ pub enum Event {
 pub struct ShopContext<'a> {
     pub name: &'a str,
     pub whatsapp_connected: bool,
+    /// Meta refused the shop's token; nothing is sent until the merchant reconnects.
+    pub sending_paused: bool,
+    /// The shop's IANA time zone, for quiet hours where the shopper's is ambiguous.
+    pub timezone: Option<&'a str>,
     pub playbook: &'a Playbook,
 }
 
@@ -137,6 +242,15 @@ pub struct ShopContext<'a> {
 pub enum Effect {
     /// Arm the timer at this instant, or disarm it.
     Timer(Option<Millis>),
+    /// Ask the shop ledger; report its answer as `Event::Gated`.
+    Gate { request: GateRequest, phone: Phone },
+    /// Create this code at Shopify; report the result as `Event::Discount`.
+    CreateDiscount {
+        step_id: String,
+        code: String,
+        percent: u8,
+        ends_at: Millis,
+    },
     /// Send this template; report the outcome back as `Event::Sent`.
     Send {
         step_id: String,
@@ -144,16 +258,45 @@ pub enum Effect {
     },
     /// A fact for the merchant's metrics and the logs.
     Record(Fact),
+    /// The journey is over and its retention has passed: erase it whole.
+    Forget,
+    /// Meta refused the shop's token (190): stop the shop's sending until it reconnects.
+    PauseSending,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "fact", rename_all = "snake_case")]
 pub enum Fact {
-    Started,
-    Skipped { step_id: String, reason: SkipReason },
-    Sent { step_id: String },
-    Failed { step_id: String, code: Option<i64> },
-    Unknown { step_id: String },
-    Ended { reason: EndReason },
+    Started {
+        holdout: bool,
+    },
+    Deferred {
+        step_id: String,
+        until: Millis,
+    },
+    Skipped {
+        step_id: String,
+        reason: SkipReason,
+    },
+    Sent {
+        step_id: String,
+        wamid: String,
+    },
+    Failed {
+        step_id: String,
+        code: Option<i64>,
+    },
+    Unknown {
+        step_id: String,
+    },
+    Ended {
+        reason: EndReason,
+    },
+    /// An order after a message (or, in the held-out group, after the first due time).
+    Recovered {
+        order_id: String,
+        total: Option<Money>,
+    },
 }
 
 impl Journey {
@@ -170,21 +313,22 @@ impl Journey {
         if checkout.phone.is_none() || checkout.completed {
             return None;
         }
+        let holdout = in_holdout(shop, &checkout.token, ctx.playbook.holdout_percent);
         let mut journey = Journey {
             shop: shop.to_string(),
             checkout,
             recovery_token,
+            holdout,
+            started_at: now,
             status: Status::Active,
             steps: vec![],
+            clicked_at: None,
             seen_events: event_id.into_iter().collect(),
         };
         journey.plan(ctx.playbook);
-        let mut effects = vec![Effect::Record(Fact::Started)];
+        let mut effects = vec![Effect::Record(Fact::Started { holdout })];
         // The checkout may be old news already (a delayed webhook): anything due runs now.
         effects.extend(journey.handle(Event::Timeout, ctx, now));
-        if !effects.iter().any(|e| matches!(e, Effect::Timer(_))) {
-            effects.push(Effect::Timer(journey.next_deadline()));
-        }
         Some((journey, effects))
     }
 
@@ -192,39 +336,59 @@ impl Journey {
         self.status == Status::Active
     }
 
+    /// When personal data is erased: `journey_ttl_days` after the last activity.
+    pub fn forget_at(&self, playbook: &Playbook) -> Millis {
+        let ttl_seconds = i64::from(playbook.journey_ttl_days) * 86_400;
+        self.checkout.updated_at.plus_seconds(ttl_seconds)
+    }
+
     /// When the shell must deliver `Event::Timeout` next.
-    pub fn next_deadline(&self) -> Option<Millis> {
+    pub fn next_deadline(&self, playbook: &Playbook) -> Option<Millis> {
         if !self.is_active() {
-            return None;
+            return Some(self.forget_at(playbook));
         }
+        let grace = |since: Millis| Some(since.plus_millis(ATTEMPT_GRACE_MS));
         self.steps
             .iter()
             .filter_map(|s| match s.state {
-                StepState::Pending => Some(s.due_at),
-                StepState::Attempting { since } => Some(since.plus_millis(ATTEMPT_GRACE_MS)),
+                StepState::Pending | StepState::Granted => Some(s.due_at),
+                StepState::Gating { since }
+                | StepState::Discounting { since, .. }
+                | StepState::Attempting { since } => grace(since),
                 _ => None,
             })
+            .chain(std::iter::once(self.forget_at(playbook)))
             .min()
     }
 
     pub fn handle(&mut self, event: Event, ctx: ShopContext, now: Millis) -> Vec<Effect> {
-        let before = self.next_deadline();
+        let before = self.next_deadline(ctx.playbook);
         let mut effects = vec![];
         let is_timeout = event == Event::Timeout;
         match event {
             Event::Checkout { checkout, event_id } => {
-                self.on_checkout(checkout, event_id, ctx, now, &mut effects)
+                self.on_checkout(*checkout, event_id, ctx, now, &mut effects)
             }
-            Event::Order(order) => {
-                if self.matches_order(&order) {
-                    self.end(EndReason::Ordered, now, &mut effects);
-                }
-            }
+            Event::Order(order) => self.on_order(order, now, &mut effects),
             Event::CheckoutDeleted => self.end(EndReason::Deleted, now, &mut effects),
+            Event::ShopGone => self.end(EndReason::ShopGone, now, &mut effects),
             Event::Timeout => self.on_timeout(ctx, now, &mut effects),
+            Event::Gated { step_id, verdict } => {
+                self.on_gated(&step_id, verdict, ctx, now, &mut effects)
+            }
+            Event::Discount { step_id, code } => {
+                self.on_discount(&step_id, code, ctx, now, &mut effects)
+            }
             Event::Sent { step_id, outcome } => self.on_sent(&step_id, outcome, now, &mut effects),
+            Event::Status { wamid, delivery } => {
+                self.on_status(&wamid, delivery, now, &mut effects)
+            }
+            Event::Shopper(signal) => self.on_shopper(signal, ctx, now, &mut effects),
         }
-        let after = self.next_deadline();
+        if effects.contains(&Effect::Forget) {
+            return effects;
+        }
+        let after = self.next_deadline(ctx.playbook);
         // After a timeout the runtime's alarm is spent, so it is re-armed even if unchanged.
         if after != before || is_timeout {
             effects.push(Effect::Timer(after));
@@ -235,6 +399,42 @@ impl Journey {
     fn matches_order(&self, order: &Order) -> bool {
         order.checkout_token.as_deref() == Some(self.checkout.token.as_str())
             || (order.cart_token.is_some() && order.cart_token == self.checkout.cart_token)
+    }
+
+    fn on_order(&mut self, order: Order, now: Millis, effects: &mut Vec<Effect>) {
+        if !self.matches_order(&order) {
+            return;
+        }
+        let already = matches!(
+            self.status,
+            Status::Ended {
+                reason: EndReason::Ordered | EndReason::Completed,
+                ..
+            }
+        );
+        // Recovered: the order followed our first message (for the held-out group, the moment
+        // it would have gone out) within the attribution window.
+        let first_touch = if self.holdout {
+            self.steps.iter().map(|s| s.due_at).min()
+        } else {
+            self.steps
+                .iter()
+                .filter_map(|s| match s.state {
+                    StepState::Sent { at, .. } => Some(at),
+                    _ => None,
+                })
+                .min()
+        };
+        let ordered_at = order.created_at.unwrap_or(now);
+        if !already
+            && first_touch.is_some_and(|t| t <= ordered_at && ordered_at.0 - t.0 <= ATTRIBUTION_MS)
+        {
+            effects.push(Effect::Record(Fact::Recovered {
+                order_id: order.id,
+                total: order.total,
+            }));
+        }
+        self.end(EndReason::Ordered, now, effects);
     }
 
     fn on_checkout(
@@ -267,7 +467,7 @@ impl Journey {
         }
     }
 
-    /// Adds the playbook's steps not yet planned and re-times those not yet sent, each
+    /// Adds the playbook's steps not yet planned and re-times those not yet under way, each
     /// `delay_seconds` after the checkout's last activity.
     fn plan(&mut self, playbook: &Playbook) {
         let activity = self.checkout.updated_at;
@@ -280,6 +480,7 @@ impl Journey {
                     id: step.id.clone(),
                     due_at,
                     attempts: 0,
+                    discount_code: None,
                     state: StepState::Pending,
                 }),
             }
@@ -288,50 +489,112 @@ impl Journey {
 
     fn on_timeout(&mut self, ctx: ShopContext, now: Millis, effects: &mut Vec<Effect>) {
         if !self.is_active() {
+            if now >= self.forget_at(ctx.playbook) {
+                effects.push(Effect::Forget);
+            }
             return;
         }
-        for run in &mut self.steps {
-            if let StepState::Attempting { since } = run.state {
-                if now >= since.plus_millis(ATTEMPT_GRACE_MS) {
-                    run.state = StepState::Unknown { since };
-                    effects.push(Effect::Record(Fact::Unknown {
-                        step_id: run.id.clone(),
-                    }));
-                }
-            }
+        if now >= self.forget_at(ctx.playbook) {
+            self.end(EndReason::Finished, now, effects);
+            effects.push(Effect::Forget);
+            return;
+        }
+        self.recover_lost_answers(ctx, now, effects);
+        // A step cleared by the ledger whose pacing slot has come.
+        let granted: Vec<usize> = (0..self.steps.len())
+            .filter(|&i| self.steps[i].state == StepState::Granted && self.steps[i].due_at <= now)
+            .collect();
+        for i in granted {
+            self.send(i, ctx, now, effects);
         }
         let due: Vec<usize> = (0..self.steps.len())
             .filter(|&i| self.steps[i].state == StepState::Pending && self.steps[i].due_at <= now)
             .collect();
-        let Some((&latest, earlier)) = due.split_last() else {
-            self.finish_if_done(now, effects);
-            return;
-        };
-        for &i in earlier {
-            self.skip(i, SkipReason::Superseded, now, effects);
-        }
-        match self.check_send(&self.steps[latest].id, ctx, now) {
-            Err(reason) => self.skip(latest, reason, now, effects),
-            Ok(message) => {
-                let run = &mut self.steps[latest];
-                run.state = StepState::Attempting { since: now };
-                run.attempts += 1;
-                effects.push(Effect::Send {
-                    step_id: run.id.clone(),
-                    message: Box::new(message),
-                });
+        if let Some((&latest, earlier)) = due.split_last() {
+            for &i in earlier {
+                self.skip(i, SkipReason::Superseded, now, effects);
             }
+            self.start_step(latest, ctx, now, effects);
         }
         self.finish_if_done(now, effects);
     }
 
+    /// Answers that never came back: a gate or a discount is asked again (both are idempotent
+    /// for the same step); a send is never repeated.
+    fn recover_lost_answers(&mut self, ctx: ShopContext, now: Millis, effects: &mut Vec<Effect>) {
+        let lost = |since: Millis| now >= since.plus_millis(ATTEMPT_GRACE_MS);
+        for i in 0..self.steps.len() {
+            match self.steps[i].state {
+                StepState::Gating { since } if lost(since) => {
+                    self.steps[i].state = StepState::Pending;
+                    self.steps[i].due_at = now;
+                }
+                StepState::Discounting { since, slot_at } if lost(since) => {
+                    self.discount_or_send(i, slot_at, ctx, now, effects);
+                }
+                StepState::Attempting { since } if lost(since) => {
+                    self.steps[i].state = StepState::Unknown { since };
+                    effects.push(Effect::Record(Fact::Unknown {
+                        step_id: self.steps[i].id.clone(),
+                    }));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A step has come due: the journey's own checks, then quiet hours, then the shop's gate.
+    fn start_step(&mut self, i: usize, ctx: ShopContext, now: Millis, effects: &mut Vec<Effect>) {
+        if let Err(reason) = self.check(&self.steps[i].id, ctx, now) {
+            return self.skip(i, reason, now, effects);
+        }
+        // A paused shop keeps its steps: they go once the merchant reconnects WhatsApp.
+        if ctx.sending_paused {
+            return self.defer_step(i, now.plus_millis(PAUSED_RETRY_MS), effects);
+        }
+        if let Some(quiet) = &ctx.playbook.quiet_hours {
+            let phone_region = self.checkout.phone.as_ref().and_then(|p| p.region());
+            let zone = shopper_zone(
+                phone_region,
+                self.checkout.country.as_deref(),
+                self.checkout.province.as_deref(),
+                ctx.timezone,
+            );
+            let until = defer(now, quiet, zone);
+            if until > now {
+                return self.defer_step(i, until, effects);
+            }
+        }
+        let Some(phone) = self.checkout.phone.clone() else {
+            return self.skip(i, SkipReason::NoPhone, now, effects);
+        };
+        let run = &mut self.steps[i];
+        run.state = StepState::Gating { since: now };
+        effects.push(Effect::Gate {
+            request: GateRequest {
+                checkout_token: self.checkout.token.clone(),
+                step_id: run.id.clone(),
+                checkout_consent: self.checkout.accepts_marketing
+                    || self.checkout.accepts_sms_marketing,
+                holdout: self.holdout,
+                cart_token: self.checkout.cart_token.clone(),
+            },
+            phone,
+        });
+    }
+
+    fn defer_step(&mut self, i: usize, until: Millis, effects: &mut Vec<Effect>) {
+        let run = &mut self.steps[i];
+        run.due_at = until;
+        effects.push(Effect::Record(Fact::Deferred {
+            step_id: run.id.clone(),
+            until,
+        }));
+    }
+
     /// The checks made right before each send, on the latest state (DESIGN.md §5 rule 3).
-    fn check_send(
-        &self,
-        step_id: &str,
-        ctx: ShopContext,
-        now: Millis,
-    ) -> Result<TemplateMessage, SkipReason> {
+    /// Consent, suppression and caps are the ledger's; everything the journey knows is here.
+    fn check(&self, step_id: &str, ctx: ShopContext, now: Millis) -> Result<(), SkipReason> {
         let playbook = ctx.playbook;
         if !playbook.enabled {
             return Err(SkipReason::ShopDisabled);
@@ -341,27 +604,135 @@ impl Journey {
         }
         let step = playbook.step(step_id).ok_or(SkipReason::StepRemoved)?;
         let phone = self.checkout.phone.as_ref().ok_or(SkipReason::NoPhone)?;
-        let ttl_seconds = i64::from(playbook.journey_ttl_days) * 86_400;
-        if now > self.checkout.updated_at.plus_seconds(ttl_seconds) {
+        if now >= self.forget_at(playbook) {
             return Err(SkipReason::Expired);
         }
         if !marketing_allowed(phone) {
             return Err(SkipReason::CountryBlocked);
         }
-        if step.discount.is_some() {
-            return Err(SkipReason::DiscountUnavailable);
+        if !condition_holds(step, self.checkout.total.as_ref()) {
+            return Err(SkipReason::ConditionNotMet);
         }
+        Ok(())
+    }
+
+    fn on_gated(
+        &mut self,
+        step_id: &str,
+        verdict: GateVerdict,
+        ctx: ShopContext,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) {
+        let Some(i) = self.steps.iter().position(|s| s.id == step_id) else {
+            return;
+        };
+        if !matches!(self.steps[i].state, StepState::Gating { .. }) || !self.is_active() {
+            return;
+        }
+        match verdict {
+            GateVerdict::Denied { reason } => self.skip(i, reason, now, effects),
+            GateVerdict::Granted { slot_at } => {
+                self.discount_or_send(i, slot_at, ctx, now, effects)
+            }
+        }
+        self.finish_if_done(now, effects);
+    }
+
+    /// Creates the step's discount code if it needs one it does not have yet, else sends at
+    /// the pacing slot.
+    fn discount_or_send(
+        &mut self,
+        i: usize,
+        slot_at: Millis,
+        ctx: ShopContext,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) {
+        let discount = ctx
+            .playbook
+            .step(&self.steps[i].id)
+            .and_then(|s| s.discount.clone());
+        let run = &mut self.steps[i];
+        match discount {
+            Some(d) if run.discount_code.is_none() => {
+                run.state = StepState::Discounting {
+                    since: now,
+                    slot_at,
+                };
+                effects.push(Effect::CreateDiscount {
+                    step_id: run.id.clone(),
+                    code: discount_code(&self.recovery_token, &run.id, d.percent),
+                    percent: d.percent,
+                    ends_at: now.plus_seconds(i64::from(d.expires_after_hours) * 3600),
+                });
+            }
+            _ if slot_at > now => {
+                run.state = StepState::Granted;
+                run.due_at = slot_at;
+            }
+            _ => self.send(i, ctx, now, effects),
+        }
+    }
+
+    fn on_discount(
+        &mut self,
+        step_id: &str,
+        code: Option<String>,
+        ctx: ShopContext,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) {
+        let Some(i) = self.steps.iter().position(|s| s.id == step_id) else {
+            return;
+        };
+        let StepState::Discounting { slot_at, .. } = self.steps[i].state else {
+            return;
+        };
+        if !self.is_active() {
+            return;
+        }
+        match code {
+            None => self.skip(i, SkipReason::DiscountUnavailable, now, effects),
+            Some(code) => {
+                self.steps[i].discount_code = Some(code);
+                self.discount_or_send(i, slot_at, ctx, now, effects);
+            }
+        }
+        self.finish_if_done(now, effects);
+    }
+
+    /// Renders and sends step `i`, after a last check on the latest state.
+    fn send(&mut self, i: usize, ctx: ShopContext, now: Millis, effects: &mut Vec<Effect>) {
+        if let Err(reason) = self.check(&self.steps[i].id, ctx, now) {
+            return self.skip(i, reason, now, effects);
+        }
+        let (Some(step), Some(phone)) = (
+            ctx.playbook.step(&self.steps[i].id),
+            self.checkout.phone.as_ref(),
+        ) else {
+            return self.skip(i, SkipReason::StepRemoved, now, effects);
+        };
         let language = choose_language(
             &step.template.languages,
             self.checkout.locale.as_deref(),
-            &playbook.default_language,
+            &ctx.playbook.default_language,
         );
-        let callback = format!("cb1;{};{}", self.checkout.token, step.id);
+        let callback = format!("cb1;checkout={};step={}", self.checkout.token, step.id);
         let vars = JourneyVariables {
             journey: self,
+            run: &self.steps[i],
+            step,
             shop_name: ctx.name,
         };
-        Ok(template_message(step, phone, language, callback, &vars))
+        let message = template_message(step, phone, language, callback, &vars);
+        let run = &mut self.steps[i];
+        run.state = StepState::Attempting { since: now };
+        run.attempts += 1;
+        effects.push(Effect::Send {
+            step_id: run.id.clone(),
+            message: Box::new(message),
+        });
     }
 
     fn on_sent(
@@ -381,32 +752,117 @@ impl Journey {
         let id = run.id.clone();
         match outcome {
             SendOutcome::Accepted { wamid } => {
-                run.state = StepState::Sent { wamid, at: now };
-                effects.push(Effect::Record(Fact::Sent { step_id: id }));
+                run.state = StepState::Sent {
+                    wamid: wamid.clone(),
+                    at: now,
+                    delivered: false,
+                    read: false,
+                };
+                effects.push(Effect::Record(Fact::Sent { step_id: id, wamid }));
             }
             SendOutcome::Unknown => {
                 run.state = StepState::Unknown { since };
                 effects.push(Effect::Record(Fact::Unknown { step_id: id }));
             }
             SendOutcome::Rejected { http_status, code } => {
-                if classify(http_status, code) == Verdict::Retry && run.attempts < MAX_ATTEMPTS {
-                    run.state = StepState::Pending;
-                    run.due_at = now.plus_millis(backoff_ms(run.attempts, seed));
-                } else {
-                    run.state = StepState::Failed { code, at: now };
-                    effects.push(Effect::Record(Fact::Failed { step_id: id, code }));
-                }
+                Self::refused(run, classify(http_status, code), code, seed, now, effects)
             }
         }
         self.finish_if_done(now, effects);
     }
 
+    /// Meta said no, synchronously or in a `failed` status: nothing reached the shopper.
+    fn refused(
+        run: &mut StepRun,
+        verdict: Verdict,
+        code: Option<i64>,
+        seed: u64,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) {
+        if code == Some(TOKEN_INVALID) {
+            // Nothing reached the shopper: the step waits for the shop to reconnect.
+            run.state = StepState::Pending;
+            run.due_at = now.plus_millis(PAUSED_RETRY_MS);
+            effects.push(Effect::PauseSending);
+        } else if verdict == Verdict::Retry && run.attempts < MAX_ATTEMPTS {
+            // Back to the start of the pipeline: the gate and quiet hours are checked again.
+            run.state = StepState::Pending;
+            run.due_at = now.plus_millis(backoff_ms(run.attempts, seed));
+        } else {
+            run.state = StepState::Failed { code, at: now };
+            effects.push(Effect::Record(Fact::Failed {
+                step_id: run.id.clone(),
+                code,
+            }));
+        }
+    }
+
+    fn on_status(
+        &mut self,
+        wamid: &str,
+        delivery: Delivery,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) {
+        let seed = self.retry_seed(wamid);
+        let active = self.is_active();
+        let Some(run) = self
+            .steps
+            .iter_mut()
+            .find(|s| matches!(&s.state, StepState::Sent { wamid: w, .. } if w == wamid))
+        else {
+            return; // unknown or already-resolved message: ignored
+        };
+        let StepState::Sent {
+            delivered, read, ..
+        } = &mut run.state
+        else {
+            return;
+        };
+        match delivery {
+            Delivery::Delivered => *delivered = true,
+            // A read without a delivered counts as both.
+            Delivery::Read => {
+                *delivered = true;
+                *read = true;
+            }
+            Delivery::Failed { code } => {
+                if active {
+                    Self::refused(run, classify(400, code), code, seed, now, effects);
+                } else {
+                    run.state = StepState::Failed { code, at: now };
+                }
+            }
+        }
+    }
+
+    fn on_shopper(
+        &mut self,
+        signal: ShopperSignal,
+        ctx: ShopContext,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) {
+        match signal {
+            ShopperSignal::OptedOut => self.end(EndReason::OptedOut, now, effects),
+            ShopperSignal::NotInterested => self.end(EndReason::NotInterested, now, effects),
+            ShopperSignal::Replied if ctx.playbook.stop_on_reply => {
+                self.end(EndReason::Replied, now, effects)
+            }
+            ShopperSignal::Replied => {}
+            ShopperSignal::Clicked => {
+                self.clicked_at.get_or_insert(now);
+            }
+        }
+    }
+
     /// Deterministic jitter: the same journey and step always back off the same way.
-    fn retry_seed(&self, step_id: &str) -> u64 {
+    fn retry_seed(&self, salt: &str) -> u64 {
         self.checkout
             .token
             .bytes()
-            .chain(step_id.bytes())
+            .chain(salt.bytes())
             .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
                 (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
             })
@@ -422,10 +878,7 @@ impl Journey {
     }
 
     fn finish_if_done(&mut self, now: Millis, effects: &mut Vec<Effect>) {
-        let open = self
-            .steps
-            .iter()
-            .any(|s| matches!(s.state, StepState::Pending | StepState::Attempting { .. }));
+        let open = self.steps.iter().any(|s| s.state.is_open());
         if self.is_active() && !open && !self.steps.is_empty() {
             self.end(EndReason::Finished, now, effects);
         }
@@ -436,7 +889,8 @@ impl Journey {
             return;
         }
         for run in &mut self.steps {
-            if run.state == StepState::Pending {
+            // A request already out is left to resolve; everything else stops here.
+            if run.state.is_open() && !matches!(run.state, StepState::Attempting { .. }) {
                 run.state = StepState::Cancelled { at: now };
             }
         }
@@ -445,13 +899,118 @@ impl Journey {
     }
 }
 
-/// Meta has refused marketing templates to US numbers since 2025-04-01.
+/// A journey as the merchant sees it in `GET /api/journeys`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    pub checkout_token: String,
+    pub status: &'static str,
+    pub end_reason: Option<EndReason>,
+    pub holdout: bool,
+    pub phone: Option<String>,
+    pub cart_total: Option<String>,
+    pub currency: Option<String>,
+    pub started_at: String,
+    pub steps: Vec<StepSummary>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StepSummary {
+    pub id: String,
+    pub due_at: String,
+    pub state: String,
+    pub reason: Option<SkipReason>,
+}
+
+impl Journey {
+    pub fn summary(&self) -> Summary {
+        let (status, end_reason) = match self.status {
+            Status::Active => ("active", None),
+            Status::Ended { reason, .. } => ("ended", Some(reason)),
+        };
+        Summary {
+            checkout_token: self.checkout.token.clone(),
+            status,
+            end_reason,
+            holdout: self.holdout,
+            phone: self.checkout.phone.as_ref().map(|p| p.as_str().to_string()),
+            cart_total: self.checkout.total.as_ref().map(|t| t.to_decimal_string()),
+            currency: self
+                .checkout
+                .total
+                .as_ref()
+                .map(|t| t.currency().as_str().to_string()),
+            started_at: self.started_at.to_rfc3339(),
+            steps: self
+                .steps
+                .iter()
+                .map(|s| StepSummary {
+                    id: s.id.clone(),
+                    due_at: s.due_at.to_rfc3339(),
+                    state: serde_json::to_value(&s.state)
+                        .ok()
+                        .and_then(|v| v.get("state").and_then(|t| t.as_str()).map(str::to_string))
+                        .unwrap_or_default(),
+                    reason: match s.state {
+                        StepState::Skipped { reason, .. } => Some(reason),
+                        _ => None,
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Meta has refused marketing templates to US numbers since 2025-04-01. Numbers of US
+/// territories in the +1 plan are treated alike: the pause is by US phone number.
 fn marketing_allowed(phone: &Phone) -> bool {
-    phone.region() != Some("US")
+    !matches!(
+        phone.region(),
+        Some("US" | "PR" | "VI" | "GU" | "AS" | "MP")
+    )
+}
+
+/// The step's `when` condition on the cart's value, compared as exact decimals.
+fn condition_holds(step: &Step, total: Option<&Money>) -> bool {
+    let Some(when) = &step.when else {
+        return true;
+    };
+    let bound = |limit: &Option<String>| -> Option<Money> {
+        let total = total?;
+        Money::parse(limit.as_deref()?, total.currency().as_str()).ok()
+    };
+    let has_bounds = when.min_cart_value.is_some() || when.max_cart_value.is_some();
+    let Some(total) = total else {
+        return !has_bounds; // no value to compare: only an unconditional step goes
+    };
+    let min_ok = bound(&when.min_cart_value)
+        .is_none_or(|min| total.cmp_same_currency(&min).is_some_and(|o| o.is_ge()));
+    let max_ok = bound(&when.max_cart_value)
+        .is_none_or(|max| total.cmp_same_currency(&max).is_some_and(|o| o.is_le()));
+    min_ok && max_ok
+}
+
+/// The step's code: unique per journey and step, the same on every retry, at most 15
+/// characters as WhatsApp's copy-code button requires (`CB10-K7Q2XMA`).
+pub fn discount_code(recovery_token: &str, step_id: &str, percent: u8) -> String {
+    use sha2::{Digest, Sha256};
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let digest = Sha256::new()
+        .chain_update(recovery_token.as_bytes())
+        .chain_update([0])
+        .chain_update(step_id.as_bytes())
+        .finalize();
+    let suffix: String = digest
+        .iter()
+        .take(7)
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect();
+    format!("CB{percent}-{suffix}")
 }
 
 struct JourneyVariables<'a> {
     journey: &'a Journey,
+    run: &'a StepRun,
+    step: &'a Step,
     shop_name: &'a str,
 }
 
@@ -474,8 +1033,13 @@ impl Variables for JourneyVariables<'_> {
             Variable::TopItemTitle => c.top_item_title.clone().unwrap_or_default(),
             Variable::ItemsSummary => c.items_summary.clone(),
             Variable::RecoveryToken => self.journey.recovery_token.clone(),
-            // Discount steps are skipped before rendering until codes can be created.
-            Variable::DiscountCode | Variable::DiscountPercent => String::new(),
+            Variable::DiscountCode => self.run.discount_code.clone().unwrap_or_default(),
+            Variable::DiscountPercent => self
+                .step
+                .discount
+                .as_ref()
+                .map(|d| format!("{}%", d.percent))
+                .unwrap_or_default(),
         }
     }
 }

@@ -20,7 +20,7 @@ pub struct TemplateMessage {
     pub to: String,
     #[serde(rename = "type")]
     pub kind: String,
-    /// Echoed in status webhooks: `cb1;{checkout_token};{step_id}` (no personal data).
+    /// Echoed in status webhooks: `cb1;checkout={token};step={step_id}` (no personal data).
     pub biz_opaque_callback_data: String,
     pub template: TemplateBody,
 }
@@ -57,6 +57,40 @@ pub enum Parameter {
     Text { text: String },
     CouponCode { coupon_code: String },
     Payload { payload: String },
+}
+
+/// Body of a free-form text message, allowed only inside the shopper's 24-hour window.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct TextMessage {
+    pub messaging_product: String,
+    pub recipient_type: String,
+    pub to: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub text: TextBody,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct TextBody {
+    pub preview_url: bool,
+    pub body: String,
+}
+
+/// WhatsApp's limit on a text message body.
+const MAX_TEXT_CHARS: usize = 4096;
+
+pub fn text_message(to: &Phone, body: &str) -> TextMessage {
+    TextMessage {
+        messaging_product: "whatsapp".into(),
+        recipient_type: "individual".into(),
+        to: to.as_str().into(),
+        kind: "text".into(),
+        text: TextBody {
+            // Links in our replies (the recovery link) deserve their preview.
+            preview_url: body.contains("https://"),
+            body: body.chars().take(MAX_TEXT_CHARS).collect(),
+        },
+    }
 }
 
 /// Values the variables of a step are filled with, already formatted for the shopper.
@@ -179,6 +213,15 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(serde_json::to_value(&msg).unwrap(), fixture);
+    }
+
+    #[test]
+    fn text_messages_are_cut_to_whatsapps_limit() {
+        let to = Phone::parse("+14165550142", None).unwrap();
+        let m = text_message(&to, &"x".repeat(5000));
+        assert_eq!(m.text.body.chars().count(), MAX_TEXT_CHARS);
+        assert!(!m.text.preview_url);
+        assert_eq!(serde_json::to_value(&m).unwrap()["type"], "text");
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::time::Millis;
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ShopRecord {
     /// The store's name as shoppers know it (the `shop_name` template variable).
@@ -9,6 +11,69 @@ pub struct ShopRecord {
     pub name: String,
     #[serde(default)]
     pub whatsapp: Option<WhatsAppConnection>,
+    /// The Admin API grant; `None` until the first token exchange (or after uninstall).
+    #[serde(default)]
+    pub shopify: Option<ShopifyInstall>,
+    /// Shopify refused our token and a refresh did not help: no Admin API call is made until
+    /// the next token exchange, which the merchant's next visit to the app performs.
+    #[serde(default)]
+    pub needs_reauth: bool,
+    /// When the shop first granted cartback access.
+    #[serde(default)]
+    pub installed_at: Option<Millis>,
+    /// The shop's IANA time zone (quiet hours fall back on it).
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Sends per second allowed on the shop's WhatsApp number (Meta's default tier: 80).
+    #[serde(default)]
+    pub messages_per_second: Option<u32>,
+}
+
+/// Meta's default throughput for a Cloud API business number.
+pub const DEFAULT_MESSAGES_PER_SECOND: u32 = 80;
+
+impl ShopRecord {
+    pub fn messages_per_second(&self) -> u32 {
+        self.messages_per_second
+            .filter(|n| *n > 0)
+            .unwrap_or(DEFAULT_MESSAGES_PER_SECOND)
+    }
+
+    /// Meta refused the WhatsApp token (190): nothing is sent until the merchant reconnects.
+    pub fn sending_paused(&self) -> bool {
+        self.whatsapp.as_ref().is_some_and(|w| w.paused)
+    }
+}
+
+/// The shop's offline Admin API access. Both tokens are sealed (`core::seal`), never plain.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShopifyInstall {
+    pub sealed_access_token: String,
+    /// The scopes Shopify granted, comma-separated.
+    #[serde(default)]
+    pub scope: String,
+    /// `None` for a non-expiring token.
+    #[serde(default)]
+    pub expires_at: Option<Millis>,
+    #[serde(default)]
+    pub sealed_refresh_token: Option<String>,
+    #[serde(default)]
+    pub refresh_expires_at: Option<Millis>,
+}
+
+/// How early an expiring token is refreshed, so no call starts with one about to lapse.
+pub const REFRESH_MARGIN_MS: i64 = 5 * 60 * 1000;
+
+impl ShopifyInstall {
+    pub fn refresh_due(&self, now: Millis) -> bool {
+        self.expires_at
+            .is_some_and(|t| now.0 >= t.0.saturating_sub(REFRESH_MARGIN_MS))
+    }
+
+    /// A refresh token is held and has not expired.
+    pub fn can_refresh(&self, now: Millis) -> bool {
+        self.sealed_refresh_token.is_some() && self.refresh_expires_at.is_none_or(|t| now < t)
+    }
 }
 
 /// The shop's WhatsApp Business number and the token cartback sends with.
@@ -17,6 +82,9 @@ pub struct WhatsAppConnection {
     pub phone_number_id: String,
     pub waba_id: String,
     pub access_token: String,
+    /// Set when Meta answered 190 (token expired or revoked); cleared by reconnecting.
+    #[serde(default)]
+    pub paused: bool,
 }
 
 /// `{name}.myshopify.com`, lower case: the only form of shop identity we accept from a header.
@@ -35,6 +103,37 @@ pub fn valid_shop_domain(domain: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refresh_is_due_five_minutes_early_and_needs_a_live_refresh_token() {
+        let install = ShopifyInstall {
+            sealed_access_token: "v1.x".into(),
+            scope: String::new(),
+            expires_at: Some(Millis(3_600_000)),
+            sealed_refresh_token: Some("v1.y".into()),
+            refresh_expires_at: Some(Millis(7_200_000)),
+        };
+        assert!(!install.refresh_due(Millis(3_299_999)));
+        assert!(install.refresh_due(Millis(3_300_000)));
+        assert!(install.can_refresh(Millis(7_199_999)));
+        assert!(!install.can_refresh(Millis(7_200_000)));
+        let permanent = ShopifyInstall {
+            expires_at: None,
+            sealed_refresh_token: None,
+            refresh_expires_at: None,
+            ..install
+        };
+        assert!(!permanent.refresh_due(Millis(i64::MAX)));
+        assert!(!permanent.can_refresh(Millis(0)));
+    }
+
+    #[test]
+    fn records_written_before_the_install_fields_still_load() {
+        let r: ShopRecord = serde_json::from_str(r#"{"name":"Maple"}"#).unwrap();
+        assert_eq!(r.shopify, None);
+        assert!(!r.needs_reauth);
+        assert_eq!(r.installed_at, None);
+    }
 
     #[test]
     fn shop_domains() {

@@ -13,6 +13,9 @@ use super::time::Millis;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Checkout {
     pub token: String,
+    /// Shopify's numeric id: `checkouts/delete` names the checkout only by it and the cart.
+    #[serde(default)]
+    pub id: Option<String>,
     pub cart_token: Option<String>,
     pub updated_at: Millis,
     pub completed: bool,
@@ -21,6 +24,9 @@ pub struct Checkout {
     pub locale: Option<String>,
     /// ISO country of the shipping (else billing) address.
     pub country: Option<String>,
+    /// Its province or state code (`ON`, `CA`, `SP`), for the shopper's time zone.
+    #[serde(default)]
+    pub province: Option<String>,
     pub total: Option<Money>,
     pub item_count: u32,
     pub top_item_title: Option<String>,
@@ -28,6 +34,9 @@ pub struct Checkout {
     pub recovery_url: Option<String>,
     pub accepts_marketing: bool,
     pub accepts_sms_marketing: bool,
+    /// The Shopify customer, for `customers/redact` (guest checkouts have none).
+    #[serde(default)]
+    pub customer_id: Option<String>,
 }
 
 /// The part of an `orders/create` payload that ties an order to a checkout.
@@ -56,6 +65,7 @@ const MAX_TOKEN_CHARS: usize = 128;
 
 #[derive(Deserialize)]
 struct RawCheckout {
+    id: Option<serde_json::Value>,
     token: Option<String>,
     cart_token: Option<String>,
     updated_at: Option<String>,
@@ -92,10 +102,12 @@ struct RawAddress {
     first_name: Option<String>,
     phone: Option<String>,
     country_code: Option<String>,
+    province_code: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct RawCustomer {
+    id: Option<serde_json::Value>,
     first_name: Option<String>,
     phone: Option<String>,
 }
@@ -157,6 +169,14 @@ impl Checkout {
             .find_map(|a| a.country_code.clone())
             .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()))
             .map(|c| c.to_ascii_uppercase());
+        let province = [shipping, billing]
+            .into_iter()
+            .flatten()
+            .find_map(|a| a.province_code.clone())
+            .filter(|p| {
+                !p.is_empty() && p.len() <= 8 && p.bytes().all(|b| b.is_ascii_alphanumeric())
+            })
+            .map(|p| p.to_ascii_uppercase());
         // Shopify's priority: the number the shopper gave for SMS marketing first.
         let phone = [
             raw.sms_marketing_phone.as_deref(),
@@ -188,6 +208,7 @@ impl Checkout {
 
         Ok(Checkout {
             token: checkout_token,
+            id: raw.id.as_ref().and_then(numeric_id),
             cart_token: token(raw.cart_token),
             updated_at,
             completed: raw.completed_at.is_some(),
@@ -197,6 +218,7 @@ impl Checkout {
                 .customer_locale
                 .filter(|l| l.len() <= 16 && !l.is_empty()),
             country,
+            province,
             total,
             item_count: items.count,
             top_item_title: items.top_title,
@@ -206,6 +228,11 @@ impl Checkout {
                 .filter(|u| u.starts_with("https://") && u.len() <= 2000),
             accepts_marketing: raw.buyer_accepts_marketing.unwrap_or(false),
             accepts_sms_marketing: raw.buyer_accepts_sms_marketing.unwrap_or(false),
+            customer_id: raw
+                .customer
+                .as_ref()
+                .and_then(|c| c.id.as_ref())
+                .and_then(numeric_id),
         })
     }
 }
@@ -254,15 +281,96 @@ fn summarize_items(lines: &[RawLineItem], currency: Option<&str>) -> Items {
     }
 }
 
+/// Shopify ids are JSON numbers above 2^53 at times: kept as their decimal text.
+fn numeric_id(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(s.clone())
+        }
+        _ => None,
+    }
+}
+
+/// `checkouts/delete` carries no token: only the id and the cart token.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeletedCheckout {
+    pub id: Option<String>,
+    pub cart_token: Option<String>,
+}
+
+impl DeletedCheckout {
+    pub fn from_webhook(body: &[u8]) -> Result<DeletedCheckout, PayloadError> {
+        #[derive(Deserialize)]
+        struct Raw {
+            id: Option<serde_json::Value>,
+            token: Option<String>,
+            cart_token: Option<String>,
+        }
+        let raw: Raw =
+            serde_json::from_slice(body).map_err(|e| bad(format!("invalid checkout JSON: {e}")))?;
+        let deleted = DeletedCheckout {
+            id: raw.id.as_ref().and_then(numeric_id),
+            cart_token: token(raw.cart_token).or(token(raw.token)),
+        };
+        if deleted.id.is_none() && deleted.cart_token.is_none() {
+            return Err(bad("deleted checkout has neither id nor cart_token"));
+        }
+        Ok(deleted)
+    }
+}
+
+/// The customer named by `customers/redact` and `customers/data_request`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomerRequest {
+    pub customer_id: Option<String>,
+    /// The phone as the shop recorded it; matched in E.164 when it parses.
+    pub phone: Option<String>,
+    pub data_request_id: Option<String>,
+}
+
+impl CustomerRequest {
+    pub fn from_webhook(body: &[u8]) -> Result<CustomerRequest, PayloadError> {
+        #[derive(Deserialize)]
+        struct Raw {
+            customer: Option<RawCompliance>,
+            data_request: Option<RawDataRequest>,
+        }
+        #[derive(Deserialize)]
+        struct RawCompliance {
+            id: Option<serde_json::Value>,
+            phone: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct RawDataRequest {
+            id: Option<serde_json::Value>,
+        }
+        let raw: Raw = serde_json::from_slice(body)
+            .map_err(|e| bad(format!("invalid compliance JSON: {e}")))?;
+        let customer = raw.customer.ok_or_else(|| bad("customer is missing"))?;
+        Ok(CustomerRequest {
+            customer_id: customer.id.as_ref().and_then(numeric_id),
+            phone: customer
+                .phone
+                .filter(|p| !p.trim().is_empty() && p.len() <= 64),
+            data_request_id: raw
+                .data_request
+                .and_then(|d| d.id)
+                .as_ref()
+                .and_then(numeric_id),
+        })
+    }
+}
+
 impl Order {
     pub fn from_webhook(body: &[u8]) -> Result<Order, PayloadError> {
         let raw: RawOrder =
             serde_json::from_slice(body).map_err(|e| bad(format!("invalid order JSON: {e}")))?;
-        let id = match raw.id {
-            Some(serde_json::Value::Number(n)) => n.to_string(),
-            Some(serde_json::Value::String(s)) if !s.is_empty() => s,
-            _ => return Err(bad("order has no id")),
-        };
+        let id = raw
+            .id
+            .as_ref()
+            .and_then(numeric_id)
+            .ok_or_else(|| bad("order has no id"))?;
         let total = match (raw.total_price.as_deref(), raw.currency.as_deref()) {
             (Some(amount), Some(cur)) => Money::parse(amount, cur).ok(),
             _ => None,
@@ -321,6 +429,38 @@ mod tests {
             o.checkout_token.as_deref(),
             Some("4d9ed871eaca8d62a63c301b8c3dc244")
         );
+    }
+
+    #[test]
+    fn reads_the_delete_fixture() {
+        let d = DeletedCheckout::from_webhook(include_bytes!(
+            "../../tests/fixtures/shopify/checkouts-delete.json"
+        ))
+        .unwrap();
+        assert_eq!(d.id.as_deref(), Some("36521894117523"));
+        assert_eq!(
+            d.cart_token.as_deref(),
+            Some("8b1b416090082bf3b0803f06056a7b90")
+        );
+        assert_eq!(
+            Checkout::from_webhook(UPDATE).unwrap().id.as_deref(),
+            Some("36521894117523")
+        );
+    }
+
+    #[test]
+    fn reads_the_compliance_fixtures() {
+        let redact = CustomerRequest::from_webhook(include_bytes!(
+            "../../tests/fixtures/shopify/customers-redact.json"
+        ))
+        .unwrap();
+        assert!(redact.customer_id.is_some());
+        let request = CustomerRequest::from_webhook(include_bytes!(
+            "../../tests/fixtures/shopify/customers-data_request.json"
+        ))
+        .unwrap();
+        assert!(request.data_request_id.is_some());
+        assert!(CustomerRequest::from_webhook(b"{}").is_err());
     }
 
     #[test]

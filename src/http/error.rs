@@ -7,6 +7,10 @@ pub struct ApiError {
     pub status: u16,
     pub code: &'static str,
     pub message: String,
+    /// Extra response headers, e.g. App Bridge's retry signal on an invalid session.
+    pub headers: Vec<(&'static str, &'static str)>,
+    /// One entry per offending field of a rejected body: `[{"field", "message"}]`.
+    pub fields: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -15,7 +19,19 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            headers: vec![],
+            fields: None,
         }
+    }
+
+    pub fn with_fields(mut self, fields: impl serde::Serialize) -> Self {
+        self.fields = serde_json::to_value(fields).ok();
+        self
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: &'static str) -> Self {
+        self.headers.push((name, value));
+        self
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -37,8 +53,16 @@ impl ApiError {
     }
 
     pub fn into_response(self) -> Result<Response> {
-        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
-        Ok(Response::from_json(&body)?.with_status(self.status))
+        let mut body =
+            serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        if let Some(fields) = self.fields {
+            body["error"]["fields"] = fields;
+        }
+        let mut resp = Response::from_json(&body)?.with_status(self.status);
+        for (name, value) in self.headers {
+            resp.headers_mut().set(name, value)?;
+        }
+        Ok(resp)
     }
 }
 

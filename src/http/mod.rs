@@ -1,8 +1,15 @@
 //! The Worker's front door: routes each request to its handler and turns every failure into
 //! the JSON error shape. Nothing here decides anything; it verifies, parses and forwards.
 
+mod admin;
+mod api;
+mod auth;
 mod error;
+mod proxy;
+mod recovery;
+mod session;
 mod shopify_webhooks;
+mod whatsapp_webhooks;
 
 use worker::{event, Context, Env, Method, Request, Response, Result};
 
@@ -12,29 +19,34 @@ use error::{ApiError, ApiResult};
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    match route(req, &env).await {
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    match route(req, &env, &ctx).await {
         Ok(resp) => Ok(resp),
         Err(e) => e.into_response(),
     }
 }
 
-async fn route(req: Request, env: &Env) -> ApiResult<Response> {
+async fn route(req: Request, env: &Env, ctx: &Context) -> ApiResult<Response> {
     let path = req.path();
     match (req.method(), path.as_str()) {
         (Method::Get, "/healthz") => {
             Ok(Response::from_json(&serde_json::json!({ "status": "ok" }))?)
         }
-        (Method::Post, "/webhooks/shopify") => shopify_webhooks::handle(req, env).await,
-        (_, p) if p.starts_with("/webhooks/") || p.starts_with("/api/") => {
-            Err(ApiError::not_found())
-        }
+        (Method::Post, "/webhooks/shopify") => shopify_webhooks::handle(req, env, ctx).await,
+        (Method::Get, "/webhooks/whatsapp") => whatsapp_webhooks::verify(req, env).await,
+        (Method::Post, "/webhooks/whatsapp") => whatsapp_webhooks::receive(req, env).await,
+        (Method::Get, p) if p.starts_with("/r/") => recovery::redirect(env, &p[3..]).await,
+        (Method::Post, "/proxy/optin") => proxy::optin(req, env).await,
+        (Method::Get, "/auth") => auth::start(&req, env).await,
+        (Method::Get, "/auth/callback") => auth::callback(&req, env).await,
+        (_, p) if p.starts_with("/api/") => api::route(req, env, p).await,
+        (_, p) if p.starts_with("/webhooks/") => Err(ApiError::not_found()),
         _ => Ok(env.assets("ASSETS")?.fetch_request(req).await?),
     }
 }
 
 /// Reads the raw body (signatures are computed over the exact bytes), refusing oversized ones.
-pub async fn read_body(mut req: Request) -> ApiResult<Vec<u8>> {
+pub async fn read_body(req: &mut Request) -> ApiResult<Vec<u8>> {
     let declared = req
         .headers()
         .get("Content-Length")?

@@ -1,18 +1,22 @@
 //! `POST /webhooks/shopify`: every Shopify topic arrives here, signed with the app secret.
+//! Cart topics go straight to the cart's object (fast, and durable before we answer); work that
+//! fans out over many carts (uninstall, redaction) runs after the answer.
 
-use worker::{Env, Request, Response};
+use worker::{Context, Env, Request, Response};
 
 use super::error::{ApiError, ApiResult};
 use super::read_body;
+use crate::core::phone::Phone;
 use crate::core::shop::valid_shop_domain;
-use crate::core::shopify::{Checkout, Order};
+use crate::core::shopify::{Checkout, CustomerRequest, DeletedCheckout, Order, PayloadError};
 use crate::core::signature::verify_shopify_webhook;
 use crate::objects::cart_journey::{self, CartCommand};
-use crate::platform::config;
+use crate::objects::shop_ledger::{self, Checkouts, Customer, Lookup, MessageOwner};
+use crate::platform::{config, crypto, store};
 
-pub async fn handle(req: Request, env: &Env) -> ApiResult<Response> {
+pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Response> {
     let headers = req.headers().clone();
-    let body = read_body(req).await?;
+    let body = read_body(&mut req).await?;
     let secret = config::secret(env, "SHOPIFY_API_SECRET")?;
     let signature = headers.get("X-Shopify-Hmac-Sha256")?.unwrap_or_default();
     if !verify_shopify_webhook(&secret, &body, &signature) {
@@ -29,27 +33,109 @@ pub async fn handle(req: Request, env: &Env) -> ApiResult<Response> {
         .ok_or_else(|| ApiError::bad_request("X-Shopify-Shop-Domain is missing or invalid"))?;
     let event_id = headers.get("X-Shopify-Event-Id")?;
 
-    let bad = |e: crate::core::shopify::PayloadError| ApiError::bad_request(e.to_string());
+    let bad = |e: PayloadError| ApiError::bad_request(e.to_string());
     match topic.as_str() {
         "checkouts/create" | "checkouts/update" => {
             let checkout = Checkout::from_webhook(&body).map_err(bad)?;
             let token = checkout.token.clone();
-            cart_journey::send(
-                env,
-                &shop,
-                &token,
-                &CartCommand::Checkout { checkout, event_id },
-            )
-            .await?;
+            let command = CartCommand::Checkout { checkout, event_id };
+            cart_journey::send(env, &shop, &token, &command).await?;
+        }
+        "checkouts/delete" => {
+            let deleted = DeletedCheckout::from_webhook(&body).map_err(bad)?;
+            let lookup = Lookup {
+                cart_token: deleted.cart_token,
+                checkout_id: deleted.id,
+            };
+            let owner: MessageOwner = shop_ledger::call(env, &shop, "lookup", &lookup).await?;
+            if let Some(token) = owner.checkout_token {
+                cart_journey::send(env, &shop, &token, &CartCommand::Deleted).await?;
+            }
         }
         "orders/create" => {
             let order = Order::from_webhook(&body).map_err(bad)?;
-            if let Some(token) = order.checkout_token.clone() {
+            // By checkout token first, else by the cart the checkout came from.
+            let token = match order.checkout_token.clone() {
+                Some(token) => Some(token),
+                None => {
+                    let lookup = Lookup {
+                        cart_token: order.cart_token.clone(),
+                        checkout_id: None,
+                    };
+                    let owner: MessageOwner =
+                        shop_ledger::call(env, &shop, "lookup", &lookup).await?;
+                    owner.checkout_token
+                }
+            };
+            if let Some(token) = token {
                 cart_journey::send(env, &shop, &token, &CartCommand::Order { order }).await?;
             }
+        }
+        "app/uninstalled" => {
+            // Tokens go first, so nothing can be sent even before every cart hears of it.
+            store::forget_tokens(env, &shop).await?;
+            fan_out(env, ctx, &shop, "active", &(), CartCommand::ShopGone).await?;
+        }
+        "customers/redact" => {
+            let customer = customer(&body)?;
+            fan_out(env, ctx, &shop, "redact", &customer, CartCommand::Erase).await?;
+        }
+        "customers/data_request" => {
+            let request = CustomerRequest::from_webhook(&body).map_err(bad)?;
+            let id = request
+                .data_request_id
+                .clone()
+                .unwrap_or_else(|| "unnumbered".into());
+            let report: serde_json::Value =
+                shop_ledger::call(env, &shop, "data_request", &customer_of(request)).await?;
+            let sealed = crypto::seal(&crypto::data_key(env)?, &report.to_string())?;
+            store::put_data_request(env, &shop, &id, &sealed).await?;
+        }
+        "shop/redact" => {
+            store::forget_shop(env, &shop).await?;
+            fan_out(env, ctx, &shop, "erase", &(), CartCommand::Erase).await?;
         }
         // Accepted and ignored: Shopify retries anything but a 2xx.
         _ => {}
     }
     Ok(Response::from_json(&serde_json::json!({ "ok": true }))?)
+}
+
+fn customer(body: &[u8]) -> ApiResult<Customer> {
+    let request =
+        CustomerRequest::from_webhook(body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(customer_of(request))
+}
+
+fn customer_of(request: CustomerRequest) -> Customer {
+    Customer {
+        customer_id: request.customer_id,
+        phone: request
+            .phone
+            .as_deref()
+            .and_then(|p| Phone::parse(p, None).ok()),
+    }
+}
+
+/// Asks the ledger which carts an operation touches (done before we answer, so a failure makes
+/// Shopify deliver again), then tells each cart after the answer has gone.
+async fn fan_out<B: serde::Serialize>(
+    env: &Env,
+    ctx: &Context,
+    shop: &str,
+    op: &'static str,
+    body: &B,
+    command: CartCommand,
+) -> ApiResult<()> {
+    let carts: Checkouts = shop_ledger::call(env, shop, op, body).await?;
+    let env = env.clone();
+    let shop = shop.to_string();
+    ctx.wait_until(async move {
+        for token in carts.checkout_tokens {
+            if let Err(e) = cart_journey::send(&env, &shop, &token, &command).await {
+                worker::console_error!("{op}: a cart did not take it: {e}");
+            }
+        }
+    });
+    Ok(())
 }

@@ -7,14 +7,21 @@ use std::collections::VecDeque;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use serde::{Deserialize, Serialize};
 use worker::{
-    durable_object, js_sys, DurableObject, Env, Method, Request, RequestInit, Response, Result,
-    ScheduledTime, State, Storage,
+    durable_object, js_sys, DurableObject, Env, Request, Response, Result, ScheduledTime, State,
+    Storage,
 };
 
-use crate::core::journey::{Effect, Event, Fact, Journey, ShopContext};
+use super::rpc;
+use super::shop_ledger::{self, Begin, GateCall, Report};
+use crate::core::discount::{DiscountOutcome, DiscountRequest};
+use crate::core::gate::GateVerdict;
+use crate::core::journey::{Effect, Event, Fact, Journey, ShopContext, ShopperSignal};
+use crate::core::metrics::segment;
+use crate::core::playbook::Playbook;
+use crate::core::shop::ShopRecord;
 use crate::core::shopify::{Checkout, Order};
 use crate::core::time::Millis;
-use crate::platform::{config, store, whatsapp};
+use crate::platform::{config, shopify, store, whatsapp};
 
 const JOURNEY_KEY: &str = "journey";
 
@@ -29,6 +36,25 @@ pub enum CartCommand {
     Order {
         order: Order,
     },
+    Deleted,
+    ShopGone,
+    Status {
+        wamid: String,
+        delivery: crate::core::journey::Delivery,
+    },
+    Shopper {
+        signal: ShopperSignal,
+    },
+    /// Erase the journey whole (customer or shop redaction).
+    Erase,
+    /// The recovery link was opened: where to send the shopper.
+    Recover,
+}
+
+/// What a cart answers: for `Recover`, the checkout URL with the discount applied.
+#[derive(Serialize, Deserialize, Default)]
+pub struct CartAnswer {
+    pub redirect: Option<String>,
 }
 
 /// Delivers a command to the object of `shop` + `checkout_token`.
@@ -37,27 +63,12 @@ pub async fn send(
     shop: &str,
     checkout_token: &str,
     command: &CartCommand,
-) -> Result<()> {
+) -> Result<CartAnswer> {
     let stub = env
         .durable_object("CART")?
         .get_by_name(&format!("{shop}:{checkout_token}"))?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_body(Some(serde_json::to_string(command)?.into()));
-    let mut resp = stub
-        .fetch_with_request(Request::new_with_init(
-            &format!("https://cart/{shop}"),
-            &init,
-        )?)
-        .await?;
-    if resp.status_code() != 200 {
-        return Err(worker::Error::RustError(format!(
-            "cart object answered {}: {}",
-            resp.status_code(),
-            resp.text().await.unwrap_or_default()
-        )));
-    }
-    Ok(())
+    // The shop rides in the operation name: the object's own name is not readable everywhere.
+    rpc::call(&stub, shop, command).await
 }
 
 #[durable_object]
@@ -72,116 +83,283 @@ impl DurableObject for CartJourney {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        // The shop is in the path because the object's name is not readable in every runtime.
-        let shop = req.path().trim_start_matches('/').to_string();
+        let shop = rpc::op(&req);
         let command: CartCommand = req.json().await?;
         let now = now();
-        let shop_ctx = ShopData::load(&self.env, &shop).await?;
         let storage = self.state.storage();
-        let effects = match (load(&storage).await?, command) {
-            (Some(mut journey), command) => {
-                let event = match command {
-                    CartCommand::Checkout { checkout, event_id } => {
-                        Event::Checkout { checkout, event_id }
-                    }
-                    CartCommand::Order { order } => Event::Order(order),
-                };
-                let effects = journey.handle(event, shop_ctx.context(), now);
-                save(&storage, &journey).await?;
-                effects
+        let journey = load(&storage).await?;
+        if let CartCommand::Erase = command {
+            storage.delete_all().await?;
+            return rpc::reply(&CartAnswer::default());
+        }
+        let data = ShopData::load(&self.env, &shop).await?;
+        let (mut journey, event) = match (journey, command) {
+            (Some(journey), CartCommand::Recover) => {
+                let redirect = recovery_url(&journey);
+                let effects = self
+                    .apply(journey, Event::Shopper(ShopperSignal::Clicked), &data, now)
+                    .await?;
+                self.execute(effects, &data).await?;
+                return rpc::reply(&CartAnswer { redirect });
             }
+            (Some(journey), command) => match event_of(command) {
+                Some(event) => (journey, event),
+                None => return rpc::reply(&CartAnswer::default()),
+            },
             (None, CartCommand::Checkout { checkout, event_id }) => {
-                match Journey::begin(
+                let Some((journey, effects)) = Journey::begin(
                     &shop,
                     checkout,
                     event_id,
                     recovery_token()?,
-                    shop_ctx.context(),
+                    data.context(),
                     now,
-                ) {
-                    Some((journey, effects)) => {
-                        save(&storage, &journey).await?;
-                        effects
-                    }
-                    None => vec![],
-                }
+                ) else {
+                    return rpc::reply(&CartAnswer::default());
+                };
+                save(&storage, &journey).await?;
+                self.register(&journey, &data).await?;
+                self.execute(effects, &data).await?;
+                return rpc::reply(&CartAnswer::default());
             }
-            // An order for a checkout we never tracked: nothing to stop.
-            (None, CartCommand::Order { .. }) => vec![],
+            // Anything else for a checkout we never tracked (or already erased): nothing to do.
+            (None, _) => return rpc::reply(&CartAnswer::default()),
         };
-        self.execute(effects, &shop_ctx).await?;
-        Response::ok("ok")
+        let effects = journey.handle(event, data.context(), now);
+        save(&storage, &journey).await?;
+        self.execute(effects, &data).await?;
+        rpc::reply(&CartAnswer::default())
     }
 
     async fn alarm(&self) -> Result<Response> {
         let storage = self.state.storage();
-        let Some(mut journey) = load(&storage).await? else {
+        let Some(journey) = load(&storage).await? else {
             return Response::ok("no journey");
         };
-        let shop_ctx = ShopData::load(&self.env, &journey.shop).await?;
-        let effects = journey.handle(Event::Timeout, shop_ctx.context(), now());
-        save(&storage, &journey).await?;
-        self.execute(effects, &shop_ctx).await?;
+        let data = ShopData::load(&self.env, &journey.shop).await?;
+        let effects = self.apply(journey, Event::Timeout, &data, now()).await?;
+        self.execute(effects, &data).await?;
         Response::ok("ok")
     }
 }
 
+fn event_of(command: CartCommand) -> Option<Event> {
+    Some(match command {
+        CartCommand::Checkout { checkout, event_id } => Event::Checkout {
+            checkout: Box::new(checkout),
+            event_id,
+        },
+        CartCommand::Order { order } => Event::Order(order),
+        CartCommand::Deleted => Event::CheckoutDeleted,
+        CartCommand::ShopGone => Event::ShopGone,
+        CartCommand::Status { wamid, delivery } => Event::Status { wamid, delivery },
+        CartCommand::Shopper { signal } => Event::Shopper(signal),
+        CartCommand::Erase | CartCommand::Recover => return None,
+    })
+}
+
 impl CartJourney {
-    /// Carries out effects in order. A send's outcome is fed back into the journey, re-read from
-    /// storage first: other events may have been handled while the request was out.
-    async fn execute(&self, effects: Vec<Effect>, shop: &ShopData) -> Result<()> {
+    /// Runs one event through the core and persists the journey before anything is executed.
+    async fn apply(
+        &self,
+        mut journey: Journey,
+        event: Event,
+        data: &ShopData,
+        now: Millis,
+    ) -> Result<Vec<Effect>> {
+        let effects = journey.handle(event, data.context(), now);
+        save(&self.state.storage(), &journey).await?;
+        Ok(effects)
+    }
+
+    /// Tells the shop ledger about a new journey (the index behind lookups and metrics).
+    async fn register(&self, journey: &Journey, data: &ShopData) -> Result<()> {
+        let Some(phone) = journey.checkout.phone.clone() else {
+            return Ok(());
+        };
+        let begin = Begin {
+            checkout_token: journey.checkout.token.clone(),
+            cart_token: journey.checkout.cart_token.clone(),
+            checkout_id: journey.checkout.id.clone(),
+            recovery_token: journey.recovery_token.clone(),
+            customer_id: journey.checkout.customer_id.clone(),
+            phone,
+            holdout: journey.holdout,
+            segment: segment(journey.checkout.total.as_ref()).to_string(),
+            at: journey.started_at,
+        };
+        shop_ledger::call::<_, ()>(&self.env, &journey.shop, "begin", &begin).await?;
+        let ttl_seconds = u64::from(data.playbook.journey_ttl_days) * 86_400;
+        store::put_recovery_link(
+            &self.env,
+            &journey.recovery_token,
+            &journey.shop,
+            &journey.checkout.token,
+            ttl_seconds,
+        )
+        .await
+    }
+
+    /// Carries out effects in order. An effect's answer is fed back into the journey, re-read
+    /// from storage first: other events may have been handled while the request was out.
+    async fn execute(&self, effects: Vec<Effect>, data: &ShopData) -> Result<()> {
         let storage = self.state.storage();
         let mut queue = VecDeque::from(effects);
+        let mut facts = vec![];
         while let Some(effect) = queue.pop_front() {
-            match effect {
+            let event = match effect {
                 Effect::Timer(Some(at)) => {
                     let date = js_sys::Date::new(&(at.0 as f64).into());
                     storage.set_alarm(ScheduledTime::new(date)).await?;
+                    continue;
                 }
-                Effect::Timer(None) => storage.delete_alarm().await?,
-                Effect::Record(fact) => log_fact(&fact),
+                Effect::Timer(None) => {
+                    storage.delete_alarm().await?;
+                    continue;
+                }
+                Effect::Record(fact) => {
+                    facts.push(fact);
+                    continue;
+                }
+                Effect::PauseSending => {
+                    store::pause_whatsapp(&self.env, &data.shop).await?;
+                    continue;
+                }
+                Effect::Forget => {
+                    // Wiped whole: SQLite free pages keep deleted rows otherwise.
+                    self.report(&mut facts, None).await?;
+                    storage.delete_all().await?;
+                    return Ok(());
+                }
+                Effect::Gate { request, phone } => {
+                    let step_id = request.step_id.clone();
+                    let call = GateCall {
+                        request,
+                        phone,
+                        mode: data.playbook.consent_mode,
+                        caps: data.playbook.caps.clone(),
+                        phone_number_id: data.phone_number_id(),
+                        per_second: data.record.messages_per_second(),
+                        now: now(),
+                    };
+                    let verdict: GateVerdict =
+                        shop_ledger::call(&self.env, &data.shop, "gate", &call).await?;
+                    Event::Gated { step_id, verdict }
+                }
+                Effect::CreateDiscount {
+                    step_id,
+                    code,
+                    percent,
+                    ends_at,
+                } => {
+                    let request = DiscountRequest {
+                        code,
+                        percent,
+                        starts_at: now(),
+                        ends_at,
+                    };
+                    let code = match shopify::create_discount(&self.env, &data.shop, &request).await
+                    {
+                        DiscountOutcome::Created { code } => Some(code),
+                        DiscountOutcome::Failed { reason } => {
+                            worker::console_warn!("discount for step {step_id} failed: {reason}");
+                            None
+                        }
+                    };
+                    Event::Discount { step_id, code }
+                }
                 Effect::Send { step_id, message } => {
-                    let Some(conn) = &shop.record.whatsapp else {
+                    let Some(conn) = &data.record.whatsapp else {
                         continue; // the core only sends when connected
                     };
-                    let outcome = whatsapp::send(&shop.graph_base, conn, &message).await;
-                    let Some(mut journey) = load(&storage).await? else {
-                        continue;
-                    };
-                    let more =
-                        journey.handle(Event::Sent { step_id, outcome }, shop.context(), now());
-                    save(&storage, &journey).await?;
-                    queue.extend(more);
+                    let outcome = whatsapp::send(&data.graph_base, conn, &message).await;
+                    Event::Sent { step_id, outcome }
                 }
-            }
+            };
+            let Some(mut journey) = load(&storage).await? else {
+                break;
+            };
+            let more = journey.handle(event, data.context(), now());
+            save(&storage, &journey).await?;
+            queue.extend(more);
         }
-        Ok(())
+        let summary = load(&storage).await?.map(|j| j.summary());
+        self.report(&mut facts, summary).await
+    }
+
+    /// Facts and the journey's summary go to the shop ledger for the dashboard.
+    async fn report(
+        &self,
+        facts: &mut Vec<Fact>,
+        summary: Option<crate::core::journey::Summary>,
+    ) -> Result<()> {
+        let Some(journey) = load(&self.state.storage()).await? else {
+            return Ok(());
+        };
+        let report = Report {
+            checkout_token: journey.checkout.token.clone(),
+            facts: std::mem::take(facts),
+            at: now(),
+            summary: summary.map(|s| serde_json::to_value(s)).transpose()?,
+        };
+        shop_ledger::call::<_, ()>(&self.env, &journey.shop, "report", &report).await
     }
 }
 
 /// Everything about the shop a decision needs, read from KV once per event.
 struct ShopData {
-    record: crate::core::shop::ShopRecord,
-    playbook: crate::core::playbook::Playbook,
+    shop: String,
+    record: ShopRecord,
+    playbook: Playbook,
     graph_base: String,
 }
 
 impl ShopData {
     async fn load(env: &Env, shop: &str) -> Result<ShopData> {
+        let mut record = store::shop(env, shop).await?.unwrap_or_default();
+        store::open_whatsapp(env, &mut record)?;
         Ok(ShopData {
-            record: store::shop(env, shop).await?.unwrap_or_default(),
+            shop: shop.to_string(),
+            record,
             playbook: store::playbook(env, shop).await?,
             graph_base: config::graph_base(env),
         })
+    }
+
+    fn phone_number_id(&self) -> String {
+        self.record
+            .whatsapp
+            .as_ref()
+            .map(|w| w.phone_number_id.clone())
+            .unwrap_or_default()
     }
 
     fn context(&self) -> ShopContext<'_> {
         ShopContext {
             name: &self.record.name,
             whatsapp_connected: self.record.whatsapp.is_some(),
+            sending_paused: self.record.sending_paused(),
+            timezone: self.record.timezone.as_deref(),
             playbook: &self.playbook,
         }
     }
+}
+
+/// The checkout's own recovery URL, with the step's discount code applied when one was sent.
+fn recovery_url(journey: &Journey) -> Option<String> {
+    let url = journey.checkout.recovery_url.clone()?;
+    let code = journey
+        .steps
+        .iter()
+        .rev()
+        .find_map(|s| s.discount_code.clone());
+    Some(match code {
+        Some(code) => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}discount={code}")
+        }
+        None => url,
+    })
 }
 
 async fn load(storage: &Storage) -> Result<Option<Journey>> {
@@ -202,9 +380,4 @@ fn recovery_token() -> Result<String> {
     getrandom::getrandom(&mut bytes)
         .map_err(|e| worker::Error::RustError(format!("no randomness: {e}")))?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
-}
-
-/// Facts go to the log without personal data; the shop ledger will aggregate them.
-fn log_fact(fact: &Fact) {
-    worker::console_log!("journey fact: {fact:?}");
 }

@@ -1,24 +1,1009 @@
-//! `ShopLedger`: one SQLite-backed Durable Object per shop, the home of what spans carts and
-//! must be strongly consistent (consent, suppression, caps, send pacing, metrics; DESIGN.md §2).
-//! The binding and its migration exist from the start so the class is SQLite-backed when first
-//! deployed; it answers no operation yet.
+//! `ShopLedger`: one SQLite-backed Durable Object per shop, the single writer of everything that
+//! spans carts and must be strongly consistent: the consent ledger, suppression, frequency caps,
+//! send pacing, the journey index and the metrics (DESIGN.md §2).
+//!
+//! Phones are stored only as a keyed hash (for lookup) or sealed with the data key (for display),
+//! because deleted SQLite rows linger in free pages this object cannot vacuum (DESIGN.md §7).
+//! Every operation is a run of synchronous SQL statements, so two requests never interleave.
 
-use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use worker::{
+    durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, SqlStorageValue,
+    State,
+};
+
+use super::rpc;
+use crate::core::consent::ConsentRecord;
+use crate::core::consent::{ConsentKind, ConsentSource, ConsentStatus, RateCounts, RateLimit};
+use crate::core::conversation::{self, Faq, Intent, ReplyKind};
+use crate::core::gate::{self, GateRequest, GateVerdict};
+use crate::core::inbound::{InboundEvent, Preference};
+use crate::core::journey::{Delivery, Fact, ShopperSignal};
+use crate::core::phone::Phone;
+use crate::core::playbook::{Caps, ConsentMode};
+use crate::core::seal::{self, Key};
+use crate::core::time::Millis;
+use crate::platform::crypto;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS journeys (
+  checkout_token TEXT PRIMARY KEY, cart_token TEXT, checkout_id TEXT, phone_hash TEXT NOT NULL,
+  customer_hash TEXT,
+  holdout INTEGER NOT NULL, started_at INTEGER NOT NULL, segment TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'active', end_reason TEXT, eligible_at INTEGER, messaged_at INTEGER,
+  delivered_at INTEGER, read_at INTEGER, replied_at INTEGER, clicked_at INTEGER,
+  recovered_at INTEGER, revenue_minor INTEGER, currency TEXT, recovery_token TEXT, summary TEXT);
+CREATE INDEX IF NOT EXISTS journeys_cart ON journeys(cart_token);
+CREATE INDEX IF NOT EXISTS journeys_checkout_id ON journeys(checkout_id);
+CREATE INDEX IF NOT EXISTS journeys_phone ON journeys(phone_hash);
+CREATE TABLE IF NOT EXISTS consents (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, phone_hash TEXT NOT NULL, record TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS consents_phone ON consents(phone_hash);
+CREATE TABLE IF NOT EXISTS suppressed (phone_hash TEXT PRIMARY KEY, at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS limited (phone_hash TEXT PRIMARY KEY, until INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sends (
+  checkout_token TEXT NOT NULL, step_id TEXT NOT NULL, phone_hash TEXT NOT NULL,
+  at INTEGER NOT NULL, slot_at INTEGER NOT NULL, PRIMARY KEY (checkout_token, step_id));
+CREATE INDEX IF NOT EXISTS sends_phone ON sends(phone_hash, at);
+CREATE TABLE IF NOT EXISTS pacing (phone_number_id TEXT PRIMARY KEY, next_free INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+  wamid TEXT PRIMARY KEY, checkout_token TEXT NOT NULL, step_id TEXT NOT NULL,
+  sent_at INTEGER NOT NULL, status TEXT NOT NULL, error_code INTEGER);
+CREATE TABLE IF NOT EXISTS inbound (wamid TEXT PRIMARY KEY, at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS inbox (
+  phone_hash TEXT PRIMARY KEY, phone TEXT NOT NULL, name TEXT, last_message TEXT NOT NULL,
+  since INTEGER NOT NULL, resolved_at INTEGER);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS skips (
+  checkout_token TEXT NOT NULL, step_id TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL,
+  PRIMARY KEY (checkout_token, step_id));
+";
+
+/// Calls the ledger of `shop`.
+pub async fn call<B: Serialize, R: DeserializeOwned>(
+    env: &Env,
+    shop: &str,
+    op: &str,
+    body: &B,
+) -> Result<R> {
+    let stub = env.durable_object("SHOP")?.get_by_name(shop)?;
+    rpc::call(&stub, op, body).await
+}
+
+/// A cart's report after each event: what happened, and how the journey looks now.
+#[derive(Serialize, Deserialize)]
+pub struct Report {
+    pub checkout_token: String,
+    pub facts: Vec<Fact>,
+    pub at: Millis,
+    /// The journey as `GET /api/journeys` shows it; sealed at rest.
+    pub summary: Option<serde_json::Value>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Begin {
+    pub checkout_token: String,
+    pub cart_token: Option<String>,
+    pub checkout_id: Option<String>,
+    pub recovery_token: String,
+    pub customer_id: Option<String>,
+    pub phone: Phone,
+    pub holdout: bool,
+    pub segment: String,
+    pub at: Millis,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct GateCall {
+    pub request: GateRequest,
+    pub phone: Phone,
+    pub mode: ConsentMode,
+    pub caps: Option<Caps>,
+    pub phone_number_id: String,
+    pub per_second: u32,
+    pub now: Millis,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct StatusCall {
+    pub wamid: String,
+    pub delivery: Delivery,
+    pub at: Millis,
+}
+
+/// Which cart a message belongs to.
+#[derive(Serialize, Deserialize)]
+pub struct MessageOwner {
+    pub checkout_token: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Lookup {
+    pub cart_token: Option<String>,
+    pub checkout_id: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct ConsentAdd {
+    pub phone: Phone,
+    pub record: ConsentRecord,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct PhoneQuery {
+    pub phone: Phone,
+}
+
+/// A shopper's message or marketing preference, with where our links point.
+#[derive(Serialize, Deserialize)]
+pub struct InboundCall {
+    pub event: InboundEvent,
+    pub app_url: String,
+}
+
+/// What the Worker must do about an inbound event: tell these carts, send this reply.
+#[derive(Serialize, Deserialize, Default)]
+pub struct InboundPlan {
+    pub signal: Option<ShopperSignal>,
+    pub journeys: Vec<String>,
+    pub reply: Option<Reply>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Reply {
+    pub to: Phone,
+    pub text: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct OptInCall {
+    pub client: String,
+    pub phone: Phone,
+    pub now: Millis,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct OptInVerdict {
+    pub allowed: bool,
+}
+
+/// A customer to erase or report on: by Shopify customer id and by phone.
+#[derive(Serialize, Deserialize)]
+pub struct Customer {
+    pub customer_id: Option<String>,
+    pub phone: Option<Phone>,
+}
+
+/// The carts a redaction touched, for the Worker to erase.
+#[derive(Serialize, Deserialize, Default)]
+pub struct Checkouts {
+    pub checkout_tokens: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct JourneysQuery {
+    /// `active`, `ended` or `all`.
+    pub status: String,
+}
 
 #[durable_object]
 pub struct ShopLedger {
-    _state: State,
+    state: State,
+    env: Env,
 }
 
 impl DurableObject for ShopLedger {
-    fn new(state: State, _env: Env) -> Self {
-        Self { _state: state }
+    fn new(state: State, env: Env) -> Self {
+        // The schema is idempotent; a failure here surfaces on the first query.
+        let _ = state.storage().sql().exec(SCHEMA, None);
+        Self { state, env }
     }
 
-    async fn fetch(&self, req: Request) -> Result<Response> {
-        let body = serde_json::json!({
-            "error": { "code": "not_found", "message": format!("no ledger operation {}", req.path()) }
-        });
-        Ok(Response::from_json(&body)?.with_status(404))
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let op = rpc::op(&req);
+        let body = req.text().await?;
+        let ledger = Ops {
+            sql: self.state.storage().sql(),
+            key: crypto::data_key(&self.env)?,
+        };
+        match op.as_str() {
+            "begin" => rpc::reply(&ledger.begin(parse(&body)?)?),
+            "gate" => rpc::reply(&ledger.gate(parse(&body)?)?),
+            "report" => rpc::reply(&ledger.report(parse(&body)?)?),
+            "status" => rpc::reply(&ledger.status(parse(&body)?)?),
+            "lookup" => rpc::reply(&ledger.lookup(parse(&body)?)?),
+            "consent" => rpc::reply(&ledger.add_consent(parse(&body)?)?),
+            "consents" => rpc::reply(&ledger.consents(parse(&body)?)?),
+            "journeys" => rpc::reply(&ledger.journeys(parse(&body)?)?),
+            "inbound" => rpc::reply(&ledger.inbound(parse(&body)?)?),
+            "optin_allowed" => rpc::reply(&ledger.optin_allowed(parse(&body)?)?),
+            "faq" => rpc::reply(&ledger.faq()?),
+            "put_faq" => rpc::reply(&ledger.put_faq(parse(&body)?)?),
+            "inbox" => rpc::reply(&ledger.inbox()?),
+            "resolve" => rpc::reply(&ledger.resolve(parse(&body)?)?),
+            "active" => rpc::reply(&ledger.active()?),
+            "redact" => rpc::reply(&ledger.redact(parse(&body)?)?),
+            "data_request" => rpc::reply(&ledger.data_request(parse(&body)?)?),
+            "erase" => {
+                let all = ledger.all()?;
+                // Everything of the shop, bytes included: the object's storage is wiped whole.
+                self.state.storage().delete_all().await?;
+                rpc::reply(&all)
+            }
+            other => rpc::unknown_op(other),
+        }
+    }
+}
+
+fn parse<T: DeserializeOwned>(body: &str) -> Result<T> {
+    Ok(serde_json::from_str(body)?)
+}
+
+struct Ops {
+    sql: SqlStorage,
+    key: Key,
+}
+
+#[derive(Deserialize)]
+struct Count {
+    n: i64,
+}
+
+#[derive(Deserialize)]
+struct Text {
+    v: String,
+}
+
+#[derive(Deserialize)]
+struct Int {
+    v: i64,
+}
+
+fn s(v: impl Into<String>) -> SqlStorageValue {
+    SqlStorageValue::String(v.into())
+}
+
+fn i(v: i64) -> SqlStorageValue {
+    SqlStorageValue::Integer(v)
+}
+
+fn snake<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+impl Ops {
+    fn hash(&self, phone: &Phone) -> String {
+        seal::lookup_hash(&self.key, phone.as_str())
+    }
+
+    fn exec(&self, query: &str, args: Vec<SqlStorageValue>) -> Result<()> {
+        self.sql.exec(query, args)?;
+        Ok(())
+    }
+
+    fn rows<T: DeserializeOwned>(&self, query: &str, args: Vec<SqlStorageValue>) -> Result<Vec<T>> {
+        self.sql.exec(query, args)?.to_array()
+    }
+
+    fn begin(&self, b: Begin) -> Result<()> {
+        self.exec(
+            "INSERT OR IGNORE INTO journeys
+               (checkout_token, cart_token, checkout_id, recovery_token, customer_hash, phone_hash,
+                holdout, started_at, segment)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                s(b.checkout_token),
+                b.cart_token.into(),
+                b.checkout_id.into(),
+                s(b.recovery_token),
+                b.customer_id.map(|c| self.customer_hash(&c)).into(),
+                s(self.hash(&b.phone)),
+                i(b.holdout.into()),
+                i(b.at.0),
+                s(b.segment),
+            ],
+        )
+    }
+
+    /// Consent, suppression, caps and pacing in one synchronous run: atomic for the shop.
+    fn gate(&self, g: GateCall) -> Result<GateVerdict> {
+        let phone_hash = self.hash(&g.phone);
+        let token = g.request.checkout_token.clone();
+        // A repeated ask for the same step (a lost answer) gets the same slot, counted once.
+        let earlier: Vec<Int> = self.rows(
+            "SELECT slot_at AS v FROM sends WHERE checkout_token = ? AND step_id = ?",
+            vec![s(token.clone()), s(g.request.step_id.clone())],
+        )?;
+        if let Some(slot) = earlier.first() {
+            return Ok(GateVerdict::Granted {
+                slot_at: Millis(slot.v),
+            });
+        }
+        let consents = self.consent_records(&phone_hash)?;
+        let suppressed = !self
+            .rows::<Count>(
+                "SELECT count(*) AS n FROM suppressed WHERE phone_hash = ?",
+                vec![s(phone_hash.clone())],
+            )?
+            .first()
+            .is_none_or(|c| c.n == 0);
+        let limited_until = self
+            .rows::<Int>(
+                "SELECT until AS v FROM limited WHERE phone_hash = ?",
+                vec![s(phone_hash.clone())],
+            )?
+            .first()
+            .map(|r| Millis(r.v));
+        let sends: Vec<Millis> = self
+            .rows::<Int>(
+                "SELECT at AS v FROM sends WHERE phone_hash = ?",
+                vec![s(phone_hash.clone())],
+            )?
+            .into_iter()
+            .map(|r| Millis(r.v))
+            .collect();
+        let pacing_next_free = self
+            .rows::<Int>(
+                "SELECT next_free AS v FROM pacing WHERE phone_number_id = ?",
+                vec![s(g.phone_number_id.clone())],
+            )?
+            .first()
+            .map_or(0, |r| r.v);
+        let decision = gate::decide(
+            &g.request,
+            &gate::Ledger {
+                consents: &consents,
+                suppressed,
+                limited_until,
+                sends: &sends,
+                pacing_next_free,
+            },
+            &gate::Settings {
+                mode: g.mode,
+                caps: g.caps.as_ref(),
+                per_second: g.per_second,
+            },
+            g.now,
+        );
+        if let Some(record) = &decision.record {
+            self.append_consent(&phone_hash, record)?;
+        }
+        if decision.eligible {
+            self.exec(
+                "UPDATE journeys SET eligible_at = coalesce(eligible_at, ?) WHERE checkout_token = ?",
+                vec![i(g.now.0), s(token.clone())],
+            )?;
+        }
+        if let (Some(next_free), GateVerdict::Granted { slot_at }) =
+            (decision.pacing_next_free, &decision.verdict)
+        {
+            self.exec(
+                "INSERT INTO sends (checkout_token, step_id, phone_hash, at, slot_at) VALUES (?, ?, ?, ?, ?)",
+                vec![s(token), s(g.request.step_id), s(phone_hash), i(g.now.0), i(slot_at.0)],
+            )?;
+            self.exec(
+                "INSERT INTO pacing (phone_number_id, next_free) VALUES (?, ?)
+                 ON CONFLICT(phone_number_id) DO UPDATE SET next_free = excluded.next_free",
+                vec![s(g.phone_number_id), i(next_free)],
+            )?;
+        }
+        Ok(decision.verdict)
+    }
+
+    fn report(&self, r: Report) -> Result<()> {
+        let token = r.checkout_token;
+        let at = i(r.at.0);
+        for fact in &r.facts {
+            match fact {
+                Fact::Sent { step_id, wamid } => {
+                    self.exec(
+                        "INSERT OR IGNORE INTO messages (wamid, checkout_token, step_id, sent_at, status)
+                         VALUES (?, ?, ?, ?, 'sent')",
+                        vec![s(wamid.clone()), s(token.clone()), s(step_id.clone()), at.clone()],
+                    )?;
+                    self.exec(
+                        "UPDATE journeys SET messaged_at = coalesce(messaged_at, ?) WHERE checkout_token = ?",
+                        vec![at.clone(), s(token.clone())],
+                    )?;
+                }
+                Fact::Skipped { step_id, reason } => self.exec(
+                    "INSERT OR REPLACE INTO skips (checkout_token, step_id, reason, at) VALUES (?, ?, ?, ?)",
+                    vec![s(token.clone()), s(step_id.clone()), s(snake(reason)), at.clone()],
+                )?,
+                Fact::Failed { code: Some(131049), .. } => self.limit_marketing(&token, r.at)?,
+                Fact::Ended { reason } => self.exec(
+                    "UPDATE journeys SET status = 'ended', end_reason = ? WHERE checkout_token = ?",
+                    vec![s(snake(reason)), s(token.clone())],
+                )?,
+                Fact::Recovered { total, .. } => self.exec(
+                    "UPDATE journeys SET recovered_at = coalesce(recovered_at, ?),
+                       revenue_minor = ?, currency = ? WHERE checkout_token = ?",
+                    vec![
+                        at.clone(),
+                        total.as_ref().map(|t| t.minor()).into(),
+                        total.as_ref().map(|t| t.currency().as_str().to_string()).into(),
+                        s(token.clone()),
+                    ],
+                )?,
+                Fact::Started { .. } | Fact::Deferred { .. } | Fact::Failed { .. } | Fact::Unknown { .. } => {}
+            }
+        }
+        if let Some(summary) = r.summary {
+            let sealed = self.seal(&summary.to_string())?;
+            self.exec(
+                "UPDATE journeys SET summary = ? WHERE checkout_token = ?",
+                vec![s(sealed), s(token)],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Meta's per-user marketing limit (131049): no marketing to this shopper for 24 hours.
+    fn limit_marketing(&self, checkout_token: &str, at: Millis) -> Result<()> {
+        self.exec(
+            "INSERT INTO limited (phone_hash, until)
+               SELECT phone_hash, ? FROM journeys WHERE checkout_token = ?
+             ON CONFLICT(phone_hash) DO UPDATE SET until = excluded.until",
+            vec![i(at.plus_seconds(86_400).0), s(checkout_token.to_string())],
+        )
+    }
+
+    fn status(&self, c: StatusCall) -> Result<MessageOwner> {
+        let owner: Vec<Text> = self.rows(
+            "SELECT checkout_token AS v FROM messages WHERE wamid = ?",
+            vec![s(c.wamid.clone())],
+        )?;
+        let Some(owner) = owner.into_iter().next() else {
+            return Ok(MessageOwner {
+                checkout_token: None,
+            });
+        };
+        let at = i(c.at.0);
+        let token = s(owner.v.clone());
+        match &c.delivery {
+            Delivery::Delivered => self.exec(
+                "UPDATE journeys SET delivered_at = coalesce(delivered_at, ?) WHERE checkout_token = ?",
+                vec![at, token],
+            )?,
+            // A read without a delivered counts as both.
+            Delivery::Read => self.exec(
+                "UPDATE journeys SET delivered_at = coalesce(delivered_at, ?), read_at = coalesce(read_at, ?)
+                 WHERE checkout_token = ?",
+                vec![at.clone(), at, token],
+            )?,
+            Delivery::Failed { code } => {
+                self.exec(
+                    "UPDATE messages SET status = 'failed', error_code = ? WHERE wamid = ?",
+                    vec![code.map(i).unwrap_or(SqlStorageValue::Null), s(c.wamid.clone())],
+                )?;
+                if *code == Some(131049) {
+                    self.limit_marketing(&owner.v, c.at)?;
+                }
+            }
+        }
+        Ok(MessageOwner {
+            checkout_token: Some(owner.v),
+        })
+    }
+
+    fn lookup(&self, l: Lookup) -> Result<MessageOwner> {
+        let rows: Vec<Text> = match (l.cart_token, l.checkout_id) {
+            (Some(cart), _) => self.rows(
+                "SELECT checkout_token AS v FROM journeys WHERE cart_token = ? ORDER BY started_at DESC LIMIT 1",
+                vec![s(cart)],
+            )?,
+            (None, Some(id)) => self.rows(
+                "SELECT checkout_token AS v FROM journeys WHERE checkout_id = ? LIMIT 1",
+                vec![s(id)],
+            )?,
+            (None, None) => vec![],
+        };
+        Ok(MessageOwner {
+            checkout_token: rows.into_iter().next().map(|r| r.v),
+        })
+    }
+
+    fn consent_records(&self, phone_hash: &str) -> Result<Vec<ConsentRecord>> {
+        let rows: Vec<Text> = self.rows(
+            "SELECT record AS v FROM consents WHERE phone_hash = ? ORDER BY id",
+            vec![s(phone_hash.to_string())],
+        )?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| serde_json::from_str(&r.v).ok())
+            .collect())
+    }
+
+    /// The ledger is append-only: records are added, never changed.
+    fn append_consent(&self, phone_hash: &str, record: &ConsentRecord) -> Result<()> {
+        self.exec(
+            "INSERT INTO consents (phone_hash, record) VALUES (?, ?)",
+            vec![s(phone_hash.to_string()), s(serde_json::to_string(record)?)],
+        )?;
+        if record.kind == crate::core::consent::ConsentKind::OptOut {
+            self.exec(
+                "INSERT OR IGNORE INTO suppressed (phone_hash, at) VALUES (?, ?)",
+                vec![s(phone_hash.to_string()), i(record.at.0)],
+            )?;
+        } else {
+            self.exec(
+                "DELETE FROM suppressed WHERE phone_hash = ?",
+                vec![s(phone_hash.to_string())],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn add_consent(&self, c: ConsentAdd) -> Result<()> {
+        self.append_consent(&self.hash(&c.phone), &c.record)
+    }
+
+    fn consents(&self, q: PhoneQuery) -> Result<Vec<ConsentRecord>> {
+        self.consent_records(&self.hash(&q.phone))
+    }
+
+    fn journeys(&self, q: JourneysQuery) -> Result<Vec<serde_json::Value>> {
+        let filter = match q.status.as_str() {
+            "active" => "WHERE status = 'active'",
+            "ended" => "WHERE status = 'ended'",
+            _ => "",
+        };
+        let rows: Vec<Text> = self.rows(
+            &format!(
+                "SELECT summary AS v FROM journeys {filter} {} ORDER BY started_at DESC LIMIT 200",
+                if filter.is_empty() {
+                    "WHERE summary IS NOT NULL"
+                } else {
+                    "AND summary IS NOT NULL"
+                }
+            ),
+            vec![],
+        )?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| seal::open(&self.key, &r.v).ok())
+            .filter_map(|json| serde_json::from_str(&json).ok())
+            .collect())
+    }
+
+    fn seal(&self, plaintext: &str) -> Result<String> {
+        crypto::seal(&self.key, plaintext)
+    }
+}
+
+/// Storefront opt-ins per client and per phone, each per hour: the body is not signed.
+const OPTIN_LIMITS: [(&str, RateLimit); 2] = [
+    (
+        "client",
+        RateLimit {
+            limit: 10,
+            window_ms: 3_600_000,
+        },
+    ),
+    (
+        "phone",
+        RateLimit {
+            limit: 5,
+            window_ms: 3_600_000,
+        },
+    ),
+];
+
+#[derive(Deserialize)]
+struct InboxRow {
+    phone: String,
+    name: Option<String>,
+    last_message: String,
+    since: i64,
+}
+
+impl Ops {
+    fn optin_allowed(&self, c: OptInCall) -> Result<OptInVerdict> {
+        let keys = [
+            seal::lookup_hash(&self.key, &format!("client:{}", c.client)),
+            self.hash(&c.phone),
+        ];
+        let mut allowed = true;
+        for ((name, limit), key) in OPTIN_LIMITS.iter().zip(keys) {
+            let setting = format!("rate:{name}");
+            let mut counts: RateCounts = self
+                .rows::<Text>(
+                    "SELECT value AS v FROM settings WHERE key = ?",
+                    vec![s(setting.clone())],
+                )?
+                .first()
+                .and_then(|r| serde_json::from_str(&r.v).ok())
+                .unwrap_or_default();
+            allowed &= limit.check(&mut counts, &key, c.now);
+            self.exec(
+                "INSERT INTO settings (key, value) VALUES (?, ?)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                vec![s(setting), s(serde_json::to_string(&counts)?)],
+            )?;
+        }
+        Ok(OptInVerdict { allowed })
+    }
+
+    fn active_journeys(&self, phone_hash: &str) -> Result<Vec<String>> {
+        Ok(self
+            .rows::<Text>(
+                "SELECT checkout_token AS v FROM journeys WHERE phone_hash = ? AND status = 'active'",
+                vec![s(phone_hash.to_string())],
+            )?
+            .into_iter()
+            .map(|r| r.v)
+            .collect())
+    }
+
+    /// Decides what a shopper's message or preference means (DESIGN.md §6). Each inbound
+    /// message is handled once, however often Meta delivers it.
+    fn inbound(&self, call: InboundCall) -> Result<InboundPlan> {
+        let (phone, wamid, at, name, context, content) = match call.event {
+            InboundEvent::Message {
+                from,
+                wamid,
+                at,
+                profile_name,
+                context_wamid,
+                content,
+                ..
+            } => (from, wamid, at, profile_name, context_wamid, content),
+            InboundEvent::UserPreference {
+                phone, value, at, ..
+            } => return self.preference(phone, value, at),
+            _ => return Ok(InboundPlan::default()),
+        };
+        let fresh = self.sql.exec(
+            "INSERT OR IGNORE INTO inbound (wamid, at) VALUES (?, ?)",
+            vec![s(wamid), i(at.0)],
+        )?;
+        if fresh.rows_written() == 0 {
+            return Ok(InboundPlan::default());
+        }
+        let phone_hash = self.hash(&phone);
+        let journeys = self.active_journeys(&phone_hash)?;
+        let text = content.text().to_string();
+        let language = conversation::guess_language(&text, None);
+        let reply = |kind: ReplyKind| Reply {
+            to: phone.clone(),
+            text: conversation::reply_text(kind, language).to_string(),
+        };
+        let faq = self.faq()?;
+        let plan = |signal, journeys, reply| InboundPlan {
+            signal,
+            journeys,
+            reply,
+        };
+        Ok(match conversation::interpret(&content, &faq, language) {
+            Intent::OptOut => {
+                let already = crate::core::consent::status(&self.consent_records(&phone_hash)?)
+                    == ConsentStatus::OptedOut;
+                self.withdraw(&phone_hash, &text, at)?;
+                // One confirmation, never a second for a repeated STOP.
+                let confirmation = (!already).then(|| reply(ReplyKind::OptOutConfirmation));
+                plan(Some(ShopperSignal::OptedOut), journeys, confirmation)
+            }
+            Intent::OptIn => {
+                self.append_consent(
+                    &phone_hash,
+                    &ConsentRecord {
+                        kind: ConsentKind::OptIn,
+                        source: ConsentSource::WhatsappKeyword,
+                        wording: format!("Sent \"{}\" on WhatsApp", text.trim()),
+                        at,
+                        cart_token: None,
+                    },
+                )?;
+                plan(None, vec![], Some(reply(ReplyKind::OptInConfirmation)))
+            }
+            Intent::NotInterested => {
+                let owner = self.owner_of(context.as_deref())?;
+                plan(
+                    Some(ShopperSignal::NotInterested),
+                    owner.map_or(journeys, |o| vec![o]),
+                    Some(reply(ReplyKind::NotInterestedAck)),
+                )
+            }
+            Intent::CompleteOrder => {
+                let token = self.recovery_token_for(context.as_deref(), &phone_hash)?;
+                let link = token.map(|t| Reply {
+                    to: phone.clone(),
+                    text: format!(
+                        "{} {}/r/{t}",
+                        conversation::reply_text(ReplyKind::RecoveryLink, language),
+                        call.app_url.trim_end_matches('/')
+                    ),
+                });
+                plan(None, vec![], link)
+            }
+            // The bot is quiet while a person is expected to answer.
+            _ if self.waiting_for_human(&phone_hash)? => {
+                self.to_inbox(&phone_hash, &phone, name.as_deref(), &text, at)?;
+                plan(Some(ShopperSignal::Replied), journeys, None)
+            }
+            Intent::Faq { index, .. } => plan(
+                Some(ShopperSignal::Replied),
+                journeys,
+                faq.entries.get(index).map(|e| Reply {
+                    to: phone.clone(),
+                    text: e.answer.clone(),
+                }),
+            ),
+            Intent::Human | Intent::Unknown => {
+                self.to_inbox(&phone_hash, &phone, name.as_deref(), &text, at)?;
+                plan(
+                    Some(ShopperSignal::Replied),
+                    journeys,
+                    Some(reply(ReplyKind::HumanAck)),
+                )
+            }
+        })
+    }
+
+    fn preference(&self, phone: Phone, value: Preference, at: Millis) -> Result<InboundPlan> {
+        let phone_hash = self.hash(&phone);
+        match value {
+            Preference::Stop => {
+                let already = crate::core::consent::status(&self.consent_records(&phone_hash)?)
+                    == ConsentStatus::OptedOut;
+                self.withdraw(&phone_hash, "Stopped marketing messages in WhatsApp", at)?;
+                let language = conversation::guess_language("", None);
+                Ok(InboundPlan {
+                    signal: Some(ShopperSignal::OptedOut),
+                    journeys: self.active_journeys(&phone_hash)?,
+                    reply: (!already).then(|| Reply {
+                        to: phone,
+                        text: conversation::reply_text(ReplyKind::OptOutConfirmation, language)
+                            .to_string(),
+                    }),
+                })
+            }
+            Preference::Resume => {
+                self.append_consent(
+                    &phone_hash,
+                    &ConsentRecord {
+                        kind: ConsentKind::OptIn,
+                        source: ConsentSource::WhatsappKeyword,
+                        wording: "Resumed marketing messages in WhatsApp".into(),
+                        at,
+                        cart_token: None,
+                    },
+                )?;
+                Ok(InboundPlan::default())
+            }
+            Preference::Other(_) => Ok(InboundPlan::default()),
+        }
+    }
+
+    fn withdraw(&self, phone_hash: &str, said: &str, at: Millis) -> Result<()> {
+        self.append_consent(
+            phone_hash,
+            &ConsentRecord {
+                kind: ConsentKind::OptOut,
+                source: ConsentSource::WhatsappKeyword,
+                wording: format!("Sent \"{}\" on WhatsApp", said.trim()),
+                at,
+                cart_token: None,
+            },
+        )
+    }
+
+    /// The cart a message of ours belongs to, for a reply that quotes it.
+    fn owner_of(&self, wamid: Option<&str>) -> Result<Option<String>> {
+        let Some(wamid) = wamid else { return Ok(None) };
+        Ok(self
+            .rows::<Text>(
+                "SELECT checkout_token AS v FROM messages WHERE wamid = ?",
+                vec![s(wamid.to_string())],
+            )?
+            .into_iter()
+            .next()
+            .map(|r| r.v))
+    }
+
+    fn recovery_token_for(
+        &self,
+        context: Option<&str>,
+        phone_hash: &str,
+    ) -> Result<Option<String>> {
+        let rows: Vec<Text> = match self.owner_of(context)? {
+            Some(owner) => self.rows(
+                "SELECT recovery_token AS v FROM journeys WHERE checkout_token = ? AND recovery_token IS NOT NULL",
+                vec![s(owner)],
+            )?,
+            None => self.rows(
+                "SELECT recovery_token AS v FROM journeys WHERE phone_hash = ? AND recovery_token IS NOT NULL
+                 ORDER BY started_at DESC LIMIT 1",
+                vec![s(phone_hash.to_string())],
+            )?,
+        };
+        Ok(rows.into_iter().next().map(|r| r.v))
+    }
+
+    fn waiting_for_human(&self, phone_hash: &str) -> Result<bool> {
+        Ok(self
+            .rows::<Count>(
+                "SELECT count(*) AS n FROM inbox WHERE phone_hash = ? AND resolved_at IS NULL",
+                vec![s(phone_hash.to_string())],
+            )?
+            .first()
+            .is_some_and(|c| c.n > 0))
+    }
+
+    fn to_inbox(
+        &self,
+        phone_hash: &str,
+        phone: &Phone,
+        name: Option<&str>,
+        text: &str,
+        at: Millis,
+    ) -> Result<()> {
+        let sealed_name = name.map(|n| self.seal(n)).transpose()?;
+        self.exec(
+            "INSERT INTO inbox (phone_hash, phone, name, last_message, since) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT(phone_hash) DO UPDATE SET last_message = excluded.last_message,
+               name = coalesce(excluded.name, inbox.name),
+               since = CASE WHEN inbox.resolved_at IS NULL THEN inbox.since ELSE excluded.since END,
+               resolved_at = NULL",
+            vec![
+                s(phone_hash.to_string()),
+                s(self.seal(phone.as_str())?),
+                sealed_name.into(),
+                s(self.seal(text)?),
+                i(at.0),
+            ],
+        )
+    }
+
+    fn inbox(&self) -> Result<serde_json::Value> {
+        let rows: Vec<InboxRow> = self.rows(
+            "SELECT phone, name, last_message, since FROM inbox WHERE resolved_at IS NULL ORDER BY since",
+            vec![],
+        )?;
+        let open = |v: &str| seal::open(&self.key, v).unwrap_or_default();
+        let conversations: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "phone": open(&r.phone),
+                    "name": r.name.as_deref().map(open),
+                    "last_message": open(&r.last_message),
+                    "since": Millis(r.since).to_rfc3339(),
+                })
+            })
+            .collect();
+        Ok(serde_json::json!({ "conversations": conversations }))
+    }
+
+    fn resolve(&self, q: PhoneQuery) -> Result<serde_json::Value> {
+        let changed = self
+            .sql
+            .exec(
+                "UPDATE inbox SET resolved_at = unixepoch() * 1000 WHERE phone_hash = ? AND resolved_at IS NULL",
+                vec![s(self.hash(&q.phone))],
+            )?
+            .rows_written();
+        Ok(serde_json::json!({ "resolved": changed > 0 }))
+    }
+
+    fn faq(&self) -> Result<Faq> {
+        let rows: Vec<Text> =
+            self.rows("SELECT value AS v FROM settings WHERE key = 'faq'", vec![])?;
+        Ok(rows
+            .first()
+            .and_then(|r| serde_json::from_str(&r.v).ok())
+            .unwrap_or_default())
+    }
+
+    fn put_faq(&self, faq: Faq) -> Result<Faq> {
+        self.exec(
+            "INSERT INTO settings (key, value) VALUES ('faq', ?)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            vec![s(serde_json::to_string(&faq)?)],
+        )?;
+        Ok(faq)
+    }
+}
+
+impl Ops {
+    fn customer_hash(&self, customer_id: &str) -> String {
+        seal::lookup_hash(&self.key, &format!("customer:{customer_id}"))
+    }
+
+    fn tokens(&self, query: &str, args: Vec<SqlStorageValue>) -> Result<Checkouts> {
+        Ok(Checkouts {
+            checkout_tokens: self
+                .rows::<Text>(query, args)?
+                .into_iter()
+                .map(|r| r.v)
+                .collect(),
+        })
+    }
+
+    fn active(&self) -> Result<Checkouts> {
+        self.tokens(
+            "SELECT checkout_token AS v FROM journeys WHERE status = 'active'",
+            vec![],
+        )
+    }
+
+    fn all(&self) -> Result<Checkouts> {
+        self.tokens("SELECT checkout_token AS v FROM journeys", vec![])
+    }
+
+    /// The customer's journeys, by customer id or by phone.
+    fn customer_journeys(&self, c: &Customer) -> Result<(Checkouts, Option<String>)> {
+        let phone_hash = c.phone.as_ref().map(|p| self.hash(p));
+        let customer_hash = c.customer_id.as_deref().map(|id| self.customer_hash(id));
+        let found = self.tokens(
+            "SELECT checkout_token AS v FROM journeys WHERE phone_hash = ? OR customer_hash = ?",
+            vec![phone_hash.clone().into(), customer_hash.into()],
+        )?;
+        Ok((found, phone_hash))
+    }
+
+    /// `customers/redact`: every row about the customer goes; only the keyed hash of a phone
+    /// stays, on the suppression list, so the number is never messaged again.
+    fn redact(&self, c: Customer) -> Result<Checkouts> {
+        let (found, phone_hash) = self.customer_journeys(&c)?;
+        let mut phone_hashes: Vec<String> = phone_hash.into_iter().collect();
+        for token in &found.checkout_tokens {
+            let rows: Vec<Text> = self.rows(
+                "SELECT phone_hash AS v FROM journeys WHERE checkout_token = ?",
+                vec![s(token.clone())],
+            )?;
+            phone_hashes.extend(rows.into_iter().map(|r| r.v));
+            for table in ["journeys", "messages", "skips", "sends"] {
+                self.exec(
+                    &format!("DELETE FROM {table} WHERE checkout_token = ?"),
+                    vec![s(token.clone())],
+                )?;
+            }
+        }
+        phone_hashes.sort();
+        phone_hashes.dedup();
+        let now = i(worker::Date::now().as_millis() as i64);
+        for hash in phone_hashes {
+            for table in ["consents", "inbox", "limited"] {
+                self.exec(
+                    &format!("DELETE FROM {table} WHERE phone_hash = ?"),
+                    vec![s(hash.clone())],
+                )?;
+            }
+            self.exec(
+                "INSERT OR IGNORE INTO suppressed (phone_hash, at) VALUES (?, ?)",
+                vec![s(hash), now.clone()],
+            )?;
+        }
+        Ok(found)
+    }
+
+    /// `customers/data_request`: what the ledger holds about the customer.
+    fn data_request(&self, c: Customer) -> Result<serde_json::Value> {
+        let (found, phone_hash) = self.customer_journeys(&c)?;
+        let consents = match &phone_hash {
+            Some(h) => self.consent_records(h)?,
+            None => vec![],
+        };
+        let mut journeys = vec![];
+        for token in &found.checkout_tokens {
+            let rows: Vec<Text> = self.rows(
+                "SELECT summary AS v FROM journeys WHERE checkout_token = ? AND summary IS NOT NULL",
+                vec![s(token.clone())],
+            )?;
+            journeys.extend(
+                rows.iter()
+                    .filter_map(|r| seal::open(&self.key, &r.v).ok())
+                    .filter_map(|j| serde_json::from_str::<serde_json::Value>(&j).ok()),
+            );
+        }
+        Ok(serde_json::json!({
+            "phone": c.phone.as_ref().map(|p| p.as_str().to_string()),
+            "consents": consents,
+            "journeys": journeys,
+        }))
     }
 }

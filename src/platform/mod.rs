@@ -1,5 +1,8 @@
-//! Adapters to the outside: configuration, KV records and the WhatsApp Cloud API.
+//! Adapters to the outside: configuration, KV records, the WhatsApp Cloud API and the Shopify
+//! Admin API.
 
 pub mod config;
+pub mod crypto;
+pub mod shopify;
 pub mod store;
 pub mod whatsapp;

@@ -2,8 +2,9 @@
 
 use worker::{Env, Result};
 
+use super::crypto;
 use crate::core::playbook::Playbook;
-use crate::core::shop::ShopRecord;
+use crate::core::shop::{ShopRecord, WhatsAppConnection};
 
 fn kv(env: &Env) -> Result<worker::KvStore> {
     env.kv("APP_KV")
@@ -17,4 +18,149 @@ pub async fn shop(env: &Env, domain: &str) -> Result<Option<ShopRecord>> {
 pub async fn playbook(env: &Env, domain: &str) -> Result<Playbook> {
     let stored: Option<Playbook> = kv(env)?.get(&format!("playbook:{domain}")).json().await?;
     Ok(stored.unwrap_or_default())
+}
+
+/// The shop a WhatsApp business number belongs to (one number, one shop).
+pub async fn shop_for_number(env: &Env, phone_number_id: &str) -> Result<Option<String>> {
+    Ok(kv(env)?
+        .get(&format!("wa:{phone_number_id}"))
+        .text()
+        .await?)
+}
+
+/// The journey a recovery link opens, as `(shop, checkout_token)`.
+pub async fn recovery_link(env: &Env, token: &str) -> Result<Option<(String, String)>> {
+    let value = kv(env)?.get(&format!("r:{token}")).text().await?;
+    Ok(value.and_then(|v| {
+        let (shop, checkout) = v.split_once(' ')?;
+        Some((shop.to_string(), checkout.to_string()))
+    }))
+}
+
+/// Remembers where a recovery link leads, for as long as the journey's data is kept.
+pub async fn put_recovery_link(
+    env: &Env,
+    token: &str,
+    shop: &str,
+    checkout_token: &str,
+    ttl_seconds: u64,
+) -> Result<()> {
+    kv(env)?
+        .put(&format!("r:{token}"), format!("{shop} {checkout_token}"))?
+        .expiration_ttl(ttl_seconds.max(60))
+        .execute()
+        .await?;
+    Ok(())
+}
+
+/// Meta refused the shop's WhatsApp token: sending stops until the merchant reconnects.
+pub async fn pause_whatsapp(env: &Env, domain: &str) -> Result<()> {
+    let Some(mut record) = shop(env, domain).await? else {
+        return Ok(());
+    };
+    match &mut record.whatsapp {
+        Some(conn) if !conn.paused => conn.paused = true,
+        _ => return Ok(()),
+    }
+    put_shop(env, domain, &record).await
+}
+
+pub async fn put_shop(env: &Env, domain: &str, record: &ShopRecord) -> Result<()> {
+    kv(env)?
+        .put(&format!("shop:{domain}"), record)?
+        .execute()
+        .await?;
+    Ok(())
+}
+
+pub async fn put_playbook(env: &Env, domain: &str, playbook: &Playbook) -> Result<()> {
+    kv(env)?
+        .put(&format!("playbook:{domain}"), playbook)?
+        .execute()
+        .await?;
+    Ok(())
+}
+
+/// Connects a WhatsApp number to the shop: the token sealed at rest, the number indexed so
+/// inbound messages find the shop. A reconnect clears a pause.
+pub async fn connect_whatsapp(
+    env: &Env,
+    domain: &str,
+    phone_number_id: &str,
+    waba_id: &str,
+    access_token: &str,
+) -> Result<()> {
+    let mut record = shop(env, domain).await?.unwrap_or_default();
+    if let Some(old) = &record.whatsapp {
+        if old.phone_number_id != phone_number_id {
+            kv(env)?
+                .delete(&format!("wa:{}", old.phone_number_id))
+                .await?;
+        }
+    }
+    record.whatsapp = Some(WhatsAppConnection {
+        phone_number_id: phone_number_id.to_string(),
+        waba_id: waba_id.to_string(),
+        access_token: crypto::seal(&crypto::data_key(env)?, access_token)?,
+        paused: false,
+    });
+    put_shop(env, domain, &record).await?;
+    kv(env)?
+        .put(&format!("wa:{phone_number_id}"), domain)?
+        .execute()
+        .await?;
+    Ok(())
+}
+
+/// The shop's WhatsApp connection with its token opened, for the life of one request.
+pub fn open_whatsapp(env: &Env, record: &mut ShopRecord) -> Result<()> {
+    if let Some(conn) = &mut record.whatsapp {
+        conn.access_token = crypto::open(&crypto::data_key(env)?, &conn.access_token)?;
+    }
+    Ok(())
+}
+
+/// `app/uninstalled`: the shop's Shopify and WhatsApp tokens are deleted; settings stay until
+/// `shop/redact`, in case the merchant comes back.
+pub async fn forget_tokens(env: &Env, domain: &str) -> Result<()> {
+    let Some(mut record) = shop(env, domain).await? else {
+        return Ok(());
+    };
+    record.shopify = None;
+    if let Some(conn) = record.whatsapp.take() {
+        kv(env)?
+            .delete(&format!("wa:{}", conn.phone_number_id))
+            .await?;
+    }
+    put_shop(env, domain, &record).await
+}
+
+/// `shop/redact`: every KV record of the shop.
+pub async fn forget_shop(env: &Env, domain: &str) -> Result<()> {
+    let store = kv(env)?;
+    if let Some(record) = shop(env, domain).await? {
+        if let Some(conn) = record.whatsapp {
+            store
+                .delete(&format!("wa:{}", conn.phone_number_id))
+                .await?;
+        }
+    }
+    for prefix in [format!("data_request:{domain}:")] {
+        let page = store.list().prefix(prefix).limit(1000).execute().await?;
+        for key in page.keys {
+            store.delete(&key.name).await?;
+        }
+    }
+    store.delete(&format!("shop:{domain}")).await?;
+    store.delete(&format!("playbook:{domain}")).await?;
+    Ok(())
+}
+
+/// A `customers/data_request` report, sealed, for the merchant to fetch.
+pub async fn put_data_request(env: &Env, domain: &str, id: &str, sealed: &str) -> Result<()> {
+    kv(env)?
+        .put(&format!("data_request:{domain}:{id}"), sealed)?
+        .execute()
+        .await?;
+    Ok(())
 }

@@ -8,7 +8,6 @@ use serde::Deserialize;
 use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
 
 use crate::core::delivery::SendOutcome;
-use crate::core::message::TemplateMessage;
 use crate::core::shop::WhatsAppConnection;
 
 /// Well below the alarm handler's limits and below `journey::ATTEMPT_GRACE_MS`.
@@ -36,10 +35,10 @@ struct GraphError {
 
 /// POSTs the message. A refusal carries Meta's `error.code`; anything that leaves us unsure
 /// whether the request reached Meta is `Unknown`, so it is never sent twice.
-pub async fn send(
+pub async fn send<M: serde::Serialize>(
     graph_base: &str,
     conn: &WhatsAppConnection,
-    message: &TemplateMessage,
+    message: &M,
 ) -> SendOutcome {
     match post(graph_base, conn, message).await {
         Ok(outcome) => outcome,
@@ -50,10 +49,10 @@ pub async fn send(
     }
 }
 
-async fn post(
+async fn post<M: serde::Serialize>(
     graph_base: &str,
     conn: &WhatsAppConnection,
-    message: &TemplateMessage,
+    message: &M,
 ) -> worker::Result<SendOutcome> {
     let url = format!("{graph_base}/{}/messages", conn.phone_number_id);
     let headers = Headers::new();
@@ -96,4 +95,19 @@ async fn post(
         http_status: status,
         code,
     })
+}
+
+/// `GET /{phone_number_id}` with the merchant's token: does Meta accept these credentials?
+pub async fn check_number(
+    graph_base: &str,
+    phone_number_id: &str,
+    access_token: &str,
+) -> worker::Result<bool> {
+    let headers = Headers::new();
+    headers.set("Authorization", &format!("Bearer {access_token}"))?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get).with_headers(headers);
+    let request = Request::new_with_init(&format!("{graph_base}/{phone_number_id}"), &init)?;
+    let response = Fetch::Request(request).send().await?;
+    Ok(response.status_code() == 200)
 }

@@ -1,9 +1,10 @@
 // Starts the built Worker in workerd (Miniflare) with every outbound request answered by fakes
 // that speak the real wire formats, and builds signed requests the way Shopify and Meta do.
-import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import { createCipheriv, createHmac, randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Miniflare } from "miniflare";
 import { createGraphFake } from "../fakes/graph.mjs";
+import { createShopifyFake, signSessionToken } from "../fakes/shopify.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
 export const fixture = (path) => readFileSync(`${root}tests/fixtures/${path}`, "utf8");
@@ -16,6 +17,7 @@ export const SECRETS = {
   DATA_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"),
 };
 export const GRAPH_ORIGIN = "http://graph.test";
+export const SHOPIFY_ORIGIN = "http://shopify.test";
 export const SHOP = "maple-and-finch-demo.myshopify.com";
 export const PHONE_NUMBER_ID = "318462950071245";
 export const WHATSAPP_TOKEN = "EAAtest-whatsapp-token";
@@ -24,6 +26,7 @@ export const WHATSAPP_TOKEN = "EAAtest-whatsapp-token";
 export async function startApp() {
   const graph = createGraphFake();
   graph.accounts.addNumber({ phoneNumberId: PHONE_NUMBER_ID, accessToken: WHATSAPP_TOKEN });
+  const shopify = createShopifyFake({ apiKey: SECRETS.SHOPIFY_API_KEY, apiSecret: SECRETS.SHOPIFY_API_SECRET });
   const unexpected = [];
   const mf = new Miniflare({
     rootPath: root,
@@ -48,27 +51,72 @@ export async function startApp() {
       SHOPIFY_API_VERSION: "2025-10",
       GRAPH_API_VERSION: "v23.0",
       GRAPH_API_ORIGIN: GRAPH_ORIGIN,
+      SHOPIFY_ADMIN_ORIGIN: SHOPIFY_ORIGIN,
     },
     outboundService: async (req) => {
       if (req.url.startsWith(`${GRAPH_ORIGIN}/`)) return graph.handle(req);
+      if (req.url.startsWith(`${SHOPIFY_ORIGIN}/`)) return shopify.handle(req);
       unexpected.push(`${req.method} ${req.url}`);
       return new Response("no fake for this host", { status: 599 });
     },
   });
   const url = await mf.ready;
   const kv = await mf.getKVNamespace("APP_KV");
-  return { mf, url, kv, graph, unexpected };
+  return { mf, url, kv, graph, shopify, unexpected };
 }
 
-/** A one-step playbook with a short delay, and a connected WhatsApp number. */
-export async function installShop(kv, { delaySeconds = 1, shop = SHOP } = {}) {
+/**
+ * An App Bridge session token for `shop`, valid from `now` for `ttl` seconds. Override any claim
+ * with `claims`, the signing key with `secret`, or the header with `header` (e.g. alg "none").
+ */
+export function sessionToken({ shop = SHOP, now = Date.now(), ttl = 60, secret = SECRETS.SHOPIFY_API_SECRET, header, claims = {} } = {}) {
+  const seconds = Math.floor(now / 1000);
+  const standard = {
+    iss: `https://${shop}/admin`,
+    dest: `https://${shop}`,
+    aud: SECRETS.SHOPIFY_API_KEY,
+    sub: "42",
+    exp: seconds + ttl,
+    nbf: seconds,
+    iat: seconds,
+    jti: randomUUID(),
+    sid: randomBytes(8).toString("hex"),
+  };
+  return signSessionToken({ ...standard, ...claims }, secret, header);
+}
+
+/** Calls the admin API as the embedded page does: `Authorization: Bearer <session token>`. */
+export function adminApi(app, path, { token, method = "GET", body, headers = {} } = {}) {
+  return app.mf.dispatchFetch(`${app.url}${path.replace(/^\//, "")}`, {
+    method,
+    headers: {
+      ...(token === undefined ? {} : { Authorization: `Bearer ${token}` }),
+      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+      ...headers,
+    },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+/** Seals a value as the Worker does at rest: `v1.` + base64url(nonce ‖ AES-256-GCM ciphertext ‖ tag). */
+export function seal(plaintext, keyBase64 = SECRETS.DATA_ENCRYPTION_KEY) {
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", Buffer.from(keyBase64, "base64"), nonce);
+  const sealed = Buffer.concat([nonce, cipher.update(plaintext, "utf8"), cipher.final(), cipher.getAuthTag()]);
+  return `v1.${sealed.toString("base64url")}`;
+}
+
+/** A playbook step (one-step playbooks by default) and a connected WhatsApp number. */
+export async function installShop(kv, { delaySeconds = 1, shop = SHOP, playbook = {}, record = {} } = {}) {
   await kv.put(
     `shop:${shop}`,
     JSON.stringify({
       name: "Maple & Finch",
-      whatsapp: { phone_number_id: PHONE_NUMBER_ID, waba_id: "102290129340398", access_token: WHATSAPP_TOKEN },
+      whatsapp: { phone_number_id: PHONE_NUMBER_ID, waba_id: "102290129340398", access_token: seal(WHATSAPP_TOKEN) },
+      ...record,
     }),
   );
+  await kv.put(`wa:${PHONE_NUMBER_ID}`, shop);
   await kv.put(
     `playbook:${shop}`,
     JSON.stringify({
@@ -84,6 +132,8 @@ export async function installShop(kv, { delaySeconds = 1, shop = SHOP } = {}) {
         },
       ],
       quiet_hours: null,
+      caps: null,
+      ...playbook,
     }),
   );
 }
@@ -125,6 +175,6 @@ export function shopifyWebhook(app, topic, payload, { hmac, eventId = randomUUID
 
 /** Messages the fake Graph API accepted for one checkout (found by its callback data). */
 export const messagesFor = (graph, token) =>
-  graph.messages.filter((m) => m.body.biz_opaque_callback_data?.includes(`;${token};`));
+  graph.messages.filter((m) => m.body.biz_opaque_callback_data?.includes(`;checkout=${token};`));
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -1,9 +1,14 @@
-//! The journey on virtual time: every instant is chosen by the test.
+//! The journey on virtual time: every instant is chosen by the test, and the shop ledger is
+//! simulated with the same gate decision the real ledger runs.
 
 use super::*;
-use crate::core::playbook::{Step, Template};
+use crate::core::consent::{ConsentKind, ConsentRecord, ConsentSource};
+use crate::core::gate::{self, GateVerdict};
+use crate::core::playbook::{Caps, ConsentMode, Discount, QuietHours, Step, Template};
 
+/// 2027-01-15T08:00:00Z: 03:00 in Toronto, 08:00 in Lisbon.
 const T0: Millis = Millis(1_800_000_000_000);
+const CA_PHONE: &str = "+14165550142";
 
 fn step(id: &str, delay_seconds: i64) -> Step {
     Step {
@@ -23,6 +28,9 @@ fn step(id: &str, delay_seconds: i64) -> Step {
 fn playbook() -> Playbook {
     Playbook {
         steps: vec![step("reminder", 1800), step("nudge", 86_400)],
+        quiet_hours: None,
+        caps: None,
+        consent_mode: ConsentMode::CheckoutMarketingConsent,
         ..Playbook::default()
     }
 }
@@ -31,6 +39,8 @@ fn ctx(playbook: &Playbook) -> ShopContext<'_> {
     ShopContext {
         name: "Maple & Finch",
         whatsapp_connected: true,
+        sending_paused: false,
+        timezone: Some("America/Toronto"),
         playbook,
     }
 }
@@ -57,34 +67,116 @@ fn begin(p: &Playbook, c: Checkout) -> (Journey, Vec<Effect>) {
     .expect("a checkout with a phone starts a journey")
 }
 
-fn sends(effects: &[Effect]) -> Vec<&TemplateMessage> {
-    effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Send { message, .. } => Some(message.as_ref()),
-            _ => None,
-        })
-        .collect()
+/// The shop ledger, in memory: consent records, sends per phone, pacing.
+#[derive(Default)]
+struct Ledger {
+    consents: Vec<ConsentRecord>,
+    sends: Vec<Millis>,
+    next_free: i64,
+    per_second: u32,
 }
 
-fn accepted(wamid: &str) -> SendOutcome {
-    SendOutcome::Accepted {
-        wamid: wamid.into(),
+impl Ledger {
+    fn open() -> Ledger {
+        Ledger {
+            per_second: 80,
+            ..Ledger::default()
+        }
     }
+
+    fn gate(&mut self, request: &gate::GateRequest, p: &Playbook, now: Millis) -> GateVerdict {
+        let decision = gate::decide(
+            request,
+            &gate::Ledger {
+                consents: &self.consents,
+                suppressed: false,
+                limited_until: None,
+                sends: &self.sends,
+                pacing_next_free: self.next_free,
+            },
+            &gate::Settings {
+                mode: p.consent_mode,
+                caps: p.caps.as_ref(),
+                per_second: self.per_second,
+            },
+            now,
+        );
+        self.consents.extend(decision.record);
+        if let Some(next) = decision.pacing_next_free {
+            self.next_free = next;
+            self.sends.push(now);
+        }
+        decision.verdict
+    }
+}
+
+/// Runs effects the way the Durable Object does: gates and discounts are answered at once,
+/// sends are returned for the test to answer.
+fn run(
+    j: &mut Journey,
+    ledger: &mut Ledger,
+    p: &Playbook,
+    effects: Vec<Effect>,
+    now: Millis,
+) -> Vec<(String, TemplateMessage)> {
+    let mut queue = std::collections::VecDeque::from(effects);
+    let mut sent = vec![];
+    while let Some(effect) = queue.pop_front() {
+        let event = match effect {
+            Effect::Gate { request, .. } => Event::Gated {
+                step_id: request.step_id.clone(),
+                verdict: ledger.gate(&request, p, now),
+            },
+            Effect::CreateDiscount { step_id, code, .. } => Event::Discount {
+                step_id,
+                code: Some(code),
+            },
+            Effect::Send { step_id, message } => {
+                sent.push((step_id, *message));
+                continue;
+            }
+            _ => continue,
+        };
+        queue.extend(j.handle(event, ctx(p), now));
+    }
+    sent
+}
+
+fn tick(
+    j: &mut Journey,
+    ledger: &mut Ledger,
+    p: &Playbook,
+    now: Millis,
+) -> Vec<(String, TemplateMessage)> {
+    let effects = j.handle(Event::Timeout, ctx(p), now);
+    run(j, ledger, p, effects, now)
+}
+
+fn accept(j: &mut Journey, p: &Playbook, step_id: &str, wamid: &str, now: Millis) -> Vec<Effect> {
+    j.handle(
+        Event::Sent {
+            step_id: step_id.into(),
+            outcome: SendOutcome::Accepted {
+                wamid: wamid.into(),
+            },
+        },
+        ctx(p),
+        now,
+    )
 }
 
 #[test]
 fn a_checkout_with_a_phone_schedules_its_first_step_after_the_delay() {
     let p = playbook();
-    let (j, effects) = begin(&p, checkout(T0, Some("+14165550142")));
+    let (j, effects) = begin(&p, checkout(T0, Some(CA_PHONE)));
     assert_eq!(
         effects,
         vec![
-            Effect::Record(Fact::Started),
+            Effect::Record(Fact::Started { holdout: false }),
             Effect::Timer(Some(T0.plus_seconds(1800)))
         ]
     );
-    assert_eq!(j.next_deadline(), Some(T0.plus_seconds(1800)));
+    assert_eq!(j.next_deadline(&p), Some(T0.plus_seconds(1800)));
 }
 
 #[test]
@@ -97,49 +189,46 @@ fn a_checkout_without_a_usable_phone_never_schedules() {
 #[test]
 fn the_alarm_sends_the_due_step_once_and_arms_the_next() {
     let p = playbook();
-    let (mut j, _) = begin(&p, checkout(T0, Some("+14165550142")));
+    let mut ledger = Ledger::open();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
     let due = T0.plus_seconds(1800);
 
     // An early alarm sends nothing and re-arms for the due time.
     let early = j.handle(Event::Timeout, ctx(&p), due.plus_millis(-1));
     assert_eq!(early, vec![Effect::Timer(Some(due))]);
 
-    let effects = j.handle(Event::Timeout, ctx(&p), due);
-    let sent = sends(&effects);
+    let sent = tick(&mut j, &mut ledger, &p, due);
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].template.name, "cart_reminder");
-    assert_eq!(sent[0].to, "+14165550142");
+    assert_eq!(sent[0].1.template.name, "cart_reminder");
+    assert_eq!(sent[0].1.to, CA_PHONE);
     assert_eq!(j.steps[0].state, StepState::Attempting { since: due });
 
     // A repeated alarm while the request is out sends nothing.
-    assert!(sends(&j.handle(Event::Timeout, ctx(&p), due.plus_millis(5))).is_empty());
+    assert!(tick(&mut j, &mut ledger, &p, due.plus_millis(5)).is_empty());
 
-    let after = j.handle(
-        Event::Sent {
-            step_id: "reminder".into(),
-            outcome: accepted("wamid.1"),
-        },
-        ctx(&p),
-        due.plus_millis(300),
-    );
+    let after = accept(&mut j, &p, "reminder", "wamid.1", due.plus_millis(300));
     assert!(after.contains(&Effect::Timer(Some(T0.plus_seconds(86_400)))));
-    assert!(matches!(j.steps[0].state, StepState::Sent { .. }));
+    assert!(after.contains(&Effect::Record(Fact::Sent {
+        step_id: "reminder".into(),
+        wamid: "wamid.1".into()
+    })));
     // Alarms after the send never repeat it.
-    assert!(sends(&j.handle(Event::Timeout, ctx(&p), due.plus_seconds(60))).is_empty());
+    assert!(tick(&mut j, &mut ledger, &p, due.plus_seconds(60)).is_empty());
 }
 
 #[test]
 fn an_order_before_the_due_time_cancels_everything() {
     let p = playbook();
-    let (mut j, _) = begin(&p, checkout(T0, Some("+14165550142")));
+    let mut ledger = Ledger::open();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
     let order = Order::from_webhook(include_bytes!(
         "../../../tests/fixtures/shopify/orders-create.json"
     ))
     .unwrap();
     let effects = j.handle(Event::Order(order), ctx(&p), T0.plus_seconds(60));
-    assert!(effects.contains(&Effect::Timer(None)));
-    assert_eq!(j.next_deadline(), None);
-    assert!(sends(&j.handle(Event::Timeout, ctx(&p), T0.plus_seconds(1800))).is_empty());
+    // Only the retention deadline is left.
+    assert!(effects.contains(&Effect::Timer(Some(j.forget_at(&p)))));
+    assert!(tick(&mut j, &mut ledger, &p, T0.plus_seconds(1800)).is_empty());
     assert!(matches!(
         j.status,
         Status::Ended {
@@ -147,12 +236,42 @@ fn an_order_before_the_due_time_cancels_everything() {
             ..
         }
     ));
+    // No message went out, so the order is not a recovery.
+    assert!(!effects
+        .iter()
+        .any(|e| matches!(e, Effect::Record(Fact::Recovered { .. }))));
+}
+
+#[test]
+fn an_order_after_a_message_is_a_recovery() {
+    let p = playbook();
+    let mut ledger = Ledger::open();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    let due = T0.plus_seconds(1800);
+    tick(&mut j, &mut ledger, &p, due);
+    accept(&mut j, &p, "reminder", "wamid.1", due);
+    let mut order = Order::from_webhook(include_bytes!(
+        "../../../tests/fixtures/shopify/orders-create.json"
+    ))
+    .unwrap();
+    order.checkout_token = Some(j.checkout.token.clone());
+    order.created_at = Some(due.plus_seconds(3600));
+    let effects = j.handle(Event::Order(order.clone()), ctx(&p), due.plus_seconds(3600));
+    assert!(effects.contains(&Effect::Record(Fact::Recovered {
+        order_id: order.id.clone(),
+        total: order.total
+    })));
+    // The same order again is not counted twice.
+    let again = j.handle(Event::Order(order), ctx(&p), due.plus_seconds(3601));
+    assert!(!again
+        .iter()
+        .any(|e| matches!(e, Effect::Record(Fact::Recovered { .. }))));
 }
 
 #[test]
 fn an_order_for_another_checkout_changes_nothing() {
     let p = playbook();
-    let (mut j, _) = begin(&p, checkout(T0, Some("+14165550142")));
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
     let order = Order {
         id: "1".into(),
         checkout_token: Some("other".into()),
@@ -167,17 +286,15 @@ fn an_order_for_another_checkout_changes_nothing() {
 #[test]
 fn a_repeated_or_older_update_changes_nothing() {
     let p = playbook();
-    let (mut j, _) = begin(&p, checkout(T0.plus_seconds(10), Some("+14165550142")));
+    let (mut j, _) = begin(&p, checkout(T0.plus_seconds(10), Some(CA_PHONE)));
     let before = j.clone();
-    // The same delivery again.
     let same = Event::Checkout {
-        checkout: checkout(T0.plus_seconds(10), Some("+14165550142")),
+        checkout: Box::new(checkout(T0.plus_seconds(10), Some(CA_PHONE))),
         event_id: Some("ev-1".into()),
     };
     assert!(j.handle(same, ctx(&p), T0.plus_seconds(20)).is_empty());
-    // An older update arriving late, under another delivery id.
     let older = Event::Checkout {
-        checkout: checkout(T0, Some("+351912345678")),
+        checkout: Box::new(checkout(T0, Some("+351912345678"))),
         event_id: Some("ev-0".into()),
     };
     assert!(j.handle(older, ctx(&p), T0.plus_seconds(20)).is_empty());
@@ -188,11 +305,11 @@ fn a_repeated_or_older_update_changes_nothing() {
 #[test]
 fn new_activity_re_times_steps_not_yet_sent() {
     let p = playbook();
-    let (mut j, _) = begin(&p, checkout(T0, Some("+14165550142")));
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
     let later = T0.plus_seconds(600);
     let effects = j.handle(
         Event::Checkout {
-            checkout: checkout(later, Some("+14165550142")),
+            checkout: Box::new(checkout(later, Some(CA_PHONE))),
             event_id: Some("ev-2".into()),
         },
         ctx(&p),
@@ -205,23 +322,28 @@ fn new_activity_re_times_steps_not_yet_sent() {
 #[test]
 fn a_lost_outcome_is_never_repeated() {
     let p = playbook();
-    let (mut j, _) = begin(&p, checkout(T0, Some("+14165550142")));
+    let mut ledger = Ledger::open();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
     let due = T0.plus_seconds(1800);
-    assert_eq!(sends(&j.handle(Event::Timeout, ctx(&p), due)).len(), 1);
+    assert_eq!(tick(&mut j, &mut ledger, &p, due).len(), 1);
     // The isolate died after the request left: the retried alarm comes after the grace.
-    let effects = j.handle(Event::Timeout, ctx(&p), due.plus_millis(ATTEMPT_GRACE_MS));
-    assert!(sends(&effects).is_empty());
+    assert!(tick(&mut j, &mut ledger, &p, due.plus_millis(ATTEMPT_GRACE_MS)).is_empty());
     assert_eq!(j.steps[0].state, StepState::Unknown { since: due });
-    assert_eq!(j.next_deadline(), Some(T0.plus_seconds(86_400)));
+    assert_eq!(j.next_deadline(&p), Some(T0.plus_seconds(86_400)));
 }
 
 #[test]
 fn transient_refusals_retry_with_backoff_then_fail() {
     let p = playbook();
-    let (mut j, _) = begin(&p, checkout(T0, Some("+14165550142")));
+    let mut ledger = Ledger::open();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
     let mut now = T0.plus_seconds(1800);
     for attempt in 1..=MAX_ATTEMPTS {
-        assert_eq!(sends(&j.handle(Event::Timeout, ctx(&p), now)).len(), 1);
+        assert_eq!(
+            tick(&mut j, &mut ledger, &p, now).len(),
+            1,
+            "attempt {attempt}"
+        );
         j.handle(
             Event::Sent {
                 step_id: "reminder".into(),
@@ -251,9 +373,10 @@ fn transient_refusals_retry_with_backoff_then_fail() {
 #[test]
 fn final_refusals_fail_the_step_at_once() {
     let p = playbook();
-    let (mut j, _) = begin(&p, checkout(T0, Some("+14165550142")));
+    let mut ledger = Ledger::open();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
     let due = T0.plus_seconds(1800);
-    j.handle(Event::Timeout, ctx(&p), due);
+    tick(&mut j, &mut ledger, &p, due);
     let effects = j.handle(
         Event::Sent {
             step_id: "reminder".into(),
@@ -272,13 +395,105 @@ fn final_refusals_fail_the_step_at_once() {
 }
 
 #[test]
+fn an_invalid_token_pauses_the_shop_and_keeps_the_step() {
+    let p = playbook();
+    let mut ledger = Ledger::open();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    let due = T0.plus_seconds(1800);
+    tick(&mut j, &mut ledger, &p, due);
+    let effects = j.handle(
+        Event::Sent {
+            step_id: "reminder".into(),
+            outcome: SendOutcome::Rejected {
+                http_status: 401,
+                code: Some(190),
+            },
+        },
+        ctx(&p),
+        due,
+    );
+    assert!(effects.contains(&Effect::PauseSending));
+    assert_eq!(j.steps[0].state, StepState::Pending);
+    // While paused, the due step waits instead of being dropped.
+    let paused = ShopContext {
+        sending_paused: true,
+        ..ctx(&p)
+    };
+    let later = j.steps[0].due_at;
+    let effects = j.handle(Event::Timeout, paused, later);
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::Record(Fact::Deferred { .. }))));
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Gate { .. })));
+}
+
+#[test]
+fn a_failed_status_for_a_sent_message_is_classified_too() {
+    let p = playbook();
+    let mut ledger = Ledger::open();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    let due = T0.plus_seconds(1800);
+    tick(&mut j, &mut ledger, &p, due);
+    accept(&mut j, &p, "reminder", "wamid.1", due);
+    let status = |code| Event::Status {
+        wamid: "wamid.1".into(),
+        delivery: Delivery::Failed { code: Some(code) },
+    };
+    j.handle(status(131049), ctx(&p), due.plus_seconds(5));
+    assert!(matches!(
+        j.steps[0].state,
+        StepState::Failed {
+            code: Some(131049),
+            ..
+        }
+    ));
+    // Statuses for unknown messages change nothing.
+    assert!(j
+        .handle(
+            Event::Status {
+                wamid: "wamid.other".into(),
+                delivery: Delivery::Read
+            },
+            ctx(&p),
+            due
+        )
+        .is_empty());
+}
+
+#[test]
+fn a_read_without_delivered_counts_as_both() {
+    let p = playbook();
+    let mut ledger = Ledger::open();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    let due = T0.plus_seconds(1800);
+    tick(&mut j, &mut ledger, &p, due);
+    accept(&mut j, &p, "reminder", "wamid.1", due);
+    j.handle(
+        Event::Status {
+            wamid: "wamid.1".into(),
+            delivery: Delivery::Read,
+        },
+        ctx(&p),
+        due,
+    );
+    assert!(matches!(
+        j.steps[0].state,
+        StepState::Sent {
+            delivered: true,
+            read: true,
+            ..
+        }
+    ));
+}
+
+#[test]
 fn a_late_alarm_sends_only_the_latest_due_step() {
     let p = playbook();
-    let (mut j, _) = begin(&p, checkout(T0, Some("+14165550142")));
-    let effects = j.handle(Event::Timeout, ctx(&p), T0.plus_seconds(90_000));
-    let sent = sends(&effects);
+    let mut ledger = Ledger::open();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    let sent = tick(&mut j, &mut ledger, &p, T0.plus_seconds(90_000));
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].template.name, "cart_nudge");
+    assert_eq!(sent[0].1.template.name, "cart_nudge");
     assert!(matches!(
         j.steps[0].state,
         StepState::Skipped {
@@ -293,7 +508,6 @@ fn us_numbers_are_skipped_with_their_reason() {
     let p = playbook();
     let (mut j, _) = begin(&p, checkout(T0, Some("+12125550100")));
     let effects = j.handle(Event::Timeout, ctx(&p), T0.plus_seconds(1800));
-    assert!(sends(&effects).is_empty());
     assert!(effects.contains(&Effect::Record(Fact::Skipped {
         step_id: "reminder".into(),
         reason: SkipReason::CountryBlocked
@@ -303,22 +517,305 @@ fn us_numbers_are_skipped_with_their_reason() {
 #[test]
 fn nothing_is_sent_while_whatsapp_is_disconnected() {
     let p = playbook();
-    let (mut j, _) = begin(&p, checkout(T0, Some("+14165550142")));
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
     let off = ShopContext {
         whatsapp_connected: false,
         ..ctx(&p)
     };
-    assert!(sends(&j.handle(Event::Timeout, off, T0.plus_seconds(1800))).is_empty());
+    let effects = j.handle(Event::Timeout, off, T0.plus_seconds(1800));
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Gate { .. })));
+}
+
+#[test]
+fn steps_outside_their_cart_value_condition_are_skipped() {
+    let mut p = playbook();
+    p.steps[0].when = Some(crate::core::playbook::Condition {
+        min_cart_value: Some("250.00".into()),
+        max_cart_value: None,
+    });
+    p.steps[1].when = Some(crate::core::playbook::Condition {
+        min_cart_value: Some("150.00".into()),
+        max_cart_value: Some("215.95".into()),
+    });
+    let mut ledger = Ledger::open();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    let effects = j.handle(Event::Timeout, ctx(&p), T0.plus_seconds(1800));
+    assert!(effects.contains(&Effect::Record(Fact::Skipped {
+        step_id: "reminder".into(),
+        reason: SkipReason::ConditionNotMet
+    })));
+    // 215.95 is within [150.00, 215.95]: bounds are inclusive and exact.
+    assert_eq!(
+        tick(&mut j, &mut ledger, &p, T0.plus_seconds(86_400)).len(),
+        1
+    );
+}
+
+#[test]
+fn a_step_due_in_quiet_hours_waits_for_their_end() {
+    let mut p = playbook();
+    p.quiet_hours = Some(QuietHours {
+        start: "21:00".into(),
+        end: "09:00".into(),
+    });
+    let mut ledger = Ledger::open();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    // Due at 03:30 in Toronto (EST, UTC-5): deferred to 09:00 local = 14:00 UTC.
+    let due = T0.plus_seconds(1800);
+    let effects = j.handle(Event::Timeout, ctx(&p), due);
+    let nine = Millis::parse_rfc3339("2027-01-15T14:00:00Z").unwrap();
+    assert!(effects.contains(&Effect::Record(Fact::Deferred {
+        step_id: "reminder".into(),
+        until: nine
+    })));
+    assert!(effects.contains(&Effect::Timer(Some(nine))));
+    assert_eq!(tick(&mut j, &mut ledger, &p, nine).len(), 1);
+}
+
+#[test]
+fn the_held_out_group_is_checked_but_never_messaged() {
+    let p = Playbook {
+        holdout_percent: 100,
+        ..playbook()
+    };
+    let mut ledger = Ledger::open();
+    let (mut j, effects) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    assert!(effects.contains(&Effect::Record(Fact::Started { holdout: true })));
+    assert!(tick(&mut j, &mut ledger, &p, T0.plus_seconds(1800)).is_empty());
+    assert!(matches!(
+        j.steps[0].state,
+        StepState::Skipped {
+            reason: SkipReason::Holdout,
+            ..
+        }
+    ));
+    // An order after the would-be first message counts for the control group's rate.
+    let order = Order {
+        id: "9".into(),
+        checkout_token: Some(j.checkout.token.clone()),
+        cart_token: None,
+        total: None,
+        created_at: Some(T0.plus_seconds(4000)),
+    };
+    let effects = j.handle(Event::Order(order), ctx(&p), T0.plus_seconds(4000));
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::Record(Fact::Recovered { .. }))));
+}
+
+#[test]
+fn without_consent_nothing_is_sent() {
+    let p = Playbook {
+        consent_mode: ConsentMode::WhatsappOptIn,
+        ..playbook()
+    };
+    let mut ledger = Ledger::open();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    assert!(tick(&mut j, &mut ledger, &p, T0.plus_seconds(1800)).is_empty());
+    assert!(matches!(
+        j.steps[0].state,
+        StepState::Skipped {
+            reason: SkipReason::NoConsent,
+            ..
+        }
+    ));
+    // With a recorded WhatsApp opt-in the next step goes.
+    ledger.consents.push(ConsentRecord {
+        kind: ConsentKind::OptIn,
+        source: ConsentSource::StorefrontWidget,
+        wording: "Remind me on WhatsApp".into(),
+        at: T0,
+        cart_token: None,
+    });
+    assert_eq!(
+        tick(&mut j, &mut ledger, &p, T0.plus_seconds(86_400)).len(),
+        1
+    );
+}
+
+#[test]
+fn a_discount_step_creates_its_code_once_and_sends_it() {
+    let mut p = playbook();
+    p.steps[0].discount = Some(Discount {
+        percent: 10,
+        expires_after_hours: 48,
+    });
+    p.steps[0].body_params = vec![
+        Variable::FirstName,
+        Variable::DiscountPercent,
+        Variable::DiscountCode,
+    ];
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    let due = T0.plus_seconds(1800);
+    let effects = j.handle(Event::Timeout, ctx(&p), due);
+    let Some(Effect::Gate { request, .. }) =
+        effects.iter().find(|e| matches!(e, Effect::Gate { .. }))
+    else {
+        panic!("gate first");
+    };
+    let granted = j.handle(
+        Event::Gated {
+            step_id: request.step_id.clone(),
+            verdict: GateVerdict::Granted { slot_at: due },
+        },
+        ctx(&p),
+        due,
+    );
+    let code = discount_code("tok", "reminder", 10);
+    assert!(granted.contains(&Effect::CreateDiscount {
+        step_id: "reminder".into(),
+        code: code.clone(),
+        percent: 10,
+        ends_at: due.plus_seconds(48 * 3600),
+    }));
+    // The answer was lost: the retry asks for the very same code.
+    let retried = j.handle(Event::Timeout, ctx(&p), due.plus_millis(ATTEMPT_GRACE_MS));
+    assert!(retried
+        .iter()
+        .any(|e| matches!(e, Effect::CreateDiscount { code: c, .. } if *c == code)));
+    let sent = j.handle(
+        Event::Discount {
+            step_id: "reminder".into(),
+            code: Some(code.clone()),
+        },
+        ctx(&p),
+        due.plus_millis(ATTEMPT_GRACE_MS),
+    );
+    let Some(Effect::Send { message, .. }) = sent.iter().find(|e| matches!(e, Effect::Send { .. }))
+    else {
+        panic!("sent after the code exists");
+    };
+    let m = serde_json::to_value(message).unwrap();
+    assert_eq!(
+        m["template"]["components"][0]["parameters"][1]["text"],
+        "10%"
+    );
+    assert_eq!(
+        m["template"]["components"][0]["parameters"][2]["text"],
+        code.as_str()
+    );
+    assert_eq!(m["template"]["components"][1]["sub_type"], "copy_code");
+    assert!(code.len() <= 15, "{code}");
+}
+
+#[test]
+fn a_failed_discount_skips_the_step() {
+    let mut p = playbook();
+    p.steps[0].discount = Some(Discount {
+        percent: 10,
+        expires_after_hours: 48,
+    });
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    let due = T0.plus_seconds(1800);
+    j.handle(Event::Timeout, ctx(&p), due);
+    j.handle(
+        Event::Gated {
+            step_id: "reminder".into(),
+            verdict: GateVerdict::Granted { slot_at: due },
+        },
+        ctx(&p),
+        due,
+    );
+    let effects = j.handle(
+        Event::Discount {
+            step_id: "reminder".into(),
+            code: None,
+        },
+        ctx(&p),
+        due,
+    );
+    assert!(effects.contains(&Effect::Record(Fact::Skipped {
+        step_id: "reminder".into(),
+        reason: SkipReason::DiscountUnavailable
+    })));
+}
+
+#[test]
+fn a_later_pacing_slot_is_waited_for() {
+    let p = playbook();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    let due = T0.plus_seconds(1800);
+    j.handle(Event::Timeout, ctx(&p), due);
+    let slot = due.plus_millis(750);
+    let effects = j.handle(
+        Event::Gated {
+            step_id: "reminder".into(),
+            verdict: GateVerdict::Granted { slot_at: slot },
+        },
+        ctx(&p),
+        due,
+    );
+    assert!(effects.contains(&Effect::Timer(Some(slot))));
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Send { .. })));
+    let at_slot = j.handle(Event::Timeout, ctx(&p), slot);
+    assert!(at_slot.iter().any(|e| matches!(e, Effect::Send { .. })));
+}
+
+#[test]
+fn shopper_signals_end_the_journey() {
+    let p = playbook();
+    for (signal, reason) in [
+        (ShopperSignal::OptedOut, EndReason::OptedOut),
+        (ShopperSignal::NotInterested, EndReason::NotInterested),
+        (ShopperSignal::Replied, EndReason::Replied),
+    ] {
+        let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+        j.handle(Event::Shopper(signal), ctx(&p), T0);
+        assert!(matches!(j.status, Status::Ended { reason: r, .. } if r == reason));
+    }
+    let keep_going = Playbook {
+        stop_on_reply: false,
+        ..playbook()
+    };
+    let (mut j, _) = begin(&keep_going, checkout(T0, Some(CA_PHONE)));
+    j.handle(Event::Shopper(ShopperSignal::Replied), ctx(&keep_going), T0);
+    assert!(j.is_active());
+}
+
+#[test]
+fn personal_data_is_forgotten_after_the_ttl() {
+    let p = Playbook {
+        journey_ttl_days: 1,
+        ..playbook()
+    };
+    let mut ledger = Ledger::open();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    tick(&mut j, &mut ledger, &p, T0.plus_seconds(1800));
+    accept(&mut j, &p, "reminder", "wamid.1", T0.plus_seconds(1800));
+    assert_eq!(j.next_deadline(&p), Some(T0.plus_seconds(86_400)));
+    let effects = j.handle(Event::Timeout, ctx(&p), T0.plus_seconds(86_400));
+    assert!(effects.contains(&Effect::Forget));
+}
+
+#[test]
+fn caps_hold_across_carts_of_the_same_shopper() {
+    let p = Playbook {
+        caps: Some(Caps {
+            max_messages_per_customer: 1,
+            window_days: 7,
+        }),
+        ..playbook()
+    };
+    let mut ledger = Ledger::open();
+    let c1 = checkout(T0, Some(CA_PHONE));
+    let mut c2 = checkout(T0, Some(CA_PHONE));
+    c2.token = "second".into();
+    let (mut a, _) = begin(&p, c1);
+    let (mut b, _) = begin(&p, c2);
+    let due = T0.plus_seconds(1800);
+    let sent = tick(&mut a, &mut ledger, &p, due).len() + tick(&mut b, &mut ledger, &p, due).len();
+    assert_eq!(sent, 1);
 }
 
 #[test]
 fn the_message_is_rendered_for_the_shopper() {
     let p = playbook();
-    let mut c = checkout(T0, Some("+14165550142"));
+    let mut ledger = Ledger::open();
+    let mut c = checkout(T0, Some(CA_PHONE));
     c.locale = Some("pt-BR".into());
     let (mut j, _) = begin(&p, c);
-    let effects = j.handle(Event::Timeout, ctx(&p), T0.plus_seconds(1800));
-    let m = serde_json::to_value(sends(&effects)[0]).unwrap();
+    let sent = tick(&mut j, &mut ledger, &p, T0.plus_seconds(1800));
+    let m = serde_json::to_value(&sent[0].1).unwrap();
     assert_eq!(m["template"]["language"]["code"], "pt_BR");
     assert_eq!(
         m["template"]["components"][0]["parameters"][0]["text"],
@@ -330,14 +827,14 @@ fn the_message_is_rendered_for_the_shopper() {
     );
     assert_eq!(
         m["biz_opaque_callback_data"],
-        "cb1;4d9ed871eaca8d62a63c301b8c3dc244;reminder"
+        "cb1;checkout=4d9ed871eaca8d62a63c301b8c3dc244;step=reminder"
     );
 }
 
 #[test]
 fn journey_state_stays_small_and_round_trips() {
     let p = playbook();
-    let (j, _) = begin(&p, checkout(T0, Some("+14165550142")));
+    let (j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
     let json = serde_json::to_string(&j).unwrap();
     assert!(json.len() < 4096, "{} bytes", json.len());
     assert_eq!(serde_json::from_str::<Journey>(&json).unwrap(), j);

@@ -1,0 +1,478 @@
+//! The consent ledger's model (DESIGN.md §7): append-only records of opt-ins and opt-outs per
+//! phone, what they add up to, and whether a marketing message may go out under the
+//! playbook's `consent_mode`. Also the rate limit of the storefront opt-in endpoint.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::playbook::ConsentMode;
+use super::time::Millis;
+
+/// What the ledger records when a checkout's marketing consent stands in for a WhatsApp opt-in.
+pub const CHECKOUT_CONSENT_WORDING: &str = "Accepted marketing (email or SMS) at checkout; the \
+     merchant attests that its checkout consent wording covers WhatsApp messages \
+     (consent_mode checkout_marketing_consent).";
+
+/// Longest consent wording kept, in characters.
+pub const MAX_WORDING_CHARS: usize = 1000;
+
+/// Most distinct keys a [`RateCounts`] tracks in one window; see [`RateLimit::check`].
+pub const MAX_RATE_KEYS: usize = 10_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentKind {
+    OptIn,
+    OptOut,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentSource {
+    StorefrontWidget,
+    WhatsappKeyword,
+    CheckoutMarketingConsent,
+    Import,
+}
+
+impl ConsentSource {
+    /// The shopper personally asked for WhatsApp messages just now, which alone can lift an
+    /// earlier opt-out. A checkout box ticked for email or SMS cannot, nor can an imported
+    /// list, which may predate the opt-out.
+    fn is_explicit(self) -> bool {
+        matches!(
+            self,
+            ConsentSource::StorefrontWidget | ConsentSource::WhatsappKeyword
+        )
+    }
+}
+
+/// One line of the ledger.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentRecord {
+    pub kind: ConsentKind,
+    pub source: ConsentSource,
+    /// The words the shopper saw (or sent, for a keyword), kept as evidence.
+    pub wording: String,
+    pub at: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cart_token: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentStatus {
+    OptedIn,
+    OptedOut,
+    None,
+}
+
+/// What a phone's records add up to. The latest record wins, except that an opt-out is only
+/// lifted by an explicit opt-in (storefront widget, WhatsApp START) strictly later than it.
+/// Records may come in any order; an opt-in and an opt-out at the same instant is an opt-out.
+pub fn status(records: &[ConsentRecord]) -> ConsentStatus {
+    status_of(records.iter())
+}
+
+fn status_of<'a>(mut records: impl Iterator<Item = &'a ConsentRecord> + Clone) -> ConsentStatus {
+    let last_opt_out = records
+        .clone()
+        .filter(|r| r.kind == ConsentKind::OptOut)
+        .map(|r| r.at)
+        .max();
+    let opted_in = records.any(|r| {
+        r.kind == ConsentKind::OptIn
+            && last_opt_out.is_none_or(|out| r.at > out && r.source.is_explicit())
+    });
+    if opted_in {
+        ConsentStatus::OptedIn
+    } else if last_opt_out.is_some() {
+        ConsentStatus::OptedOut
+    } else {
+        ConsentStatus::None
+    }
+}
+
+/// Why a marketing message may not go out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentRefusal {
+    /// No consent the playbook's mode accepts.
+    NoConsent,
+    /// The shopper withdrew consent.
+    OptedOut,
+}
+
+/// Whether the phone whose ledger is `records` may get marketing now, under `mode`:
+///
+/// - `whatsapp_opt_in`: only an opt-in recorded for WhatsApp counts; opt-ins recorded earlier
+///   from checkout consent (while the shop used the other mode) do not.
+/// - `checkout_marketing_consent`: a recorded opt-in, or else the checkout's marketing consent
+///   (`checkout_consent`: `buyer_accepts_marketing` or SMS consent), which is then returned as
+///   a record the caller must append before sending.
+///
+/// An opt-out always refuses; checkout consent never overrides it.
+pub fn may_message(
+    records: &[ConsentRecord],
+    mode: ConsentMode,
+    checkout_consent: bool,
+    cart_token: Option<&str>,
+    now: Millis,
+) -> Result<Option<ConsentRecord>, ConsentRefusal> {
+    let accepts_checkout = mode == ConsentMode::CheckoutMarketingConsent;
+    let counted = records.iter().filter(|r| {
+        accepts_checkout
+            || r.kind == ConsentKind::OptOut
+            || r.source != ConsentSource::CheckoutMarketingConsent
+    });
+    match status_of(counted) {
+        ConsentStatus::OptedIn => Ok(None),
+        ConsentStatus::OptedOut => Err(ConsentRefusal::OptedOut),
+        ConsentStatus::None if accepts_checkout && checkout_consent => Ok(Some(ConsentRecord {
+            kind: ConsentKind::OptIn,
+            source: ConsentSource::CheckoutMarketingConsent,
+            wording: CHECKOUT_CONSENT_WORDING.to_owned(),
+            at: now,
+            cart_token: cart_token.map(str::to_owned),
+        })),
+        ConsentStatus::None => Err(ConsentRefusal::NoConsent),
+    }
+}
+
+/// Why a consent wording was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WordingError {
+    Empty,
+    TooLong,
+}
+
+impl fmt::Display for WordingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WordingError::Empty => f.write_str("consent wording is empty"),
+            WordingError::TooLong => write!(
+                f,
+                "consent wording is longer than {MAX_WORDING_CHARS} characters"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for WordingError {}
+
+/// The wording as the ledger keeps it: trimmed, non-empty, at most [`MAX_WORDING_CHARS`]
+/// characters. Nothing else is changed: it is evidence of what the shopper saw.
+pub fn validate_wording(raw: &str) -> Result<String, WordingError> {
+    let wording = raw.trim();
+    if wording.is_empty() {
+        Err(WordingError::Empty)
+    } else if wording.chars().nth(MAX_WORDING_CHARS).is_some() {
+        Err(WordingError::TooLong)
+    } else {
+        Ok(wording.to_owned())
+    }
+}
+
+/// A fixed-window rate limit: at most `limit` requests per key in each window of `window_ms`
+/// aligned on the epoch. Simple and small enough to persist whole; a burst straddling a window
+/// edge may reach twice the limit, which is fine for slowing down abuse of the opt-in form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    pub limit: u32,
+    pub window_ms: i64,
+}
+
+/// The counts of the current window, which the Durable Object stores between requests.
+/// Keys should be opaque (a salted phone hash, an IP): the ledger keeps no plaintext phones.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateCounts {
+    window: Option<i64>,
+    counts: BTreeMap<String, u32>,
+}
+
+impl RateLimit {
+    /// Counts a request for `key` at `now` and says whether it may proceed. A new window
+    /// forgets every count. While [`MAX_RATE_KEYS`] keys are already counted in this window a
+    /// new key is refused, so a flood of distinct keys cannot grow the stored state unbounded.
+    pub fn check(&self, counts: &mut RateCounts, key: &str, now: Millis) -> bool {
+        let window = now.0.div_euclid(self.window_ms.max(1));
+        // A clock stepping back stays in the newer window instead of reopening an older one.
+        if counts.window.is_none_or(|current| window > current) {
+            counts.window = Some(window);
+            counts.counts.clear();
+        }
+        let count = counts.counts.get(key).copied().unwrap_or(0);
+        if count >= self.limit || (count == 0 && counts.counts.len() >= MAX_RATE_KEYS) {
+            return false;
+        }
+        counts.counts.insert(key.to_owned(), count + 1);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: Millis = Millis(1_780_000_000_000);
+
+    fn record(kind: ConsentKind, source: ConsentSource, at: i64) -> ConsentRecord {
+        ConsentRecord {
+            kind,
+            source,
+            wording: "Send me WhatsApp reminders about my cart".into(),
+            at: T.plus_seconds(at),
+            cart_token: None,
+        }
+    }
+
+    use ConsentKind::{OptIn, OptOut};
+    use ConsentSource::{CheckoutMarketingConsent, Import, StorefrontWidget, WhatsappKeyword};
+
+    #[test]
+    fn status_follows_the_latest_record() {
+        assert_eq!(status(&[]), ConsentStatus::None);
+        let widget_in = record(OptIn, StorefrontWidget, 0);
+        let stop = record(OptOut, WhatsappKeyword, 10);
+        let start = record(OptIn, WhatsappKeyword, 20);
+        assert_eq!(
+            status(std::slice::from_ref(&widget_in)),
+            ConsentStatus::OptedIn
+        );
+        assert_eq!(
+            status(&[widget_in.clone(), stop.clone()]),
+            ConsentStatus::OptedOut
+        );
+        assert_eq!(
+            status(&[widget_in.clone(), stop.clone(), start.clone()]),
+            ConsentStatus::OptedIn
+        );
+        // Order in the slice does not matter, only the instants.
+        assert_eq!(
+            status(&[start.clone(), stop.clone(), widget_in]),
+            ConsentStatus::OptedIn
+        );
+        let stop_again = record(OptOut, Import, 30);
+        assert_eq!(status(&[stop, start, stop_again]), ConsentStatus::OptedOut);
+        assert_eq!(
+            status(&[record(OptIn, CheckoutMarketingConsent, 0)]),
+            ConsentStatus::OptedIn
+        );
+        assert_eq!(
+            status(&[record(OptOut, Import, 0)]),
+            ConsentStatus::OptedOut
+        );
+    }
+
+    #[test]
+    fn only_an_explicit_later_opt_in_lifts_an_opt_out() {
+        let stop = record(OptOut, WhatsappKeyword, 10);
+        for source in [CheckoutMarketingConsent, Import] {
+            assert_eq!(
+                status(&[stop.clone(), record(OptIn, source, 20)]),
+                ConsentStatus::OptedOut,
+                "{source:?}"
+            );
+        }
+        for source in [StorefrontWidget, WhatsappKeyword] {
+            assert_eq!(
+                status(&[stop.clone(), record(OptIn, source, 20)]),
+                ConsentStatus::OptedIn,
+                "{source:?}"
+            );
+            assert_eq!(
+                status(&[stop.clone(), record(OptIn, source, 10)]),
+                ConsentStatus::OptedOut,
+                "a tie is an opt-out"
+            );
+        }
+    }
+
+    #[test]
+    fn whatsapp_opt_in_mode_needs_a_whatsapp_opt_in() {
+        let mode = ConsentMode::WhatsappOptIn;
+        let may = |records: &[ConsentRecord], checkout: bool| {
+            may_message(records, mode, checkout, Some("cart1"), T)
+        };
+        assert_eq!(may(&[], true), Err(ConsentRefusal::NoConsent));
+        assert_eq!(may(&[record(OptIn, StorefrontWidget, 0)], false), Ok(None));
+        assert_eq!(may(&[record(OptIn, Import, 0)], false), Ok(None));
+        assert_eq!(
+            may(&[record(OptIn, CheckoutMarketingConsent, 0)], true),
+            Err(ConsentRefusal::NoConsent),
+            "recorded under the other mode"
+        );
+        assert_eq!(
+            may(
+                &[
+                    record(OptIn, CheckoutMarketingConsent, 0),
+                    record(OptOut, CheckoutMarketingConsent, 5)
+                ],
+                true
+            ),
+            Err(ConsentRefusal::OptedOut)
+        );
+        assert_eq!(
+            may(
+                &[
+                    record(OptIn, WhatsappKeyword, 0),
+                    record(OptOut, WhatsappKeyword, 5)
+                ],
+                true
+            ),
+            Err(ConsentRefusal::OptedOut)
+        );
+    }
+
+    #[test]
+    fn checkout_mode_records_the_checkout_consent() {
+        let mode = ConsentMode::CheckoutMarketingConsent;
+        let appended = may_message(&[], mode, true, Some("cart1"), T)
+            .unwrap()
+            .unwrap();
+        assert_eq!(appended.kind, OptIn);
+        assert_eq!(appended.source, CheckoutMarketingConsent);
+        assert_eq!(appended.wording, CHECKOUT_CONSENT_WORDING);
+        assert_eq!(appended.at, T);
+        assert_eq!(appended.cart_token.as_deref(), Some("cart1"));
+        // Once recorded it counts by itself; nothing more is appended.
+        assert_eq!(
+            may_message(std::slice::from_ref(&appended), mode, false, None, T),
+            Ok(None)
+        );
+        assert_eq!(
+            may_message(&[], mode, false, None, T),
+            Err(ConsentRefusal::NoConsent)
+        );
+        assert_eq!(
+            may_message(&[record(OptIn, WhatsappKeyword, 0)], mode, false, None, T),
+            Ok(None)
+        );
+        // Checkout consent never overrides a withdrawal, not even a later one.
+        let stop = record(OptOut, WhatsappKeyword, -10);
+        assert_eq!(
+            may_message(std::slice::from_ref(&stop), mode, true, Some("cart2"), T),
+            Err(ConsentRefusal::OptedOut)
+        );
+        assert_eq!(
+            may_message(&[stop, appended], mode, true, None, T),
+            Err(ConsentRefusal::OptedOut)
+        );
+    }
+
+    #[test]
+    fn records_serialize_as_the_api_shows_them() {
+        let json = serde_json::to_value(record(OptOut, WhatsappKeyword, 0)).unwrap();
+        assert_eq!(json["kind"], "opt_out");
+        assert_eq!(json["source"], "whatsapp_keyword");
+        assert_eq!(json["at"], T.0);
+        assert!(json.get("cart_token").is_none());
+        let back: ConsentRecord = serde_json::from_value(json).unwrap();
+        assert_eq!(back, record(OptOut, WhatsappKeyword, 0));
+        for (status, name) in [
+            (ConsentStatus::OptedIn, "\"opted_in\""),
+            (ConsentStatus::OptedOut, "\"opted_out\""),
+            (ConsentStatus::None, "\"none\""),
+        ] {
+            assert_eq!(serde_json::to_string(&status).unwrap(), name);
+        }
+        assert_eq!(
+            serde_json::to_string(&CheckoutMarketingConsent).unwrap(),
+            "\"checkout_marketing_consent\""
+        );
+        assert_eq!(
+            serde_json::to_string(&ConsentRefusal::NoConsent).unwrap(),
+            "\"no_consent\""
+        );
+    }
+
+    #[test]
+    fn wording() {
+        assert_eq!(
+            validate_wording("  Text me on WhatsApp \n").as_deref(),
+            Ok("Text me on WhatsApp")
+        );
+        assert_eq!(validate_wording(""), Err(WordingError::Empty));
+        assert_eq!(validate_wording(" \t\n\u{a0}"), Err(WordingError::Empty));
+        let longest = "é".repeat(MAX_WORDING_CHARS);
+        assert_eq!(validate_wording(&longest), Ok(longest.clone()));
+        assert_eq!(
+            validate_wording(&format!("  {longest}  ")),
+            Ok(longest.clone())
+        );
+        assert_eq!(
+            validate_wording(&format!("{longest}x")),
+            Err(WordingError::TooLong)
+        );
+        assert_eq!(
+            WordingError::TooLong.to_string(),
+            "consent wording is longer than 1000 characters"
+        );
+    }
+
+    #[test]
+    fn rate_limit_counts_per_key_and_window() {
+        let limit = RateLimit {
+            limit: 3,
+            window_ms: 60_000,
+        };
+        let mut counts = RateCounts::default();
+        let start = Millis(1_780_000_020_000); // a whole number of minutes
+        for _ in 0..3 {
+            assert!(limit.check(&mut counts, "ip:a", start));
+        }
+        assert!(!limit.check(&mut counts, "ip:a", start.plus_millis(59_999)));
+        assert!(limit.check(&mut counts, "ip:b", start.plus_millis(59_999)));
+        // The next window starts afresh.
+        assert!(limit.check(&mut counts, "ip:a", start.plus_millis(60_000)));
+        // A clock stepping back does not reopen the old window.
+        assert!(limit.check(&mut counts, "ip:a", start));
+        assert!(limit.check(&mut counts, "ip:a", start));
+        assert!(!limit.check(&mut counts, "ip:a", start));
+        // The counts survive a round trip through storage.
+        let stored: RateCounts =
+            serde_json::from_str(&serde_json::to_string(&counts).unwrap()).unwrap();
+        assert_eq!(stored, counts);
+        assert!(!limit.check(&mut stored.clone(), "ip:a", start.plus_millis(60_000)));
+    }
+
+    #[test]
+    fn rate_limit_edges() {
+        let mut counts = RateCounts::default();
+        let never = RateLimit {
+            limit: 0,
+            window_ms: 1000,
+        };
+        assert!(!never.check(&mut counts, "k", T));
+        let odd = RateLimit {
+            limit: 1,
+            window_ms: 0,
+        };
+        assert!(odd.check(&mut counts, "k", Millis(i64::MIN)));
+        assert!(odd.check(&mut counts, "k", Millis(i64::MAX)));
+        assert!(!odd.check(&mut counts, "k", Millis(i64::MAX)));
+        let negative = RateLimit {
+            limit: 1,
+            window_ms: -5,
+        };
+        assert!(!negative.check(&mut counts, "k", Millis(i64::MAX)));
+    }
+
+    #[test]
+    fn rate_limit_state_is_bounded() {
+        let limit = RateLimit {
+            limit: 5,
+            window_ms: 60_000,
+        };
+        let mut counts = RateCounts::default();
+        for i in 0..MAX_RATE_KEYS {
+            assert!(limit.check(&mut counts, &format!("k{i}"), T));
+        }
+        assert!(!limit.check(&mut counts, "newcomer", T));
+        assert!(limit.check(&mut counts, "k0", T), "known keys still count");
+        assert!(limit.check(&mut counts, "newcomer", T.plus_millis(60_000)));
+        assert_eq!(counts.counts.len(), 1);
+    }
+}

@@ -1,0 +1,118 @@
+//! The shop-wide gate every send passes right before it leaves: consent, suppression, frequency
+//! caps and pacing, decided in one place (the shop's ledger) so two carts of the same shopper
+//! due in the same second cannot both slip through.
+
+use serde::{Deserialize, Serialize};
+
+use super::caps;
+use super::consent::{self, ConsentRecord, ConsentRefusal};
+use super::journey::SkipReason;
+use super::pacing::{take_slot, Micros};
+use super::playbook::{Caps, ConsentMode};
+use super::time::Millis;
+
+/// What a cart asks the ledger before sending step `step_id`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GateRequest {
+    pub checkout_token: String,
+    pub step_id: String,
+    /// The shopper accepted marketing at checkout (counts only in `checkout_marketing_consent`).
+    pub checkout_consent: bool,
+    /// In the control group: checked for eligibility like the others, then never sent.
+    pub holdout: bool,
+    /// Linked to a consent the checkout implies.
+    pub cart_token: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum GateVerdict {
+    /// Send at `slot_at` (now, or later when the number's pace is taken).
+    Granted {
+        slot_at: Millis,
+    },
+    Denied {
+        reason: SkipReason,
+    },
+}
+
+/// What the ledger knows about the shopper and the number at the moment of asking.
+pub struct Ledger<'a> {
+    pub consents: &'a [ConsentRecord],
+    pub suppressed: bool,
+    /// Meta limited marketing to this shopper (131049) until then.
+    pub limited_until: Option<Millis>,
+    /// This shopper's earlier sends, across all carts.
+    pub sends: &'a [Millis],
+    pub pacing_next_free: Micros,
+}
+
+pub struct Settings<'a> {
+    pub mode: ConsentMode,
+    pub caps: Option<&'a Caps>,
+    pub per_second: u32,
+}
+
+/// The ledger's decision and what it must write down with it.
+#[derive(Debug, PartialEq)]
+pub struct Decision {
+    pub verdict: GateVerdict,
+    /// The shopper passed consent and suppression: counted as eligible.
+    pub eligible: bool,
+    /// A consent the checkout implied, to append to the ledger.
+    pub record: Option<ConsentRecord>,
+    /// The send counts against the caps and takes the pacing slot.
+    pub pacing_next_free: Option<Micros>,
+}
+
+pub fn decide(req: &GateRequest, ledger: &Ledger, settings: &Settings, now: Millis) -> Decision {
+    let denied = |reason, eligible| Decision {
+        verdict: GateVerdict::Denied { reason },
+        eligible,
+        record: None,
+        pacing_next_free: None,
+    };
+    if ledger.suppressed {
+        return denied(SkipReason::OptedOut, false);
+    }
+    let record = match consent::may_message(
+        ledger.consents,
+        settings.mode,
+        req.checkout_consent,
+        req.cart_token.as_deref(),
+        now,
+    ) {
+        Ok(record) => record,
+        Err(ConsentRefusal::OptedOut) => return denied(SkipReason::OptedOut, false),
+        Err(ConsentRefusal::NoConsent) => return denied(SkipReason::NoConsent, false),
+    };
+    if req.holdout {
+        return Decision {
+            record,
+            ..denied(SkipReason::Holdout, true)
+        };
+    }
+    if ledger.limited_until.is_some_and(|until| now < until) {
+        return Decision {
+            record,
+            ..denied(SkipReason::MarketingLimited, true)
+        };
+    }
+    if let Some(c) = settings.caps {
+        if caps::allows(ledger.sends, c, now).is_err() {
+            return Decision {
+                record,
+                ..denied(SkipReason::Capped, true)
+            };
+        }
+    }
+    let (slot_at, next_free) = take_slot(ledger.pacing_next_free, now.0, settings.per_second);
+    Decision {
+        verdict: GateVerdict::Granted {
+            slot_at: Millis(slot_at),
+        },
+        eligible: true,
+        record,
+        pacing_next_free: Some(next_free),
+    }
+}

@@ -1,0 +1,112 @@
+//! `POST /proxy/optin`: the storefront widget's opt-in, forwarded by Shopify's app proxy with a
+//! signed query. The body is not signed, so it is validated and rate limited per client and
+//! per phone before the opt-in is appended to the shop's consent ledger.
+
+use serde::Deserialize;
+use worker::{Env, Request, Response};
+
+use super::error::{ApiError, ApiResult};
+use crate::core::consent::{ConsentKind, ConsentRecord, ConsentSource};
+use crate::core::phone::Phone;
+use crate::core::proxy_signature::verify_proxy;
+use crate::core::time::Millis;
+use crate::objects::shop_ledger::{self, ConsentAdd, OptInCall, OptInVerdict};
+use crate::platform::config;
+
+#[derive(Deserialize)]
+struct OptIn {
+    phone: Option<String>,
+    consent: Option<serde_json::Value>,
+    wording: Option<String>,
+    cart_token: Option<String>,
+    /// The storefront's country, for numbers typed without their country code.
+    country: Option<String>,
+}
+
+pub async fn optin(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let url = req.url()?;
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let secret = config::secret(env, "SHOPIFY_API_SECRET")?;
+    let signed = verify_proxy(&pairs, &secret)
+        .map_err(|e| ApiError::unauthorized(format!("app proxy signature: {e}")))?;
+    let now = Millis(worker::Date::now().as_millis() as i64);
+    signed
+        .check_fresh(now)
+        .map_err(|e| ApiError::unauthorized(format!("app proxy signature: {e}")))?;
+    let client = req
+        .headers()
+        .get("CF-Connecting-IP")?
+        .unwrap_or_else(|| "unknown".into());
+    let content_type = req.headers().get("Content-Type")?.unwrap_or_default();
+    let body = super::read_body(&mut req).await?;
+    let form: OptIn = if content_type.starts_with("application/x-www-form-urlencoded") {
+        let map: std::collections::HashMap<String, String> = worker::Url::parse("https://x/")
+            .map(|mut u| {
+                u.set_query(Some(&String::from_utf8_lossy(&body)));
+                u.query_pairs().into_owned().collect()
+            })
+            .unwrap_or_default();
+        OptIn {
+            phone: map.get("phone").cloned(),
+            consent: map
+                .get("consent")
+                .map(|v| serde_json::Value::Bool(v == "true" || v == "on")),
+            wording: map.get("wording").cloned(),
+            cart_token: map.get("cart_token").cloned(),
+            country: map.get("country").cloned(),
+        }
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
+    };
+    if form.consent != Some(serde_json::Value::Bool(true)) {
+        return Err(ApiError::bad_request("consent must be true"));
+    }
+    let phone = form
+        .phone
+        .as_deref()
+        .and_then(|p| Phone::parse(p, form.country.as_deref()).ok())
+        .ok_or_else(|| ApiError::bad_request("phone is not a usable WhatsApp number"))?;
+    let wording = form
+        .wording
+        .map(|w| w.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|w| !w.is_empty() && w.chars().count() <= 1000)
+        .ok_or_else(|| {
+            ApiError::bad_request("wording must be the text shown, up to 1000 characters")
+        })?;
+    let cart_token = form
+        .cart_token
+        .map(|t| t.split('?').next().unwrap_or_default().to_string())
+        .filter(|t| {
+            !t.is_empty()
+                && t.len() <= 128
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+
+    let call = OptInCall {
+        client,
+        phone: phone.clone(),
+        now,
+    };
+    let verdict: OptInVerdict =
+        shop_ledger::call(env, &signed.shop, "optin_allowed", &call).await?;
+    if !verdict.allowed {
+        return Err(ApiError::new(
+            429,
+            "rate_limited",
+            "too many opt-in attempts; try again later",
+        ));
+    }
+    let record = ConsentRecord {
+        kind: ConsentKind::OptIn,
+        source: ConsentSource::StorefrontWidget,
+        wording,
+        at: now,
+        cart_token,
+    };
+    shop_ledger::call::<_, ()>(env, &signed.shop, "consent", &ConsentAdd { phone, record }).await?;
+    Ok(Response::from_json(
+        &serde_json::json!({ "status": "opted_in" }),
+    )?)
+}

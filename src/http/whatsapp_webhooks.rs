@@ -1,0 +1,130 @@
+//! `GET /webhooks/whatsapp` answers Meta's subscription check; `POST` takes statuses, replies
+//! and marketing preferences, signed with the Meta app secret over the raw bytes.
+
+use worker::{Env, Request, Response};
+
+use super::error::{ApiError, ApiResult};
+use super::read_body;
+use crate::core::inbound::{parse_webhook, DeliveryStatus, InboundEvent};
+use crate::core::journey::Delivery;
+use crate::core::message::text_message;
+use crate::core::signature::{constant_time_eq, verify_meta_webhook};
+use crate::objects::cart_journey::{self, CartCommand};
+use crate::objects::shop_ledger::{self, InboundCall, InboundPlan, MessageOwner, StatusCall};
+use crate::platform::{config, store, whatsapp};
+
+pub async fn verify(req: Request, env: &Env) -> ApiResult<Response> {
+    let url = req.url()?;
+    let param = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let expected = config::secret(env, "WHATSAPP_VERIFY_TOKEN")?;
+    let token_ok = param("hub.verify_token").is_some_and(|t| constant_time_eq(&t, &expected));
+    match (param("hub.mode").as_deref(), param("hub.challenge")) {
+        (Some("subscribe"), Some(challenge)) if token_ok => Ok(Response::ok(challenge)?),
+        _ => Err(ApiError::new(
+            403,
+            "forbidden",
+            "hub.mode or hub.verify_token does not match",
+        )),
+    }
+}
+
+pub async fn receive(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let signature = req
+        .headers()
+        .get("X-Hub-Signature-256")?
+        .unwrap_or_default();
+    let body = read_body(&mut req).await?;
+    let secret = config::secret(env, "META_APP_SECRET")?;
+    if !verify_meta_webhook(&secret, &body, &signature) {
+        return Err(ApiError::unauthorized(
+            "X-Hub-Signature-256 does not match the body",
+        ));
+    }
+    let events: Vec<InboundEvent> =
+        parse_webhook(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    // Handled before answering: an opt-out must be on the ledger before the next send, and a
+    // failure here makes Meta deliver again (every step is idempotent).
+    for event in events {
+        handle_event(env, event).await?;
+    }
+    Ok(Response::from_json(&serde_json::json!({ "ok": true }))?)
+}
+
+/// Routes one event to the shop of its business number: statuses to the cart that sent the
+/// message, messages and preferences to the shop ledger, which decides the conversation.
+async fn handle_event(env: &Env, event: InboundEvent) -> ApiResult<()> {
+    let Some(shop) = store::shop_for_number(env, event.phone_number_id()).await? else {
+        return Ok(()); // a number no shop has connected: nothing of ours
+    };
+    match event {
+        InboundEvent::Status {
+            wamid,
+            status,
+            at,
+            callback,
+            error_codes,
+            ..
+        } => {
+            let delivery = match status {
+                DeliveryStatus::Sent => return Ok(()),
+                DeliveryStatus::Delivered => Delivery::Delivered,
+                DeliveryStatus::Read => Delivery::Read,
+                DeliveryStatus::Failed => Delivery::Failed {
+                    code: error_codes.first().copied(),
+                },
+            };
+            let call = StatusCall {
+                wamid: wamid.clone(),
+                delivery: delivery.clone(),
+                at,
+            };
+            let owner: MessageOwner = shop_ledger::call(env, &shop, "status", &call).await?;
+            // The ledger learns of a message when its send is reported; the callback data we
+            // sent with it names the cart even if the status overtakes that report.
+            let token = owner
+                .checkout_token
+                .or_else(|| checkout_of_callback(callback.as_deref()));
+            if let Some(token) = token {
+                cart_journey::send(env, &shop, &token, &CartCommand::Status { wamid, delivery })
+                    .await?;
+            }
+        }
+        InboundEvent::Message { .. } | InboundEvent::UserPreference { .. } => {
+            let call = InboundCall {
+                event,
+                app_url: config::var_or(env, "APP_URL", ""),
+            };
+            let plan: InboundPlan = shop_ledger::call(env, &shop, "inbound", &call).await?;
+            if let Some(signal) = plan.signal {
+                for token in &plan.journeys {
+                    cart_journey::send(env, &shop, token, &CartCommand::Shopper { signal }).await?;
+                }
+            }
+            if let (Some(reply), Some(mut record)) = (plan.reply, store::shop(env, &shop).await?) {
+                store::open_whatsapp(env, &mut record)?;
+                if let Some(conn) = record.whatsapp {
+                    let message = text_message(&reply.to, &reply.text);
+                    whatsapp::send(&config::graph_base(env), &conn, &message).await;
+                }
+            }
+        }
+        InboundEvent::AccountError { code, .. } => {
+            worker::console_warn!("whatsapp account error {code} for {shop}");
+        }
+    }
+    Ok(())
+}
+
+/// The checkout named in `cb1;checkout={token};step={step_id}`, as `core::journey` writes it.
+fn checkout_of_callback(callback: Option<&str>) -> Option<String> {
+    let mut parts = callback?.split(';');
+    (parts.next()? == "cb1").then_some(())?;
+    parts
+        .find_map(|p| p.strip_prefix("checkout="))
+        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .map(str::to_string)
+}

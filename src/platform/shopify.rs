@@ -1,0 +1,411 @@
+//! The Shopify Admin client: the token grants (exchange, refresh, authorization code) and Admin
+//! GraphQL. Tokens live sealed in the shop's KV record (`shop:{domain}`); what the answers mean
+//! is decided in `core::oauth` and `core::discount`.
+//!
+//! Calls go to `https://{shop}/admin/...`, or to `{SHOPIFY_ADMIN_ORIGIN}/{shop}/admin/...` when
+//! that var is set (local fakes).
+
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
+use serde_json::{json, Value};
+use worker::{AbortController, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
+
+use crate::core::discount::{self, Verdict};
+pub use crate::core::discount::{DiscountOutcome, DiscountRequest};
+use crate::core::oauth::{self, Grant, GrantAnswer, TokenResponse};
+use crate::core::seal::{self, Key};
+use crate::core::shop::{ShopRecord, ShopifyInstall};
+use crate::core::time::Millis;
+use crate::platform::{config, crypto, store};
+
+/// Long enough for a slow Admin API, short enough for an admin page request to fail visibly.
+const TIMEOUT: Duration = Duration::from_secs(15);
+const SHOP_NAME_QUERY: &str = "query ShopName { shop { name } }";
+
+#[derive(Debug)]
+pub enum AdminError {
+    /// The shop has never granted access, or uninstalled.
+    NotInstalled,
+    /// Shopify refuses our tokens; the next token exchange (the merchant opening the app)
+    /// repairs it.
+    NeedsReauth,
+    /// Shopify refused a grant: the credential we sent is no good.
+    Refused(String),
+    /// Shopify did not answer usefully (network, timeout, 5xx) or our storage failed; trying
+    /// again later may work.
+    Unavailable(String),
+}
+
+impl std::fmt::Display for AdminError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AdminError::NotInstalled => f.write_str("the shop has not granted cartback access"),
+            AdminError::NeedsReauth => f.write_str("the shop needs to re-authorize cartback"),
+            AdminError::Refused(e) => write!(f, "Shopify refused the grant: {e}"),
+            AdminError::Unavailable(e) => write!(f, "Shopify is unavailable: {e}"),
+        }
+    }
+}
+
+impl From<worker::Error> for AdminError {
+    fn from(e: worker::Error) -> Self {
+        AdminError::Unavailable(e.to_string())
+    }
+}
+
+/// What every Shopify call needs from the environment.
+struct App {
+    api_key: String,
+    secret: String,
+    key: Key,
+    admin_origin: String,
+    api_version: String,
+}
+
+impl App {
+    fn load(env: &Env) -> worker::Result<App> {
+        Ok(App {
+            api_key: config::secret(env, "SHOPIFY_API_KEY")?,
+            secret: config::secret(env, "SHOPIFY_API_SECRET")?,
+            key: crypto::data_key(env)?,
+            admin_origin: config::var_or(env, "SHOPIFY_ADMIN_ORIGIN", ""),
+            api_version: config::var_or(env, "SHOPIFY_API_VERSION", "2025-10"),
+        })
+    }
+
+    fn admin_base(&self, shop: &str) -> String {
+        base_url(&self.admin_origin, shop)
+    }
+
+    fn open(&self, sealed: &str) -> Result<String, AdminError> {
+        seal::open(&self.key, sealed)
+            .map_err(|e| AdminError::Unavailable(format!("stored token: {e}")))
+    }
+}
+
+/// `https://{shop}`, or the fake's stand-in for it: where the merchant's browser is sent to
+/// approve an install.
+pub fn admin_base(env: &Env, shop: &str) -> String {
+    base_url(&config::var_or(env, "SHOPIFY_ADMIN_ORIGIN", ""), shop)
+}
+
+fn base_url(admin_origin: &str, shop: &str) -> String {
+    match admin_origin.trim_end_matches('/') {
+        "" => format!("https://{shop}"),
+        origin => format!("{origin}/{shop}"),
+    }
+}
+
+pub fn now() -> Millis {
+    Millis(Date::now().as_millis() as i64)
+}
+
+pub fn random<const N: usize>() -> worker::Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    getrandom::getrandom(&mut bytes)
+        .map_err(|e| worker::Error::RustError(format!("no randomness: {e}")))?;
+    Ok(bytes)
+}
+
+/// Managed installation: swaps the verified session token for an offline token when we hold
+/// none, Shopify refuses ours, or ours can no longer be refreshed. Then learns the shop's name
+/// (the `shop_name` template variable) if it is not known yet; that failing is only logged.
+pub async fn ensure_installed(
+    env: &Env,
+    shop: &str,
+    session_token: &str,
+) -> Result<(), AdminError> {
+    let app = App::load(env)?;
+    let record = store::shop(env, shop).await?.unwrap_or_default();
+    let now = now();
+    let usable = !record.needs_reauth
+        && record
+            .shopify
+            .as_ref()
+            .is_some_and(|i| !i.refresh_due(now) || i.can_refresh(now));
+    if !usable {
+        install(env, &app, shop, Grant::TokenExchange { session_token }).await?;
+    }
+    if record.name.is_empty() {
+        if let Err(e) = learn_name(env, &app, shop).await {
+            worker::console_warn!("shop name of {shop} not learned: {e}");
+        }
+    }
+    Ok(())
+}
+
+/// The authorization-code callback: swaps `code` for an offline token and stores it.
+pub async fn exchange_code(env: &Env, shop: &str, code: &str) -> Result<(), AdminError> {
+    let app = App::load(env)?;
+    install(env, &app, shop, Grant::AuthorizationCode { code }).await?;
+    if let Err(e) = learn_name(env, &app, shop).await {
+        worker::console_warn!("shop name of {shop} not learned: {e}");
+    }
+    Ok(())
+}
+
+/// Creates the step's discount code. Throttling, 5xx and lost answers are retried with
+/// backoff (the code is the caller's and fixed, so a retry cannot create a second one); the
+/// token is refreshed as needed. Never panics, never returns an error: the outcome says it all.
+pub async fn create_discount(env: &Env, shop: &str, request: &DiscountRequest) -> DiscountOutcome {
+    if let Err(reason) = request.check() {
+        return DiscountOutcome::Failed { reason };
+    }
+    let app = match App::load(env) {
+        Ok(app) => app,
+        Err(e) => {
+            return DiscountOutcome::Failed {
+                reason: format!("configuration: {e}"),
+            }
+        }
+    };
+    let body = request.graphql_body(&app.api_version);
+    let mut attempt = 0;
+    loop {
+        let verdict = match graphql(env, &app, shop, &body).await {
+            Ok(reply) => {
+                discount::classify(reply.status, &reply.body, reply.retry_after_ms, request)
+            }
+            Err(AdminError::Unavailable(e)) => {
+                worker::console_warn!("discount for {shop}: {e}");
+                Verdict::Retry { after_ms: None }
+            }
+            Err(e) => {
+                return DiscountOutcome::Failed {
+                    reason: e.to_string(),
+                }
+            }
+        };
+        match verdict {
+            Verdict::Done(outcome) => return outcome,
+            Verdict::Retry { after_ms } => {
+                attempt += 1;
+                if attempt >= discount::MAX_ATTEMPTS {
+                    return DiscountOutcome::Failed {
+                        reason: format!("Shopify was unavailable for {attempt} attempts"),
+                    };
+                }
+                let wait = discount::backoff_ms(attempt - 1, after_ms);
+                Delay::from(Duration::from_millis(wait.max(0) as u64)).await;
+            }
+        }
+    }
+}
+
+async fn install(env: &Env, app: &App, shop: &str, grant: Grant<'_>) -> Result<(), AdminError> {
+    let token = request_grant(app, shop, grant).await?;
+    let now = now();
+    let install = seal_install(app, &token, now)?;
+    update(env, shop, |r| {
+        r.shopify = Some(install);
+        r.needs_reauth = false;
+        r.installed_at.get_or_insert(now);
+    })
+    .await?;
+    Ok(())
+}
+
+async fn learn_name(env: &Env, app: &App, shop: &str) -> Result<(), AdminError> {
+    let reply = graphql(env, app, shop, &json!({ "query": SHOP_NAME_QUERY })).await?;
+    let name = serde_json::from_str::<Value>(&reply.body)
+        .ok()
+        .and_then(|v| v.pointer("/data/shop/name")?.as_str().map(String::from))
+        .filter(|n| !n.is_empty());
+    let Some(name) = name else {
+        return Err(AdminError::Unavailable(format!(
+            "no shop name in an HTTP {} answer",
+            reply.status
+        )));
+    };
+    update(env, shop, |r| {
+        if r.name.is_empty() {
+            r.name = name;
+        }
+    })
+    .await?;
+    Ok(())
+}
+
+/// POSTs a GraphQL body with the shop's token: refreshed first when it is about to expire,
+/// and once more after a 401. A second 401, or a refresh Shopify refuses, marks the shop as
+/// needing re-authorization.
+async fn graphql(env: &Env, app: &App, shop: &str, body: &Value) -> Result<Reply, AdminError> {
+    let record = store::shop(env, shop)
+        .await?
+        .ok_or(AdminError::NotInstalled)?;
+    if record.needs_reauth {
+        return Err(AdminError::NeedsReauth);
+    }
+    let install = record.shopify.ok_or(AdminError::NotInstalled)?;
+    let now = now();
+    let (token, install) = if install.refresh_due(now) {
+        match refresh(env, app, shop, &install).await {
+            Ok(fresh) => fresh,
+            // Not expired yet, only due: the old token still works for now.
+            Err(AdminError::Unavailable(e)) if install.expires_at.is_some_and(|t| now < t) => {
+                worker::console_warn!("token refresh for {shop} postponed: {e}");
+                (app.open(&install.sealed_access_token)?, install)
+            }
+            Err(e) => return Err(e),
+        }
+    } else {
+        (app.open(&install.sealed_access_token)?, install)
+    };
+    let url = format!(
+        "{}/admin/api/{}/graphql.json",
+        app.admin_base(shop),
+        app.api_version
+    );
+    let reply = post(&url, Some(&token), body).await?;
+    if reply.status != 401 {
+        return Ok(reply);
+    }
+    let (token, _) = refresh(env, app, shop, &install).await?;
+    let reply = post(&url, Some(&token), body).await?;
+    if reply.status == 401 {
+        mark_needs_reauth(env, shop).await?;
+        return Err(AdminError::NeedsReauth);
+    }
+    Ok(reply)
+}
+
+/// Swaps the refresh token for a new pair and stores both at once.
+async fn refresh(
+    env: &Env,
+    app: &App,
+    shop: &str,
+    install: &ShopifyInstall,
+) -> Result<(String, ShopifyInstall), AdminError> {
+    let now = now();
+    let refused = match &install.sealed_refresh_token {
+        Some(sealed) if install.can_refresh(now) => {
+            let refresh_token = app.open(sealed)?;
+            match request_grant(
+                app,
+                shop,
+                Grant::Refresh {
+                    refresh_token: &refresh_token,
+                },
+            )
+            .await
+            {
+                Ok(token) => {
+                    let fresh = seal_install(app, &token, now)?;
+                    let stored = fresh.clone();
+                    update(env, shop, |r| {
+                        r.shopify = Some(stored);
+                        r.needs_reauth = false;
+                    })
+                    .await?;
+                    return Ok((token.access_token, fresh));
+                }
+                Err(AdminError::Refused(e)) => e,
+                Err(e) => return Err(e),
+            }
+        }
+        _ => "no live refresh token".to_string(),
+    };
+    // Another isolate may have refreshed first and spent the token we sent: use its result.
+    let latest = store::shop(env, shop).await?.and_then(|r| r.shopify);
+    if let Some(latest) = latest
+        .filter(|l| l.sealed_refresh_token != install.sealed_refresh_token && !l.refresh_due(now))
+    {
+        return Ok((app.open(&latest.sealed_access_token)?, latest));
+    }
+    worker::console_warn!("token refresh for {shop} refused: {refused}");
+    mark_needs_reauth(env, shop).await?;
+    Err(AdminError::NeedsReauth)
+}
+
+async fn mark_needs_reauth(env: &Env, shop: &str) -> worker::Result<()> {
+    update(env, shop, |r| r.needs_reauth = true).await
+}
+
+async fn request_grant(
+    app: &App,
+    shop: &str,
+    grant: Grant<'_>,
+) -> Result<TokenResponse, AdminError> {
+    let url = format!("{}/admin/oauth/access_token", app.admin_base(shop));
+    let reply = post(
+        &url,
+        None,
+        &oauth::grant_body(grant, &app.api_key, &app.secret),
+    )
+    .await?;
+    match oauth::parse_grant_answer(reply.status, &reply.body) {
+        GrantAnswer::Granted(token) => Ok(token),
+        GrantAnswer::Refused(e) => Err(AdminError::Refused(e)),
+        GrantAnswer::Unavailable(e) => Err(AdminError::Unavailable(e)),
+    }
+}
+
+fn seal_install(app: &App, token: &TokenResponse, now: Millis) -> worker::Result<ShopifyInstall> {
+    Ok(oauth::sealed_install(
+        token,
+        &app.key,
+        now,
+        [random()?, random()?],
+    ))
+}
+
+/// Re-reads the record right before writing it, so fields others wrote meanwhile survive.
+async fn update(env: &Env, shop: &str, change: impl FnOnce(&mut ShopRecord)) -> worker::Result<()> {
+    let mut record = store::shop(env, shop).await?.unwrap_or_default();
+    change(&mut record);
+    env.kv("APP_KV")?
+        .put(&format!("shop:{shop}"), serde_json::to_string(&record)?)?
+        .execute()
+        .await?;
+    Ok(())
+}
+
+struct Reply {
+    status: u16,
+    body: String,
+    retry_after_ms: Option<i64>,
+}
+
+/// POSTs JSON, with the Admin API token when given. A timeout is an error: whether Shopify
+/// acted on the request is unknown.
+async fn post(url: &str, access_token: Option<&str>, body: &Value) -> worker::Result<Reply> {
+    let headers = Headers::new();
+    headers.set("Content-Type", "application/json")?;
+    headers.set("Accept", "application/json")?;
+    if let Some(token) = access_token {
+        headers.set("X-Shopify-Access-Token", token)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(serde_json::to_string(body)?.into()));
+    let request = Request::new_with_init(url, &init)?;
+
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetch = Fetch::Request(request);
+    let sending = fetch.send_with_signal(&signal);
+    let timer = Delay::from(TIMEOUT);
+    futures_util::pin_mut!(sending, timer);
+    let mut response = match select(sending, timer).await {
+        Either::Left((response, _)) => response?,
+        Either::Right(_) => {
+            controller.abort();
+            return Err(worker::Error::RustError(format!(
+                "no answer within {TIMEOUT:?}"
+            )));
+        }
+    };
+    let retry_after_ms = response
+        .headers()
+        .get("Retry-After")?
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| (s * 1000.0) as i64);
+    Ok(Reply {
+        status: response.status_code(),
+        body: response.text().await.unwrap_or_default(),
+        retry_after_ms,
+    })
+}
