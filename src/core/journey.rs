@@ -299,6 +299,65 @@ pub enum Fact {
     },
 }
 
+/// What a cart's object holds: its journey once one begins, and whether the checkout was
+/// ordered or deleted before that (webhooks arrive out of order: an `orders/create` may come
+/// before the `checkouts/update` that carries the phone, which must then start nothing).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cart {
+    #[serde(default)]
+    pub shop: String,
+    pub journey: Option<Journey>,
+    #[serde(default)]
+    pub closed_at: Option<Millis>,
+}
+
+impl Cart {
+    /// Applies `event`; `recovery_token` is used only if a journey begins.
+    pub fn handle(
+        &mut self,
+        shop: &str,
+        event: Event,
+        recovery_token: String,
+        ctx: ShopContext,
+        now: Millis,
+    ) -> Vec<Effect> {
+        shop.clone_into(&mut self.shop);
+        if let Some(journey) = &mut self.journey {
+            return journey.handle(event, ctx, now);
+        }
+        match event {
+            Event::Checkout { .. } if self.closed_at.is_some() => vec![],
+            Event::Checkout { checkout, event_id } => {
+                match Journey::begin(shop, *checkout, event_id, recovery_token, ctx, now) {
+                    Some((journey, effects)) => {
+                        self.journey = Some(journey);
+                        effects
+                    }
+                    None => vec![],
+                }
+            }
+            Event::Order(_) | Event::CheckoutDeleted | Event::ShopGone => {
+                self.closed_at = Some(now);
+                // The marker itself is kept only as long as a journey's data would be.
+                vec![Effect::Timer(Some(self.forget_marker_at(ctx.playbook)))]
+            }
+            Event::Timeout => match self.closed_at {
+                Some(_) if now >= self.forget_marker_at(ctx.playbook) => vec![Effect::Forget],
+                Some(_) => vec![Effect::Timer(Some(self.forget_marker_at(ctx.playbook)))],
+                None => vec![],
+            },
+            _ => vec![],
+        }
+    }
+
+    fn forget_marker_at(&self, playbook: &Playbook) -> Millis {
+        let ttl_seconds = i64::from(playbook.journey_ttl_days) * 86_400;
+        self.closed_at
+            .unwrap_or(Millis(0))
+            .plus_seconds(ttl_seconds)
+    }
+}
+
 impl Journey {
     /// A journey begins with the first checkout that has a usable phone; without one there is
     /// nobody to message and nothing is stored.
@@ -969,24 +1028,23 @@ fn marketing_allowed(phone: &Phone) -> bool {
     )
 }
 
-/// The step's `when` condition on the cart's value, compared as exact decimals.
+/// The step's `when` condition on the cart's value, compared as exact decimals. A bound that
+/// cannot be read in the cart's currency (`150.50` for a yen cart) fails closed: no message.
 fn condition_holds(step: &Step, total: Option<&Money>) -> bool {
     let Some(when) = &step.when else {
         return true;
     };
-    let bound = |limit: &Option<String>| -> Option<Money> {
-        let total = total?;
-        Money::parse(limit.as_deref()?, total.currency().as_str()).ok()
+    let within = |limit: &Option<String>, ok: fn(std::cmp::Ordering) -> bool| match limit {
+        None => true,
+        Some(limit) => total.is_some_and(|total| {
+            Money::parse(limit, total.currency().as_str())
+                .ok()
+                .and_then(|bound| total.cmp_same_currency(&bound))
+                .is_some_and(ok)
+        }),
     };
-    let has_bounds = when.min_cart_value.is_some() || when.max_cart_value.is_some();
-    let Some(total) = total else {
-        return !has_bounds; // no value to compare: only an unconditional step goes
-    };
-    let min_ok = bound(&when.min_cart_value)
-        .is_none_or(|min| total.cmp_same_currency(&min).is_some_and(|o| o.is_ge()));
-    let max_ok = bound(&when.max_cart_value)
-        .is_none_or(|max| total.cmp_same_currency(&max).is_some_and(|o| o.is_le()));
-    min_ok && max_ok
+    within(&when.min_cart_value, std::cmp::Ordering::is_ge)
+        && within(&when.max_cart_value, std::cmp::Ordering::is_le)
 }
 
 /// The step's code: unique per journey and step, the same on every retry, at most 15
@@ -1056,3 +1114,6 @@ fn greeting_fallback(locale: &str) -> &'static str {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod properties;

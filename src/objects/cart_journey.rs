@@ -15,7 +15,7 @@ use super::rpc;
 use super::shop_ledger::{self, Begin, GateCall, Report};
 use crate::core::discount::{DiscountOutcome, DiscountRequest};
 use crate::core::gate::GateVerdict;
-use crate::core::journey::{Effect, Event, Fact, Journey, ShopContext, ShopperSignal};
+use crate::core::journey::{Cart, Effect, Event, Fact, Journey, ShopContext, ShopperSignal};
 use crate::core::metrics::segment;
 use crate::core::playbook::Playbook;
 use crate::core::shop::ShopRecord;
@@ -23,7 +23,7 @@ use crate::core::shopify::{Checkout, Order};
 use crate::core::time::Millis;
 use crate::platform::{config, shopify, store, whatsapp};
 
-const JOURNEY_KEY: &str = "journey";
+const CART_KEY: &str = "cart";
 
 /// What the Worker tells a cart's object.
 #[derive(Serialize, Deserialize)]
@@ -85,59 +85,50 @@ impl DurableObject for CartJourney {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let shop = rpc::op(&req);
         let command: CartCommand = req.json().await?;
-        let now = now();
         let storage = self.state.storage();
-        let journey = load(&storage).await?;
-        if let CartCommand::Erase = command {
-            storage.delete_all().await?;
-            return rpc::reply(&CartAnswer::default());
-        }
-        let data = ShopData::load(&self.env, &shop).await?;
-        let (mut journey, event) = match (journey, command) {
-            (Some(journey), CartCommand::Recover) => {
-                let redirect = recovery_url(&journey);
-                let effects = self
-                    .apply(journey, Event::Shopper(ShopperSignal::Clicked), &data, now)
-                    .await?;
-                self.execute(effects, &data).await?;
-                return rpc::reply(&CartAnswer { redirect });
+        let mut cart = load(&storage).await?.unwrap_or_default();
+        let mut answer = CartAnswer::default();
+        let event = match command {
+            CartCommand::Erase => {
+                // Wiped whole: SQLite free pages would keep deleted rows otherwise.
+                storage.delete_all().await?;
+                return rpc::reply(&answer);
             }
-            (Some(journey), command) => match event_of(command) {
-                Some(event) => (journey, event),
-                None => return rpc::reply(&CartAnswer::default()),
-            },
-            (None, CartCommand::Checkout { checkout, event_id }) => {
-                let Some((journey, effects)) = Journey::begin(
-                    &shop,
-                    checkout,
-                    event_id,
-                    recovery_token()?,
-                    data.context(),
-                    now,
-                ) else {
-                    return rpc::reply(&CartAnswer::default());
+            CartCommand::Recover => {
+                let Some(journey) = &cart.journey else {
+                    return rpc::reply(&answer);
                 };
-                save(&storage, &journey).await?;
-                self.register(&journey, &data).await?;
-                self.execute(effects, &data).await?;
-                return rpc::reply(&CartAnswer::default());
+                answer.redirect = recovery_url(journey);
+                Event::Shopper(ShopperSignal::Clicked)
             }
-            // Anything else for a checkout we never tracked (or already erased): nothing to do.
-            (None, _) => return rpc::reply(&CartAnswer::default()),
+            command => match event_of(command) {
+                Some(event) => event,
+                None => return rpc::reply(&answer),
+            },
         };
-        let effects = journey.handle(event, data.context(), now);
-        save(&storage, &journey).await?;
+        let data = ShopData::load(&self.env, &shop).await?;
+        let was_tracking = cart.journey.is_some();
+        let effects = cart.handle(&shop, event, recovery_token()?, data.context(), now());
+        if effects.is_empty() && cart.journey.is_none() && cart.closed_at.is_none() {
+            return rpc::reply(&answer); // nothing to remember: no phone, nothing begun
+        }
+        save(&storage, &cart).await?;
+        if let (false, Some(journey)) = (was_tracking, &cart.journey) {
+            self.register(journey, &data).await?;
+        }
         self.execute(effects, &data).await?;
-        rpc::reply(&CartAnswer::default())
+        rpc::reply(&answer)
     }
 
     async fn alarm(&self) -> Result<Response> {
         let storage = self.state.storage();
-        let Some(journey) = load(&storage).await? else {
-            return Response::ok("no journey");
+        let Some(mut cart) = load(&storage).await? else {
+            return Response::ok("nothing here");
         };
-        let data = ShopData::load(&self.env, &journey.shop).await?;
-        let effects = self.apply(journey, Event::Timeout, &data, now()).await?;
+        let shop = cart.shop.clone();
+        let data = ShopData::load(&self.env, &shop).await?;
+        let effects = cart.handle(&shop, Event::Timeout, String::new(), data.context(), now());
+        save(&storage, &cart).await?;
         self.execute(effects, &data).await?;
         Response::ok("ok")
     }
@@ -159,19 +150,6 @@ fn event_of(command: CartCommand) -> Option<Event> {
 }
 
 impl CartJourney {
-    /// Runs one event through the core and persists the journey before anything is executed.
-    async fn apply(
-        &self,
-        mut journey: Journey,
-        event: Event,
-        data: &ShopData,
-        now: Millis,
-    ) -> Result<Vec<Effect>> {
-        let effects = journey.handle(event, data.context(), now);
-        save(&self.state.storage(), &journey).await?;
-        Ok(effects)
-    }
-
     /// Tells the shop ledger about a new journey (the index behind lookups and metrics).
     async fn register(&self, journey: &Journey, data: &ShopData) -> Result<()> {
         let Some(phone) = journey.checkout.phone.clone() else {
@@ -183,6 +161,7 @@ impl CartJourney {
             checkout_id: journey.checkout.id.clone(),
             recovery_token: journey.recovery_token.clone(),
             customer_id: journey.checkout.customer_id.clone(),
+            locale: journey.checkout.locale.clone(),
             phone,
             holdout: journey.holdout,
             segment: segment(journey.checkout.total.as_ref()).to_string(),
@@ -276,14 +255,17 @@ impl CartJourney {
                     Event::Sent { step_id, outcome }
                 }
             };
-            let Some(mut journey) = load(&storage).await? else {
+            let Some(mut cart) = load(&storage).await? else {
                 break;
             };
-            let more = journey.handle(event, data.context(), now());
-            save(&storage, &journey).await?;
+            let more = cart.handle(&data.shop, event, String::new(), data.context(), now());
+            save(&storage, &cart).await?;
             queue.extend(more);
         }
-        let summary = load(&storage).await?.map(|j| j.summary());
+        let summary = load(&storage)
+            .await?
+            .and_then(|c| c.journey)
+            .map(|j| j.summary());
         self.report(&mut facts, summary).await
     }
 
@@ -293,7 +275,7 @@ impl CartJourney {
         facts: &mut Vec<Fact>,
         summary: Option<crate::core::journey::Summary>,
     ) -> Result<()> {
-        let Some(journey) = load(&self.state.storage()).await? else {
+        let Some(journey) = load(&self.state.storage()).await?.and_then(|c| c.journey) else {
             return Ok(());
         };
         let report = Report {
@@ -362,12 +344,12 @@ fn recovery_url(journey: &Journey) -> Option<String> {
     })
 }
 
-async fn load(storage: &Storage) -> Result<Option<Journey>> {
-    storage.get(JOURNEY_KEY).await
+async fn load(storage: &Storage) -> Result<Option<Cart>> {
+    storage.get(CART_KEY).await
 }
 
-async fn save(storage: &Storage, journey: &Journey) -> Result<()> {
-    storage.put(JOURNEY_KEY, journey).await
+async fn save(storage: &Storage, cart: &Cart) -> Result<()> {
+    storage.put(CART_KEY, cart).await
 }
 
 fn now() -> Millis {

@@ -28,7 +28,7 @@ use crate::platform::crypto;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS journeys (
   checkout_token TEXT PRIMARY KEY, cart_token TEXT, checkout_id TEXT, phone_hash TEXT NOT NULL,
-  customer_hash TEXT,
+  customer_hash TEXT, locale TEXT,
   holdout INTEGER NOT NULL, started_at INTEGER NOT NULL, segment TEXT NOT NULL,
   status TEXT NOT NULL DEFAULT 'active', end_reason TEXT, eligible_at INTEGER, messaged_at INTEGER,
   delivered_at INTEGER, read_at INTEGER, replied_at INTEGER, clicked_at INTEGER,
@@ -87,6 +87,8 @@ pub struct Begin {
     pub checkout_id: Option<String>,
     pub recovery_token: String,
     pub customer_id: Option<String>,
+    /// The shopper's locale, for the language of our replies.
+    pub locale: Option<String>,
     pub phone: Phone,
     pub holdout: bool,
     pub segment: String,
@@ -291,15 +293,16 @@ impl Ops {
     fn begin(&self, b: Begin) -> Result<()> {
         self.exec(
             "INSERT OR IGNORE INTO journeys
-               (checkout_token, cart_token, checkout_id, recovery_token, customer_hash, phone_hash,
-                holdout, started_at, segment)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               (checkout_token, cart_token, checkout_id, recovery_token, customer_hash, locale,
+                phone_hash, holdout, started_at, segment)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             vec![
                 s(b.checkout_token),
                 b.cart_token.into(),
                 b.checkout_id.into(),
                 s(b.recovery_token),
                 b.customer_id.map(|c| self.customer_hash(&c)).into(),
+                b.locale.into(),
                 s(self.hash(&b.phone)),
                 i(b.holdout.into()),
                 i(b.at.0),
@@ -666,7 +669,7 @@ impl Ops {
         let phone_hash = self.hash(&phone);
         let journeys = self.active_journeys(&phone_hash)?;
         let text = content.text().to_string();
-        let language = conversation::guess_language(&text, None);
+        let language = conversation::guess_language(&text, self.locale_of(&phone_hash)?.as_deref());
         let reply = |kind: ReplyKind| Reply {
             to: phone.clone(),
             text: conversation::reply_text(kind, language).to_string(),
@@ -750,7 +753,8 @@ impl Ops {
                 let already = crate::core::consent::status(&self.consent_records(&phone_hash)?)
                     == ConsentStatus::OptedOut;
                 self.withdraw(&phone_hash, "Stopped marketing messages in WhatsApp", at)?;
-                let language = conversation::guess_language("", None);
+                let language =
+                    conversation::guess_language("", self.locale_of(&phone_hash)?.as_deref());
                 Ok(InboundPlan {
                     signal: Some(ShopperSignal::OptedOut),
                     journeys: self.active_journeys(&phone_hash)?,
@@ -776,6 +780,19 @@ impl Ops {
             }
             Preference::Other(_) => Ok(InboundPlan::default()),
         }
+    }
+
+    /// The locale of the shopper's latest checkout: the language replies default to.
+    fn locale_of(&self, phone_hash: &str) -> Result<Option<String>> {
+        Ok(self
+            .rows::<Text>(
+                "SELECT locale AS v FROM journeys WHERE phone_hash = ? AND locale IS NOT NULL
+                 ORDER BY started_at DESC LIMIT 1",
+                vec![s(phone_hash.to_string())],
+            )?
+            .into_iter()
+            .next()
+            .map(|r| r.v))
     }
 
     fn withdraw(&self, phone_hash: &str, said: &str, at: Millis) -> Result<()> {

@@ -13,9 +13,9 @@ use worker::{AbortController, Date, Delay, Env, Fetch, Headers, Method, Request,
 
 use crate::core::discount::{self, Verdict};
 pub use crate::core::discount::{DiscountOutcome, DiscountRequest};
-use crate::core::oauth::{self, Grant, GrantAnswer, TokenResponse};
+use crate::core::oauth::{self, Grant, GrantAnswer};
 use crate::core::seal::{self, Key};
-use crate::core::shop::{ShopRecord, ShopifyInstall};
+use crate::core::shop::ShopifyInstall;
 use crate::core::time::Millis;
 use crate::platform::{config, crypto, store};
 
@@ -119,29 +119,36 @@ pub async fn ensure_installed(
     let app = App::load(env)?;
     let record = store::shop(env, shop).await?.unwrap_or_default();
     let now = now();
-    let usable = !record.needs_reauth
-        && record
-            .shopify
-            .as_ref()
-            .is_some_and(|i| !i.refresh_due(now) || i.can_refresh(now));
-    if !usable {
-        install(env, &app, shop, Grant::TokenExchange { session_token }).await?;
-    }
-    if record.name.is_empty() {
-        if let Err(e) = learn_name(env, &app, shop).await {
-            worker::console_warn!("shop name of {shop} not learned: {e}");
+    let mut access = match record.shopify {
+        Some(install)
+            if !record.needs_reauth && (!install.refresh_due(now) || install.can_refresh(now)) =>
+        {
+            Access::loaded(install)
         }
-    }
+        _ => Access::granted(grant(&app, shop, Grant::TokenExchange { session_token }).await?),
+    };
+    let name = if record.name.is_empty() {
+        learn_name(env, &app, shop, &mut access).await
+    } else {
+        None
+    };
+    save(env, shop, &access, name).await?;
     Ok(())
 }
 
 /// The authorization-code callback: swaps `code` for an offline token and stores it.
 pub async fn exchange_code(env: &Env, shop: &str, code: &str) -> Result<(), AdminError> {
     let app = App::load(env)?;
-    install(env, &app, shop, Grant::AuthorizationCode { code }).await?;
-    if let Err(e) = learn_name(env, &app, shop).await {
-        worker::console_warn!("shop name of {shop} not learned: {e}");
-    }
+    let mut access = Access::granted(grant(&app, shop, Grant::AuthorizationCode { code }).await?);
+    let known = store::shop(env, shop)
+        .await?
+        .is_some_and(|r| !r.name.is_empty());
+    let name = if known {
+        None
+    } else {
+        learn_name(env, &app, shop, &mut access).await
+    };
+    save(env, shop, &access, name).await?;
     Ok(())
 }
 
@@ -149,21 +156,39 @@ pub async fn exchange_code(env: &Env, shop: &str, code: &str) -> Result<(), Admi
 /// backoff (the code is the caller's and fixed, so a retry cannot create a second one); the
 /// token is refreshed as needed. Never panics, never returns an error: the outcome says it all.
 pub async fn create_discount(env: &Env, shop: &str, request: &DiscountRequest) -> DiscountOutcome {
+    let failed = |reason: String| DiscountOutcome::Failed { reason };
     if let Err(reason) = request.check() {
-        return DiscountOutcome::Failed { reason };
+        return failed(reason);
     }
-    let app = match App::load(env) {
-        Ok(app) => app,
-        Err(e) => {
-            return DiscountOutcome::Failed {
-                reason: format!("configuration: {e}"),
-            }
-        }
+    let (app, record) = match (App::load(env), store::shop(env, shop).await) {
+        (Ok(app), Ok(record)) => (app, record.unwrap_or_default()),
+        (Err(e), _) | (_, Err(e)) => return failed(format!("cannot load the shop: {e}")),
     };
+    if record.needs_reauth {
+        return failed(AdminError::NeedsReauth.to_string());
+    }
+    let Some(install) = record.shopify else {
+        return failed(AdminError::NotInstalled.to_string());
+    };
+    let mut access = Access::loaded(install);
+    let outcome = create_with(env, &app, shop, &mut access, request).await;
+    if let Err(e) = save(env, shop, &access, None).await {
+        worker::console_error!("tokens of {shop} not saved: {e}");
+    }
+    outcome
+}
+
+async fn create_with(
+    env: &Env,
+    app: &App,
+    shop: &str,
+    access: &mut Access,
+    request: &DiscountRequest,
+) -> DiscountOutcome {
     let body = request.graphql_body(&app.api_version);
     let mut attempt = 0;
     loop {
-        let verdict = match graphql(env, &app, shop, &body).await {
+        let verdict = match call(env, app, shop, access, &body).await {
             Ok(reply) => {
                 discount::classify(reply.status, &reply.body, reply.retry_after_ms, request)
             }
@@ -193,95 +218,107 @@ pub async fn create_discount(env: &Env, shop: &str, request: &DiscountRequest) -
     }
 }
 
-async fn install(env: &Env, app: &App, shop: &str, grant: Grant<'_>) -> Result<(), AdminError> {
-    let token = request_grant(app, shop, grant).await?;
-    let now = now();
-    let install = seal_install(app, &token, now)?;
-    update(env, shop, |r| {
-        r.shopify = Some(install);
-        r.needs_reauth = false;
-        r.installed_at.get_or_insert(now);
-    })
-    .await?;
-    Ok(())
+/// A shop's Admin API access during one piece of work. It is written back once, at the end:
+/// KV takes at most one write per key per second.
+struct Access {
+    /// As read from KV; `None` when this work made the grant.
+    loaded: Option<ShopifyInstall>,
+    install: ShopifyInstall,
+    /// `install` holds tokens KV does not have yet.
+    changed: bool,
+    /// Shopify refused our tokens and a refresh did not help.
+    needs_reauth: bool,
 }
 
-async fn learn_name(env: &Env, app: &App, shop: &str) -> Result<(), AdminError> {
-    let reply = graphql(env, app, shop, &json!({ "query": SHOP_NAME_QUERY })).await?;
-    let name = serde_json::from_str::<Value>(&reply.body)
-        .ok()
-        .and_then(|v| v.pointer("/data/shop/name")?.as_str().map(String::from))
-        .filter(|n| !n.is_empty());
-    let Some(name) = name else {
-        return Err(AdminError::Unavailable(format!(
-            "no shop name in an HTTP {} answer",
-            reply.status
-        )));
-    };
-    update(env, shop, |r| {
-        if r.name.is_empty() {
-            r.name = name;
+impl Access {
+    fn loaded(install: ShopifyInstall) -> Access {
+        Access {
+            loaded: Some(install.clone()),
+            install,
+            changed: false,
+            needs_reauth: false,
         }
-    })
-    .await?;
-    Ok(())
+    }
+
+    fn granted(install: ShopifyInstall) -> Access {
+        Access {
+            loaded: None,
+            install,
+            changed: true,
+            needs_reauth: false,
+        }
+    }
+}
+
+async fn learn_name(env: &Env, app: &App, shop: &str, access: &mut Access) -> Option<String> {
+    let answer = call(env, app, shop, access, &json!({ "query": SHOP_NAME_QUERY })).await;
+    let name = answer.as_ref().ok().and_then(|reply| {
+        let body = serde_json::from_str::<Value>(&reply.body).ok()?;
+        Some(body.pointer("/data/shop/name")?.as_str()?.to_string())
+    });
+    match (&answer, &name) {
+        (Err(e), _) => worker::console_warn!("shop name of {shop} not learned: {e}"),
+        (Ok(reply), None) => {
+            worker::console_warn!("no shop name for {shop} in HTTP {}", reply.status)
+        }
+        _ => {}
+    }
+    name.filter(|n| !n.is_empty())
 }
 
 /// POSTs a GraphQL body with the shop's token: refreshed first when it is about to expire,
-/// and once more after a 401. A second 401, or a refresh Shopify refuses, marks the shop as
-/// needing re-authorization.
-async fn graphql(env: &Env, app: &App, shop: &str, body: &Value) -> Result<Reply, AdminError> {
-    let record = store::shop(env, shop)
-        .await?
-        .ok_or(AdminError::NotInstalled)?;
-    if record.needs_reauth {
+/// and once more after a 401. A second 401, or a refresh Shopify refuses, means the shop needs
+/// re-authorization.
+async fn call(
+    env: &Env,
+    app: &App,
+    shop: &str,
+    access: &mut Access,
+    body: &Value,
+) -> Result<Reply, AdminError> {
+    if access.needs_reauth {
         return Err(AdminError::NeedsReauth);
     }
-    let install = record.shopify.ok_or(AdminError::NotInstalled)?;
     let now = now();
-    let (token, install) = if install.refresh_due(now) {
-        match refresh(env, app, shop, &install).await {
-            Ok(fresh) => fresh,
-            // Not expired yet, only due: the old token still works for now.
-            Err(AdminError::Unavailable(e)) if install.expires_at.is_some_and(|t| now < t) => {
+    if access.install.refresh_due(now) {
+        match refresh(env, app, shop, access).await {
+            Ok(()) => {}
+            // Due but not expired: the current token still works for now.
+            Err(AdminError::Unavailable(e))
+                if access.install.expires_at.is_some_and(|t| now < t) =>
+            {
                 worker::console_warn!("token refresh for {shop} postponed: {e}");
-                (app.open(&install.sealed_access_token)?, install)
             }
             Err(e) => return Err(e),
         }
-    } else {
-        (app.open(&install.sealed_access_token)?, install)
-    };
+    }
     let url = format!(
         "{}/admin/api/{}/graphql.json",
         app.admin_base(shop),
         app.api_version
     );
+    let token = app.open(&access.install.sealed_access_token)?;
     let reply = post(&url, Some(&token), body).await?;
     if reply.status != 401 {
         return Ok(reply);
     }
-    let (token, _) = refresh(env, app, shop, &install).await?;
+    refresh(env, app, shop, access).await?;
+    let token = app.open(&access.install.sealed_access_token)?;
     let reply = post(&url, Some(&token), body).await?;
     if reply.status == 401 {
-        mark_needs_reauth(env, shop).await?;
+        access.needs_reauth = true;
         return Err(AdminError::NeedsReauth);
     }
     Ok(reply)
 }
 
-/// Swaps the refresh token for a new pair and stores both at once.
-async fn refresh(
-    env: &Env,
-    app: &App,
-    shop: &str,
-    install: &ShopifyInstall,
-) -> Result<(String, ShopifyInstall), AdminError> {
+/// Swaps the refresh token for a new pair (Shopify rotates it on every use).
+async fn refresh(env: &Env, app: &App, shop: &str, access: &mut Access) -> Result<(), AdminError> {
     let now = now();
-    let refused = match &install.sealed_refresh_token {
-        Some(sealed) if install.can_refresh(now) => {
+    let refused = match &access.install.sealed_refresh_token {
+        Some(sealed) if access.install.can_refresh(now) => {
             let refresh_token = app.open(sealed)?;
-            match request_grant(
+            match grant(
                 app,
                 shop,
                 Grant::Refresh {
@@ -290,15 +327,10 @@ async fn refresh(
             )
             .await
             {
-                Ok(token) => {
-                    let fresh = seal_install(app, &token, now)?;
-                    let stored = fresh.clone();
-                    update(env, shop, |r| {
-                        r.shopify = Some(stored);
-                        r.needs_reauth = false;
-                    })
-                    .await?;
-                    return Ok((token.access_token, fresh));
+                Ok(install) => {
+                    access.install = install;
+                    access.changed = true;
+                    return Ok(());
                 }
                 Err(AdminError::Refused(e)) => e,
                 Err(e) => return Err(e),
@@ -306,59 +338,58 @@ async fn refresh(
         }
         _ => "no live refresh token".to_string(),
     };
-    // Another isolate may have refreshed first and spent the token we sent: use its result.
-    let latest = store::shop(env, shop).await?.and_then(|r| r.shopify);
-    if let Some(latest) = latest
-        .filter(|l| l.sealed_refresh_token != install.sealed_refresh_token && !l.refresh_due(now))
-    {
-        return Ok((app.open(&latest.sealed_access_token)?, latest));
+    // Another isolate may have refreshed (or re-installed) first, spending the token we sent.
+    if !access.changed {
+        let latest = store::shop(env, shop).await?.and_then(|r| r.shopify);
+        if let Some(latest) =
+            latest.filter(|l| l.sealed_refresh_token != access.install.sealed_refresh_token)
+        {
+            access.loaded = Some(latest.clone());
+            access.install = latest;
+            return Ok(());
+        }
     }
     worker::console_warn!("token refresh for {shop} refused: {refused}");
-    mark_needs_reauth(env, shop).await?;
+    access.needs_reauth = true;
     Err(AdminError::NeedsReauth)
 }
 
-async fn mark_needs_reauth(env: &Env, shop: &str) -> worker::Result<()> {
-    update(env, shop, |r| r.needs_reauth = true).await
+/// Writes back what this work changed, in one write: new tokens, the re-authorization flag
+/// (unless someone else replaced the tokens we found meanwhile), and a newly learned name.
+async fn save(env: &Env, shop: &str, access: &Access, name: Option<String>) -> worker::Result<()> {
+    if !access.changed && !access.needs_reauth && name.is_none() {
+        return Ok(());
+    }
+    let now = now();
+    let mut record = store::shop(env, shop).await?.unwrap_or_default();
+    let untouched = record.shopify == access.loaded;
+    if access.changed {
+        record.shopify = Some(access.install.clone());
+        record.needs_reauth = false;
+        record.installed_at.get_or_insert(now);
+    }
+    if access.needs_reauth && (untouched || access.changed) {
+        record.needs_reauth = true;
+    }
+    if let Some(name) = name.filter(|_| record.name.is_empty()) {
+        record.name = name;
+    }
+    store::put_shop(env, shop, &record).await
 }
 
-async fn request_grant(
-    app: &App,
-    shop: &str,
-    grant: Grant<'_>,
-) -> Result<TokenResponse, AdminError> {
+/// Asks Shopify for a token and seals what it grants.
+async fn grant(app: &App, shop: &str, grant: Grant<'_>) -> Result<ShopifyInstall, AdminError> {
     let url = format!("{}/admin/oauth/access_token", app.admin_base(shop));
-    let reply = post(
-        &url,
-        None,
-        &oauth::grant_body(grant, &app.api_key, &app.secret),
-    )
-    .await?;
+    let body = oauth::grant_body(grant, &app.api_key, &app.secret);
+    let reply = post(&url, None, &body).await?;
     match oauth::parse_grant_answer(reply.status, &reply.body) {
-        GrantAnswer::Granted(token) => Ok(token),
+        GrantAnswer::Granted(token) => {
+            let nonces = [random()?, random()?];
+            Ok(oauth::sealed_install(&token, &app.key, now(), nonces))
+        }
         GrantAnswer::Refused(e) => Err(AdminError::Refused(e)),
         GrantAnswer::Unavailable(e) => Err(AdminError::Unavailable(e)),
     }
-}
-
-fn seal_install(app: &App, token: &TokenResponse, now: Millis) -> worker::Result<ShopifyInstall> {
-    Ok(oauth::sealed_install(
-        token,
-        &app.key,
-        now,
-        [random()?, random()?],
-    ))
-}
-
-/// Re-reads the record right before writing it, so fields others wrote meanwhile survive.
-async fn update(env: &Env, shop: &str, change: impl FnOnce(&mut ShopRecord)) -> worker::Result<()> {
-    let mut record = store::shop(env, shop).await?.unwrap_or_default();
-    change(&mut record);
-    env.kv("APP_KV")?
-        .put(&format!("shop:{shop}"), serde_json::to_string(&record)?)?
-        .execute()
-        .await?;
-    Ok(())
 }
 
 struct Reply {

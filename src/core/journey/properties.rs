@@ -1,0 +1,299 @@
+//! Properties of journeys under any sequence of events: checkout updates in any order and
+//! repeated, orders, alarms at any time, opt-outs, replies and every send outcome, for two
+//! carts of the same shopper sharing one shop ledger.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::core::consent::{ConsentKind, ConsentRecord, ConsentSource};
+use crate::core::gate;
+use crate::core::playbook::{Caps, ConsentMode, QuietHours, Step, Template};
+use crate::core::quiet_hours::{defer, shopper_zone};
+
+const T0: Millis = Millis(1_800_000_000_000);
+const PHONE: &str = "+351912345678";
+
+#[derive(Clone, Debug)]
+enum Input {
+    Update {
+        cart: usize,
+        offset_s: i64,
+        event: u8,
+    },
+    Order {
+        cart: usize,
+    },
+    Alarm {
+        cart: usize,
+    },
+    OptOut,
+    Reply {
+        cart: usize,
+    },
+    /// The next send of a cart gets this outcome.
+    Outcome(Outcome),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Outcome {
+    Accepted,
+    Transient,
+    Final,
+    Unknown,
+}
+
+fn input() -> impl Strategy<Value = (i64, Input)> {
+    let cart = 0..2usize;
+    let input = prop_oneof![
+        2 => (cart.clone(), -3_600i64..7_200, 0u8..4)
+            .prop_map(|(cart, offset_s, event)| Input::Update { cart, offset_s, event }),
+        1 => cart.clone().prop_map(|cart| Input::Order { cart }),
+        5 => cart.clone().prop_map(|cart| Input::Alarm { cart }),
+        1 => Just(Input::OptOut),
+        1 => cart.prop_map(|cart| Input::Reply { cart }),
+        2 => prop_oneof![
+            Just(Outcome::Accepted),
+            Just(Outcome::Transient),
+            Just(Outcome::Final),
+            Just(Outcome::Unknown)
+        ]
+        .prop_map(Input::Outcome),
+    ];
+    // Time moves on by up to six hours between inputs.
+    (0i64..21_600_000, input)
+}
+
+fn playbook() -> Playbook {
+    let step = |id: &str, delay_seconds| Step {
+        id: id.into(),
+        delay_seconds,
+        template: Template {
+            name: format!("cart_{id}"),
+            languages: vec!["en_US".into()],
+        },
+        body_params: vec![Variable::FirstName],
+        button_url_param: Some(Variable::RecoveryToken),
+        when: None,
+        discount: None,
+    };
+    Playbook {
+        steps: vec![step("a", 1800), step("b", 14_400), step("c", 86_400)],
+        consent_mode: ConsentMode::CheckoutMarketingConsent,
+        quiet_hours: Some(QuietHours {
+            start: "21:00".into(),
+            end: "09:00".into(),
+        }),
+        caps: Some(Caps {
+            max_messages_per_customer: 3,
+            window_days: 7,
+        }),
+        stop_on_reply: false,
+        ..Playbook::default()
+    }
+}
+
+struct World {
+    playbook: Playbook,
+    carts: [Cart; 2],
+    consents: Vec<ConsentRecord>,
+    sends: Vec<Millis>,
+    next_free: i64,
+    outcome: Outcome,
+    now: Millis,
+    ordered: [bool; 2],
+    opted_out: bool,
+    /// Sends that may have reached the shopper, per (cart, step).
+    delivered: Vec<(usize, String, Millis)>,
+}
+
+fn ctx(playbook: &Playbook) -> ShopContext<'_> {
+    ShopContext {
+        name: "Shop",
+        whatsapp_connected: true,
+        sending_paused: false,
+        timezone: Some("Europe/Lisbon"),
+        playbook,
+    }
+}
+
+impl World {
+    fn checkout(cart: usize, updated_at: Millis) -> Checkout {
+        let mut c = Checkout::from_webhook(include_bytes!(
+            "../../../tests/fixtures/shopify/checkouts-update.json"
+        ))
+        .unwrap();
+        c.token = format!("cart{cart}");
+        c.cart_token = Some(format!("c{cart}"));
+        c.updated_at = updated_at;
+        c.phone = Some(Phone::parse(PHONE, None).unwrap());
+        c.country = Some("PT".into());
+        c
+    }
+
+    fn event(&mut self, cart: usize, event: Event) {
+        let token = format!("tok{cart}");
+        let effects = self.carts[cart].handle("shop", event, token, ctx(&self.playbook), self.now);
+        self.run(cart, effects);
+    }
+
+    fn run(&mut self, cart: usize, effects: Vec<Effect>) {
+        let mut queue = std::collections::VecDeque::from(effects);
+        while let Some(effect) = queue.pop_front() {
+            let event = match effect {
+                Effect::Gate { request, .. } => {
+                    let decision = gate::decide(
+                        &request,
+                        &gate::Ledger {
+                            consents: &self.consents,
+                            suppressed: self.opted_out,
+                            limited_until: None,
+                            sends: &self.sends,
+                            pacing_next_free: self.next_free,
+                        },
+                        &gate::Settings {
+                            mode: self.playbook.consent_mode,
+                            caps: self.playbook.caps.as_ref(),
+                            per_second: 80,
+                        },
+                        self.now,
+                    );
+                    self.consents.extend(decision.record);
+                    if let Some(next) = decision.pacing_next_free {
+                        self.next_free = next;
+                        self.sends.push(self.now);
+                    }
+                    Event::Gated {
+                        step_id: request.step_id,
+                        verdict: decision.verdict,
+                    }
+                }
+                Effect::Send { step_id, .. } => {
+                    assert!(!self.ordered[cart], "sent after the order");
+                    assert!(!self.opted_out, "sent after the opt-out");
+                    self.assert_not_quiet();
+                    let outcome = match self.outcome {
+                        Outcome::Accepted => SendOutcome::Accepted {
+                            wamid: format!("wamid.{cart}.{step_id}.{}", self.now.0),
+                        },
+                        Outcome::Transient => SendOutcome::Rejected {
+                            http_status: 400,
+                            code: Some(130429),
+                        },
+                        Outcome::Final => SendOutcome::Rejected {
+                            http_status: 400,
+                            code: Some(131026),
+                        },
+                        Outcome::Unknown => SendOutcome::Unknown,
+                    };
+                    if matches!(self.outcome, Outcome::Accepted | Outcome::Unknown) {
+                        self.delivered.push((cart, step_id.clone(), self.now));
+                    }
+                    Event::Sent { step_id, outcome }
+                }
+                _ => continue,
+            };
+            let token = format!("tok{cart}");
+            queue.extend(self.carts[cart].handle(
+                "shop",
+                event,
+                token,
+                ctx(&self.playbook),
+                self.now,
+            ));
+        }
+    }
+
+    fn assert_not_quiet(&self) {
+        let quiet = self.playbook.quiet_hours.as_ref().unwrap();
+        let zone = shopper_zone(Some("PT"), Some("PT"), None, Some("Europe/Lisbon"));
+        assert_eq!(
+            defer(self.now, quiet, zone),
+            self.now,
+            "sent in quiet hours"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn no_duplicates_nothing_after_order_or_opt_out_no_quiet_hours_caps_hold(
+        inputs in prop::collection::vec(input(), 1..60)
+    ) {
+        let mut world = World {
+            playbook: playbook(),
+            carts: [Cart::default(), Cart::default()],
+            consents: vec![],
+            sends: vec![],
+            next_free: 0,
+            outcome: Outcome::Accepted,
+            now: T0,
+            ordered: [false; 2],
+            opted_out: false,
+            delivered: vec![],
+        };
+        for (elapsed, input) in inputs {
+            world.now = world.now.plus_millis(elapsed);
+            match input {
+                Input::Update { cart, offset_s, event } => {
+                    let checkout = World::checkout(cart, world.now.plus_seconds(offset_s));
+                    let event_id = Some(format!("ev{event}"));
+                    world.event(cart, Event::Checkout { checkout: Box::new(checkout), event_id });
+                }
+                Input::Order { cart } => {
+                    world.ordered[cart] = true;
+                    let order = Order {
+                        id: format!("o{cart}"),
+                        checkout_token: Some(format!("cart{cart}")),
+                        cart_token: None,
+                        total: None,
+                        created_at: Some(world.now),
+                    };
+                    world.event(cart, Event::Order(order));
+                }
+                Input::Alarm { cart } => {
+                    // Alarms fire at their deadline or late, never early, and repeat.
+                    let deadline = world.carts[cart]
+                        .journey
+                        .as_ref()
+                        .and_then(|j| j.next_deadline(&world.playbook));
+                    if let Some(deadline) = deadline {
+                        world.now = world.now.max(deadline);
+                    }
+                    world.event(cart, Event::Timeout);
+                }
+                Input::OptOut => {
+                    world.opted_out = true;
+                    world.consents.push(ConsentRecord {
+                        kind: ConsentKind::OptOut,
+                        source: ConsentSource::WhatsappKeyword,
+                        wording: "STOP".into(),
+                        at: world.now,
+                        cart_token: None,
+                    });
+                    for cart in 0..2 {
+                        world.event(cart, Event::Shopper(ShopperSignal::OptedOut));
+                    }
+                }
+                Input::Reply { cart } => world.event(cart, Event::Shopper(ShopperSignal::Replied)),
+                Input::Outcome(outcome) => world.outcome = outcome,
+            }
+        }
+        // Never the same step twice to the shopper.
+        let mut seen = std::collections::HashSet::new();
+        for (cart, step, _) in &world.delivered {
+            prop_assert!(seen.insert((*cart, step.clone())), "step {step} of cart {cart} sent twice");
+        }
+        // Caps: at most 3 messages in any 7 days, across both carts.
+        let week = 7 * 86_400_000;
+        for (_, _, at) in &world.delivered {
+            let in_window = world
+                .delivered
+                .iter()
+                .filter(|(_, _, t)| t.0 >= at.0 && t.0 < at.0 + week)
+                .count();
+            prop_assert!(in_window <= 3, "{in_window} messages within a week");
+        }
+    }
+}
