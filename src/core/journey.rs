@@ -292,6 +292,10 @@ pub enum Fact {
     Ended {
         reason: EndReason,
     },
+    /// A finished journey is active again: its last message failed and will be retried.
+    Reopened,
+    /// The shopper opened the recovery link (counted once).
+    Clicked,
     /// An order after a message (or, in the held-out group, after the first due time).
     Recovered {
         order_id: String,
@@ -865,6 +869,20 @@ impl Journey {
         effects: &mut Vec<Effect>,
     ) {
         let seed = self.retry_seed(wamid);
+        // A journey that ended only because its last step went out takes that step back up
+        // when Meta reports the message failed for a reason worth retrying.
+        let retryable = matches!(&delivery, Delivery::Failed { code } if classify(400, *code) == Verdict::Retry);
+        let finished = matches!(
+            self.status,
+            Status::Ended {
+                reason: EndReason::Finished,
+                ..
+            }
+        );
+        if retryable && finished && self.owns(wamid) {
+            self.status = Status::Active;
+            effects.push(Effect::Record(Fact::Reopened));
+        }
         let active = self.is_active();
         let Some(run) = self
             .steps
@@ -896,6 +914,12 @@ impl Journey {
         }
     }
 
+    fn owns(&self, wamid: &str) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(&s.state, StepState::Sent { wamid: w, .. } if w == wamid))
+    }
+
     fn on_shopper(
         &mut self,
         signal: ShopperSignal,
@@ -911,7 +935,10 @@ impl Journey {
             }
             ShopperSignal::Replied => {}
             ShopperSignal::Clicked => {
-                self.clicked_at.get_or_insert(now);
+                if self.clicked_at.is_none() {
+                    self.clicked_at = Some(now);
+                    effects.push(Effect::Record(Fact::Clicked));
+                }
             }
         }
     }

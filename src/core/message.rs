@@ -178,6 +178,28 @@ pub fn template_message(
     }
 }
 
+/// A step's template filled with sample values, for the merchant's test message.
+pub fn sample_message(step: &Step, to: &Phone, language: &str, shop_name: &str) -> TemplateMessage {
+    struct Sample<'a>(&'a str);
+    impl Variables for Sample<'_> {
+        fn value(&self, var: Variable) -> String {
+            match var {
+                Variable::FirstName => "Emily".into(),
+                Variable::ShopName => self.0.into(),
+                Variable::CartTotal => "$215.95".into(),
+                Variable::ItemCount => "3".into(),
+                Variable::TopItemTitle => "Merino Crew Sweater".into(),
+                Variable::ItemsSummary => "Merino Crew Sweater and 2 more".into(),
+                Variable::RecoveryToken => "test".into(),
+                Variable::DiscountCode => "CB10-TEST".into(),
+                Variable::DiscountPercent => "10%".into(),
+            }
+        }
+    }
+    let language = choose_language(&step.template.languages, None, language);
+    template_message(step, to, language, "cb1;test".into(), &Sample(shop_name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

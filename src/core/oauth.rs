@@ -16,9 +16,9 @@ use crate::core::time::Millis;
 type HmacSha256 = Hmac<Sha256>;
 
 /// What cartback asks for; `shopify.app.toml` declares the same list for managed installs.
-pub const SCOPES: &str = "read_orders,write_discounts,write_app_proxy";
+const SCOPES: &str = "read_orders,write_discounts,write_app_proxy";
 /// A signed query older (or newer) than this is refused, as Shopify's own library does.
-pub const QUERY_MAX_SKEW_MS: i64 = 90_000;
+const QUERY_MAX_SKEW_MS: i64 = 90_000;
 /// How long a started install may take before its state cookie is no longer honoured.
 pub const STATE_TTL_MS: i64 = 10 * 60 * 1000;
 /// `__Host-`: the browser keeps it only if Secure, host-only and `Path=/`.
@@ -48,7 +48,7 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 
 /// Percent-encodes as `URLSearchParams` does, except a space is `%20` (Shopify's signer
 /// rewrites `+` to `%20` before hashing).
-pub fn encode_component(value: &str) -> String {
+fn encode_component(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         match b {
@@ -63,7 +63,7 @@ pub fn encode_component(value: &str) -> String {
 
 /// The message Shopify signs: every parameter but `hmac` and `signature`, sorted by key,
 /// repeated keys joined with `,`, as encoded `key=value` pairs joined with `&`.
-pub fn query_message(pairs: &[(String, String)]) -> String {
+fn query_message(pairs: &[(String, String)]) -> String {
     let mut merged: Vec<(&str, String)> = vec![];
     for (k, v) in pairs {
         if k == "hmac" || k == "signature" {
@@ -83,13 +83,6 @@ pub fn query_message(pairs: &[(String, String)]) -> String {
         .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// The hex `hmac` Shopify would put on this query; for the fakes and tests.
-pub fn sign_query(secret: &str, pairs: &[(String, String)]) -> String {
-    hex(&mac(secret, query_message(pairs).as_bytes())
-        .finalize()
-        .into_bytes())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -288,6 +281,13 @@ pub fn sealed_install(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hex `hmac` Shopify would put on this query.
+    fn sign_query(secret: &str, pairs: &[(String, String)]) -> String {
+        hex(&mac(secret, query_message(pairs).as_bytes())
+            .finalize()
+            .into_bytes())
+    }
 
     fn pairs(query: &str) -> Vec<(String, String)> {
         query

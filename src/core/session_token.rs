@@ -15,15 +15,11 @@ pub const LEEWAY_MS: i64 = 5_000;
 /// Real tokens are well under 1 KiB; anything far larger is not worth decoding.
 const MAX_TOKEN_LEN: usize = 4_096;
 
-/// A verified token: who is asking, for which shop.
+/// A verified token: the shop the request acts for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionToken {
     /// `{name}.myshopify.com`, from `dest`.
     pub shop: String,
-    /// The Shopify user id (`sub`).
-    pub user: Option<String>,
-    /// When the token stops being valid (`exp`).
-    pub expires_at: Millis,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,8 +67,6 @@ struct Claims {
     iss: String,
     dest: String,
     aud: Audience,
-    #[serde(default)]
-    sub: Option<String>,
     exp: i64,
     nbf: i64,
 }
@@ -144,8 +138,6 @@ pub fn verify(
     }
     Ok(SessionToken {
         shop: shop.to_string(),
-        user: claims.sub,
-        expires_at: Millis(claims.exp.saturating_mul(1000)),
     })
 }
 
@@ -203,8 +195,6 @@ mod tests {
     fn accepts_shopifys_vector() {
         let t = verify(VECTOR, KEY, SECRET, NOW).unwrap();
         assert_eq!(t.shop, "test-shop.myshopify.com");
-        assert_eq!(t.user.as_deref(), Some("42"));
-        assert_eq!(t.expires_at, Millis(1_700_000_060_000));
         // Our signer agrees with Shopify's.
         assert_eq!(verify(&with(json!({})), KEY, SECRET, NOW), Ok(t));
     }

@@ -1,34 +1,19 @@
-//! The admin API behind the embedded page: every handler gets the shop from the verified session
+//! The admin API's handlers (routed by `api`): each gets the shop from the verified session
 //! token, never from the request, so one shop can never see or change another's data.
 
 use serde::{de::DeserializeOwned, Deserialize};
-use worker::{Env, Method, Request, Response};
+use worker::{Env, Request, Response};
 
 use super::error::{ApiError, ApiResult};
 use crate::core::consent::{self, ConsentStatus};
+use crate::core::conversation::Faq;
+use crate::core::delivery::SendOutcome;
+use crate::core::message::sample_message;
 use crate::core::phone::Phone;
 use crate::core::playbook_validation::{self, FieldError};
-use crate::objects::shop_ledger::{self, JourneysQuery, PhoneQuery};
-use crate::platform::{config, store, whatsapp};
-
-/// Dispatches `/api/{path}` for an authenticated `shop`; `None` when no route matches.
-pub async fn route(
-    mut req: Request,
-    env: &Env,
-    shop: &str,
-    path: &str,
-) -> Option<ApiResult<Response>> {
-    let method = req.method();
-    Some(match (method, path) {
-        (Method::Get, "/api/playbook") => get_playbook(env, shop).await,
-        (Method::Put, "/api/playbook") => put_playbook(&mut req, env, shop).await,
-        (Method::Get, "/api/whatsapp") => get_whatsapp(env, shop).await,
-        (Method::Put, "/api/whatsapp") => put_whatsapp(&mut req, env, shop).await,
-        (Method::Get, "/api/journeys") => journeys(&req, env, shop).await,
-        (Method::Get, "/api/consents") => consents(&req, env, shop).await,
-        _ => return None,
-    })
-}
+use crate::core::time::Millis;
+use crate::objects::shop_ledger::{self, JourneysQuery, MetricsQuery, PhoneQuery};
+use crate::platform::{config, crypto, store, whatsapp};
 
 fn json(value: &impl serde::Serialize) -> ApiResult<Response> {
     Ok(Response::from_json(value)?)
@@ -57,18 +42,18 @@ fn invalid(errors: Vec<FieldError>) -> ApiError {
     ApiError::new(400, "invalid_playbook", message).with_fields(errors)
 }
 
-async fn get_playbook(env: &Env, shop: &str) -> ApiResult<Response> {
+pub async fn get_playbook(env: &Env, shop: &str) -> ApiResult<Response> {
     json(&store::playbook(env, shop).await?)
 }
 
-async fn put_playbook(req: &mut Request, env: &Env, shop: &str) -> ApiResult<Response> {
+pub async fn put_playbook(req: &mut Request, env: &Env, shop: &str) -> ApiResult<Response> {
     let bytes = super::read_body(req).await?;
     let playbook = playbook_validation::parse(&bytes).map_err(invalid)?;
     store::put_playbook(env, shop, &playbook).await?;
     json(&playbook)
 }
 
-async fn get_whatsapp(env: &Env, shop: &str) -> ApiResult<Response> {
+pub async fn get_whatsapp(env: &Env, shop: &str) -> ApiResult<Response> {
     let record = store::shop(env, shop).await?.unwrap_or_default();
     let answer = match &record.whatsapp {
         Some(w) => serde_json::json!({
@@ -91,7 +76,7 @@ struct Connect {
     access_token: String,
 }
 
-async fn put_whatsapp(req: &mut Request, env: &Env, shop: &str) -> ApiResult<Response> {
+pub async fn put_whatsapp(req: &mut Request, env: &Env, shop: &str) -> ApiResult<Response> {
     let c: Connect = body(req).await?;
     let digits = |s: &str| !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_digit());
     if !digits(&c.phone_number_id) || !digits(&c.waba_id) || c.access_token.trim().is_empty() {
@@ -126,7 +111,7 @@ async fn put_whatsapp(req: &mut Request, env: &Env, shop: &str) -> ApiResult<Res
     get_whatsapp(env, shop).await
 }
 
-async fn journeys(req: &Request, env: &Env, shop: &str) -> ApiResult<Response> {
+pub async fn journeys(req: &Request, env: &Env, shop: &str) -> ApiResult<Response> {
     let status = query(req, "status")?.unwrap_or_else(|| "all".into());
     if !matches!(status.as_str(), "active" | "ended" | "all") {
         return Err(ApiError::bad_request("status must be active, ended or all"));
@@ -136,11 +121,9 @@ async fn journeys(req: &Request, env: &Env, shop: &str) -> ApiResult<Response> {
     json(&serde_json::json!({ "journeys": list }))
 }
 
-async fn consents(req: &Request, env: &Env, shop: &str) -> ApiResult<Response> {
+pub async fn consents(req: &Request, env: &Env, shop: &str) -> ApiResult<Response> {
     let raw = query(req, "phone")?.ok_or_else(|| ApiError::bad_request("phone is required"))?;
-    let phone = Phone::parse(&raw, None)
-        .or_else(|_| Phone::parse(&format!("+{}", raw.trim_start_matches('+')), None))
-        .map_err(|e| ApiError::bad_request(format!("phone: {e}")))?;
+    let phone = any_phone(&raw)?;
     let records: Vec<consent::ConsentRecord> = shop_ledger::call(
         env,
         shop,
@@ -156,4 +139,164 @@ async fn consents(req: &Request, env: &Env, shop: &str) -> ApiResult<Response> {
         ConsentStatus::None => "none",
     };
     json(&serde_json::json!({ "phone": phone.as_str(), "status": status, "records": records }))
+}
+
+/// `from`/`to` as `YYYY-MM-DD` (UTC days, both included); by default the last 30 days.
+pub async fn metrics(req: &Request, env: &Env, shop: &str) -> ApiResult<Response> {
+    let day = |name: &str| -> ApiResult<Option<Millis>> {
+        match query(req, name)? {
+            None => Ok(None),
+            Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| Some(Millis(t.and_utc().timestamp_millis())))
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("{name} must be a date like 2026-11-26"))
+                }),
+        }
+    };
+    let now = Millis(worker::Date::now().as_millis() as i64);
+    let to = day("to")?.map_or(now, |t| t.plus_seconds(86_400));
+    let from = day("from")?.unwrap_or(to.plus_seconds(-30 * 86_400));
+    if from >= to {
+        return Err(ApiError::bad_request("from must be before to"));
+    }
+    let by = query(req, "by")?;
+    if by
+        .as_deref()
+        .is_some_and(|b| !matches!(b, "step" | "template" | "segment" | "day"))
+    {
+        return Err(ApiError::bad_request(
+            "by must be step, template, segment or day",
+        ));
+    }
+    let ledger_by = by
+        .as_deref()
+        .map(|b| if b == "template" { "step" } else { b });
+    let mut answer: serde_json::Value = shop_ledger::call(
+        env,
+        shop,
+        "metrics",
+        &MetricsQuery {
+            from,
+            to,
+            by: ledger_by.map(str::to_string),
+        },
+    )
+    .await?;
+    // Templates are the playbook's names for steps.
+    if by.as_deref() == Some("template") {
+        let playbook = store::playbook(env, shop).await?;
+        if let Some(rows) = answer["breakdown"].as_array_mut() {
+            for row in rows {
+                let template = row["key"]
+                    .as_str()
+                    .and_then(|step| playbook.step(step))
+                    .map(|s| s.template.name.clone());
+                row["key"] = template.map_or(serde_json::Value::Null, serde_json::Value::String);
+            }
+        }
+    }
+    answer["from"] = serde_json::json!(from.to_rfc3339());
+    answer["to"] = serde_json::json!(to.to_rfc3339());
+    json(&answer)
+}
+
+pub async fn get_faq(env: &Env, shop: &str) -> ApiResult<Response> {
+    let faq: Faq = shop_ledger::call(env, shop, "faq", &()).await?;
+    json(&faq)
+}
+
+pub async fn put_faq(req: &mut Request, env: &Env, shop: &str) -> ApiResult<Response> {
+    let faq: Faq = body(req).await?;
+    let too_long = |s: &str, n: usize| s.trim().is_empty() || s.chars().count() > n;
+    if faq.entries.len() > 100 {
+        return Err(ApiError::bad_request("at most 100 FAQ entries"));
+    }
+    if let Some(i) = faq
+        .entries
+        .iter()
+        .position(|e| too_long(&e.question, 500) || too_long(&e.answer, 1000))
+    {
+        return Err(ApiError::bad_request(format!(
+            "entries[{i}]: question (up to 500 characters) and answer (up to 1000) must be set"
+        )));
+    }
+    let saved: Faq = shop_ledger::call(env, shop, "put_faq", &faq).await?;
+    json(&saved)
+}
+
+pub async fn inbox(env: &Env, shop: &str) -> ApiResult<Response> {
+    let inbox: serde_json::Value = shop_ledger::call(env, shop, "inbox", &()).await?;
+    json(&inbox)
+}
+
+#[derive(Deserialize)]
+struct PhoneBody {
+    phone: String,
+}
+
+pub async fn resolve_inbox(req: &mut Request, env: &Env, shop: &str) -> ApiResult<Response> {
+    let b: PhoneBody = body(req).await?;
+    let phone = any_phone(&b.phone)?;
+    let answer: serde_json::Value =
+        shop_ledger::call(env, shop, "resolve", &PhoneQuery { phone }).await?;
+    json(&answer)
+}
+
+/// `customers/data_request` reports, opened for the merchant who must pass them on.
+pub async fn data_requests(env: &Env, shop: &str) -> ApiResult<Response> {
+    let key = crypto::data_key(env)?;
+    let reports: Vec<serde_json::Value> = store::data_requests(env, shop)
+        .await?
+        .into_iter()
+        .filter_map(|(id, sealed)| {
+            let report: serde_json::Value =
+                serde_json::from_str(&crypto::open(&key, &sealed).ok()?).ok()?;
+            Some(serde_json::json!({ "id": id, "report": report }))
+        })
+        .collect();
+    json(&serde_json::json!({ "data_requests": reports }))
+}
+
+/// Sends the playbook's first step to the merchant's own phone, with sample values.
+pub async fn test_message(req: &mut Request, env: &Env, shop: &str) -> ApiResult<Response> {
+    let b: PhoneBody = body(req).await?;
+    let phone = any_phone(&b.phone)?;
+    let playbook = store::playbook(env, shop).await?;
+    let step = playbook
+        .steps
+        .first()
+        .ok_or_else(|| ApiError::bad_request("the playbook has no steps"))?;
+    let mut record = store::shop(env, shop).await?.unwrap_or_default();
+    store::open_whatsapp(env, &mut record)?;
+    let conn = record
+        .whatsapp
+        .ok_or_else(|| ApiError::new(409, "whatsapp_not_connected", "connect WhatsApp first"))?;
+    let message = sample_message(step, &phone, &playbook.default_language, &record.name);
+    match whatsapp::send(&config::graph_base(env), &conn, &message).await {
+        SendOutcome::Accepted { wamid } => {
+            json(&serde_json::json!({ "status": "sent", "wamid": wamid }))
+        }
+        SendOutcome::Rejected { code, .. } => Err(ApiError::new(
+            502,
+            "whatsapp_refused",
+            format!(
+                "Meta refused the message (error {})",
+                code.map_or("unknown".into(), |c| c.to_string())
+            ),
+        )),
+        SendOutcome::Unknown => Err(ApiError::new(
+            504,
+            "whatsapp_timeout",
+            "Meta did not answer in time",
+        )),
+    }
+}
+
+/// Any written form of a phone: E.164 with or without its `+`.
+fn any_phone(raw: &str) -> ApiResult<Phone> {
+    Phone::parse(raw, None)
+        .or_else(|_| Phone::from_wa_id(raw.trim().trim_start_matches('+')))
+        .map_err(|e| ApiError::bad_request(format!("phone: {e}")))
 }

@@ -3,23 +3,65 @@
 
 use worker::{Env, Method, Request, Response};
 
+use super::admin;
 use super::error::{ApiError, ApiResult};
 use super::session::{authenticate, Session};
 use crate::platform::store;
 
+#[derive(Clone, Copy)]
 enum Endpoint {
     Shop,
+    GetPlaybook,
+    PutPlaybook,
+    GetWhatsapp,
+    PutWhatsapp,
+    Metrics,
+    Journeys,
+    Consents,
+    GetFaq,
+    PutFaq,
+    Inbox,
+    ResolveInbox,
+    DataRequests,
+    TestMessage,
 }
 
-pub async fn route(req: Request, env: &Env, path: &str) -> ApiResult<Response> {
+pub async fn route(mut req: Request, env: &Env, path: &str) -> ApiResult<Response> {
     // Routes are public knowledge (the app is open source): an unknown one is a plain 404.
     let endpoint = match (req.method(), path) {
         (Method::Get, "/api/shop") => Endpoint::Shop,
+        (Method::Get, "/api/playbook") => Endpoint::GetPlaybook,
+        (Method::Put, "/api/playbook") => Endpoint::PutPlaybook,
+        (Method::Get, "/api/whatsapp") => Endpoint::GetWhatsapp,
+        (Method::Put, "/api/whatsapp") => Endpoint::PutWhatsapp,
+        (Method::Get, "/api/metrics") => Endpoint::Metrics,
+        (Method::Get, "/api/journeys") => Endpoint::Journeys,
+        (Method::Get, "/api/consents") => Endpoint::Consents,
+        (Method::Get, "/api/faq") => Endpoint::GetFaq,
+        (Method::Put, "/api/faq") => Endpoint::PutFaq,
+        (Method::Get, "/api/inbox") => Endpoint::Inbox,
+        (Method::Post, "/api/inbox/resolve") => Endpoint::ResolveInbox,
+        (Method::Get, "/api/data-requests") => Endpoint::DataRequests,
+        (Method::Post, "/api/test-message") => Endpoint::TestMessage,
         _ => return Err(ApiError::not_found()),
     };
     let session = authenticate(&req, env).await?;
+    let shop = session.shop.as_str();
     match endpoint {
-        Endpoint::Shop => shop(env, &session).await,
+        Endpoint::Shop => self::shop(env, &session).await,
+        Endpoint::GetPlaybook => admin::get_playbook(env, shop).await,
+        Endpoint::PutPlaybook => admin::put_playbook(&mut req, env, shop).await,
+        Endpoint::GetWhatsapp => admin::get_whatsapp(env, shop).await,
+        Endpoint::PutWhatsapp => admin::put_whatsapp(&mut req, env, shop).await,
+        Endpoint::Metrics => admin::metrics(&req, env, shop).await,
+        Endpoint::Journeys => admin::journeys(&req, env, shop).await,
+        Endpoint::Consents => admin::consents(&req, env, shop).await,
+        Endpoint::GetFaq => admin::get_faq(env, shop).await,
+        Endpoint::PutFaq => admin::put_faq(&mut req, env, shop).await,
+        Endpoint::Inbox => admin::inbox(env, shop).await,
+        Endpoint::ResolveInbox => admin::resolve_inbox(&mut req, env, shop).await,
+        Endpoint::DataRequests => admin::data_requests(env, shop).await,
+        Endpoint::TestMessage => admin::test_message(&mut req, env, shop).await,
     }
 }
 

@@ -282,7 +282,7 @@ impl CartJourney {
             checkout_token: journey.checkout.token.clone(),
             facts: std::mem::take(facts),
             at: now(),
-            summary: summary.map(|s| serde_json::to_value(s)).transpose()?,
+            summary: summary.map(serde_json::to_value).transpose()?,
         };
         shop_ledger::call::<_, ()>(&self.env, &journey.shop, "report", &report).await
     }

@@ -164,3 +164,22 @@ pub async fn put_data_request(env: &Env, domain: &str, id: &str, sealed: &str) -
         .await?;
     Ok(())
 }
+
+/// The shop's `customers/data_request` reports, as `(id, sealed report)`.
+pub async fn data_requests(env: &Env, domain: &str) -> Result<Vec<(String, String)>> {
+    let store = kv(env)?;
+    let prefix = format!("data_request:{domain}:");
+    let page = store
+        .list()
+        .prefix(prefix.clone())
+        .limit(1000)
+        .execute()
+        .await?;
+    let mut reports = vec![];
+    for key in page.keys {
+        if let Some(sealed) = store.get(&key.name).text().await? {
+            reports.push((key.name[prefix.len()..].to_string(), sealed));
+        }
+    }
+    Ok(reports)
+}
