@@ -22,12 +22,18 @@ export const SHOP = "maple-and-finch-demo.myshopify.com";
 export const PHONE_NUMBER_ID = "318462950071245";
 export const WHATSAPP_TOKEN = "EAAtest-whatsapp-token";
 
-/** One Worker with its fakes. `unexpected` collects outbound calls to hosts nobody fakes. */
-export async function startApp() {
+/**
+ * One Worker with its fakes. `unexpected` collects outbound calls to hosts nobody fakes.
+ * `persistRoot` keeps Durable Object and KV storage in files there, to inspect their bytes.
+ * `app.crashSends = n` makes the next n Graph API sends reach the fake and then fail on the
+ * way back, as when the isolate dies after the request left.
+ */
+export async function startApp({ persistRoot } = {}) {
   const graph = createGraphFake();
   graph.accounts.addNumber({ phoneNumberId: PHONE_NUMBER_ID, accessToken: WHATSAPP_TOKEN });
   const shopify = createShopifyFake({ apiKey: SECRETS.SHOPIFY_API_KEY, apiSecret: SECRETS.SHOPIFY_API_SECRET });
   const unexpected = [];
+  const app = {};
   const mf = new Miniflare({
     rootPath: root,
     modulesRoot: root,
@@ -53,8 +59,16 @@ export async function startApp() {
       GRAPH_API_ORIGIN: GRAPH_ORIGIN,
       SHOPIFY_ADMIN_ORIGIN: SHOPIFY_ORIGIN,
     },
+    ...(persistRoot ? { defaultPersistRoot: persistRoot, kvPersist: true, durableObjectsPersist: true } : {}),
     outboundService: async (req) => {
-      if (req.url.startsWith(`${GRAPH_ORIGIN}/`)) return graph.handle(req);
+      if (req.url.startsWith(`${GRAPH_ORIGIN}/`)) {
+        const res = await graph.handle(req);
+        if (app.crashSends > 0 && req.url.endsWith("/messages")) {
+          app.crashSends -= 1;
+          throw new Error("connection reset after the request was delivered");
+        }
+        return res;
+      }
       if (req.url.startsWith(`${SHOPIFY_ORIGIN}/`)) return shopify.handle(req);
       unexpected.push(`${req.method} ${req.url}`);
       return new Response("no fake for this host", { status: 599 });
@@ -62,7 +76,8 @@ export async function startApp() {
   });
   const url = await mf.ready;
   const kv = await mf.getKVNamespace("APP_KV");
-  return { mf, url, kv, graph, shopify, unexpected };
+  Object.assign(app, { mf, url, kv, graph, shopify, unexpected, crashSends: 0 });
+  return app;
 }
 
 /**

@@ -1,0 +1,142 @@
+// Shopify's lifecycle and privacy topics end to end: deleted checkouts, uninstall, and the
+// mandatory compliance webhooks, checked down to the bytes of every storage file.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
+import { SHOP, adminApi, fixture, installShop, sessionToken, shopifyWebhook, sleep, startApp } from "./harness.mjs";
+import { checkoutOf, freshPhone, inbound, templatesTo, text, whatsappWebhook } from "./meta.mjs";
+
+let app;
+const persistRoot = mkdtempSync(join(tmpdir(), "cartback-storage-"));
+beforeAll(async () => {
+  app = await startApp({ persistRoot });
+});
+beforeEach(async () => {
+  await installShop(app.kv, { delaySeconds: 2 });
+});
+afterAll(async () => {
+  expect(app.graph.invalid).toEqual([]);
+  await app.mf.dispose();
+  rmSync(persistRoot, { recursive: true, force: true });
+});
+
+/** Every byte Durable Objects and KV have written, as one string (SQLite files included). */
+function storageDump() {
+  const files = [];
+  const walk = (dir) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else files.push(readFileSync(path).toString("latin1"));
+    }
+  };
+  walk(persistRoot);
+  return files.join("\n");
+}
+
+const COMPLIANCE = ["customers/data_request", "customers/redact", "shop/redact"];
+
+test("every compliance topic refuses a bad HMAC with 401", async () => {
+  for (const topic of COMPLIANCE) {
+    const body = fixture(`shopify/${topic.replace("/", "-")}.json`);
+    const res = await shopifyWebhook(app, topic, body, { hmac: "bm9wZQ==" });
+    expect(res.status).toBe(401);
+  }
+});
+
+test("checkouts/delete ends the journey (it names the checkout by id and cart only)", async () => {
+  const phone = freshPhone();
+  const checkout = checkoutOf(phone);
+  checkout.id = Date.now();
+  checkout.cart_token = `cart${Date.now()}`;
+  await shopifyWebhook(app, "checkouts/update", checkout);
+  const deleted = JSON.parse(fixture("shopify/checkouts-delete.json"));
+  deleted.id = checkout.id;
+  deleted.cart_token = checkout.cart_token;
+  expect((await shopifyWebhook(app, "checkouts/delete", deleted)).status).toBe(200);
+  await sleep(3000);
+  expect(templatesTo(app.graph, phone)).toHaveLength(0);
+});
+
+test("an order that only names the cart still stops the journey", async () => {
+  const phone = freshPhone();
+  const checkout = checkoutOf(phone);
+  checkout.cart_token = `cart${Date.now()}`;
+  await shopifyWebhook(app, "checkouts/update", checkout);
+  const order = JSON.parse(fixture("shopify/orders-create.json"));
+  delete order.checkout_token;
+  order.cart_token = checkout.cart_token;
+  expect((await shopifyWebhook(app, "orders/create", order)).status).toBe(200);
+  await sleep(3000);
+  expect(templatesTo(app.graph, phone)).toHaveLength(0);
+});
+
+test("customers/data_request makes what we hold available to the merchant", async () => {
+  const phone = freshPhone();
+  const checkout = checkoutOf(phone);
+  checkout.customer.id = 99001;
+  await shopifyWebhook(app, "checkouts/update", checkout);
+  await expect.poll(() => templatesTo(app.graph, phone).length, { timeout: 8000 }).toBe(1);
+  const request = JSON.parse(fixture("shopify/customers-data_request.json"));
+  request.customer = { id: 99001, email: "someone@example.com", phone };
+  request.data_request = { id: 777 };
+  expect((await shopifyWebhook(app, "customers/data_request", request)).status).toBe(200);
+  const res = await adminApi(app, "/api/data-requests", { token: sessionToken({ shop: SHOP }) });
+  const { data_requests } = await res.json();
+  const report = data_requests.find((r) => r.id === "777").report;
+  expect(report.phone).toBe(phone);
+  expect(report.journeys).toHaveLength(1);
+  expect(report.journeys[0].phone).toBe(phone);
+  expect(report.consents[0]).toMatchObject({ kind: "opt_in", source: "checkout_marketing_consent" });
+});
+
+test("after customers/redact the shopper's phone, name and email are in no storage file", async () => {
+  const phone = "+14165550199";
+  const checkout = checkoutOf(phone);
+  checkout.customer.id = 7938205146271;
+  checkout.customer.first_name = "Zephyrine";
+  checkout.shipping_address.first_name = "Zephyrine";
+  checkout.billing_address.first_name = "Zephyrine";
+  await shopifyWebhook(app, "checkouts/update", checkout);
+  await expect.poll(() => templatesTo(app.graph, phone).length, { timeout: 8000 }).toBe(1);
+  await whatsappWebhook(app, inbound(phone, text("Can I talk to a person?"), { name: "Zephyrine Quill" }));
+  await sleep(500);
+  expect(storageDump()).toContain("Zephyrine"); // the journey holds it while it runs
+
+  const redact = JSON.parse(fixture("shopify/customers-redact.json"));
+  redact.customer = { id: 7938205146271, email: "zephyrine@example.com", phone };
+  expect((await shopifyWebhook(app, "customers/redact", redact)).status).toBe(200);
+  await sleep(1500);
+  const dump = storageDump();
+  for (const needle of ["Zephyrine", "Quill", "zephyrine@example.com", "4165550199", "416-555-0199"]) {
+    expect(dump.includes(needle), needle).toBe(false);
+  }
+  // Never messaged again: the salted hash stays on the suppression list.
+  await shopifyWebhook(app, "checkouts/update", checkoutOf(phone));
+  await sleep(3000);
+  expect(templatesTo(app.graph, phone)).toHaveLength(1);
+});
+
+test("app/uninstalled deletes the tokens and stops pending messages", async () => {
+  const phone = freshPhone();
+  await shopifyWebhook(app, "checkouts/update", checkoutOf(phone));
+  expect((await shopifyWebhook(app, "app/uninstalled", fixture("shopify/app-uninstalled.json"))).status).toBe(200);
+  await sleep(3000);
+  expect(templatesTo(app.graph, phone)).toHaveLength(0);
+  const record = JSON.parse(await app.kv.get(`shop:${SHOP}`));
+  expect(record.whatsapp ?? null).toBeNull();
+  expect(record.shopify ?? null).toBeNull();
+  expect(await app.kv.get("wa:318462950071245")).toBeNull();
+});
+
+test("shop/redact deletes everything of the shop", async () => {
+  const phone = freshPhone();
+  await shopifyWebhook(app, "checkouts/update", checkoutOf(phone));
+  await expect.poll(() => templatesTo(app.graph, phone).length, { timeout: 8000 }).toBe(1);
+  expect((await shopifyWebhook(app, "shop/redact", fixture("shopify/shop-redact.json"))).status).toBe(200);
+  await sleep(1500);
+  const keys = (await app.kv.list()).keys.map((k) => k.name).filter((k) => k.includes(SHOP));
+  expect(keys).toEqual([]);
+  expect(storageDump().includes(phone.slice(2))).toBe(false);
+});
