@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::inbound::Content;
 use super::message::NOT_INTERESTED;
+use super::time::Millis;
 
 /// The interactive reply id of the app's "Complete my order" button.
 pub const COMPLETE_ORDER: &str = "complete_order";
@@ -275,6 +276,27 @@ pub fn reply_text(kind: ReplyKind, lang: Lang) -> &'static str {
         (RecoveryLink, Fr) => "Voici le lien pour finaliser votre commande :",
         (RecoveryLink, De) => "Hier ist der Link, um Ihre Bestellung abzuschließen:",
     }
+}
+
+/// The reply buttons offered under an answer while the shopper's cart is still open:
+/// `(id, title)` pairs, titles within WhatsApp's 20 characters.
+pub fn cart_buttons(lang: Lang) -> [(&'static str, &'static str); 2] {
+    use Lang::*;
+    let (complete, not_interested) = match lang {
+        En => ("Complete my order", "Not interested"),
+        Pt => ("Finalizar pedido", "Não tenho interesse"),
+        Es => ("Completar pedido", "No me interesa"),
+        Fr => ("Finaliser commande", "Pas intéressé"),
+        De => ("Jetzt bestellen", "Kein Interesse"),
+    };
+    [(COMPLETE_ORDER, complete), (NOT_INTERESTED, not_interested)]
+}
+
+/// Free-form messages may go out only within 24 hours of the shopper's last message.
+pub const SERVICE_WINDOW_MS: i64 = 24 * 3_600_000;
+
+pub fn window_open(last_inbound: Option<Millis>, now: Millis) -> bool {
+    last_inbound.is_some_and(|at| now.0 >= at.0 && now.0 - at.0 < SERVICE_WINDOW_MS)
 }
 
 // ---- normalization ----
@@ -864,6 +886,44 @@ const FUNCTION_WORDS: &[(Lang, &[&str])] = &[
         ],
     ),
 ];
+
+#[cfg(test)]
+mod window_tests {
+    use super::*;
+
+    #[test]
+    fn buttons_fit_whatsapps_limits() {
+        for lang in [Lang::En, Lang::Pt, Lang::Es, Lang::Fr, Lang::De] {
+            for (id, title) in cart_buttons(lang) {
+                assert!(title.chars().count() <= 20, "{title}");
+                assert!(!id.is_empty());
+            }
+            // A tap on either button reads as what it says.
+            let [(complete, title), (not_interested, other)] = cart_buttons(lang);
+            let tap = |id: &str, title: &str| {
+                interpret(
+                    &Content::InteractiveReply {
+                        id: id.into(),
+                        title: title.into(),
+                    },
+                    &Faq::default(),
+                    lang,
+                )
+            };
+            assert_eq!(tap(complete, title), Intent::CompleteOrder);
+            assert_eq!(tap(not_interested, other), Intent::NotInterested);
+        }
+    }
+
+    #[test]
+    fn the_service_window_lasts_24_hours_from_the_last_message() {
+        let at = Millis(1_800_000_000_000);
+        assert!(window_open(Some(at), at));
+        assert!(window_open(Some(at), at.plus_millis(SERVICE_WINDOW_MS - 1)));
+        assert!(!window_open(Some(at), at.plus_millis(SERVICE_WINDOW_MS)));
+        assert!(!window_open(None, at));
+    }
+}
 
 #[cfg(test)]
 mod tests {

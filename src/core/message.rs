@@ -93,6 +93,80 @@ pub fn text_message(to: &Phone, body: &str) -> TextMessage {
     }
 }
 
+/// Body of an interactive message with reply buttons (inside the 24-hour window only).
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct InteractiveMessage {
+    pub messaging_product: String,
+    pub recipient_type: String,
+    pub to: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub interactive: Interactive,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Interactive {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub body: InteractiveText,
+    pub action: ButtonsAction,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct InteractiveText {
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct ButtonsAction {
+    pub buttons: Vec<ReplyButton>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct ReplyButton {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub reply: ButtonReply,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct ButtonReply {
+    pub id: String,
+    pub title: String,
+}
+
+/// WhatsApp's limit on an interactive message's body.
+const MAX_INTERACTIVE_BODY_CHARS: usize = 1024;
+
+/// `body` with up to three reply buttons `(id, title)`.
+pub fn interactive_message(to: &Phone, body: &str, buttons: &[(&str, &str)]) -> InteractiveMessage {
+    InteractiveMessage {
+        messaging_product: "whatsapp".into(),
+        recipient_type: "individual".into(),
+        to: to.as_str().into(),
+        kind: "interactive".into(),
+        interactive: Interactive {
+            kind: "button".into(),
+            body: InteractiveText {
+                text: body.chars().take(MAX_INTERACTIVE_BODY_CHARS).collect(),
+            },
+            action: ButtonsAction {
+                buttons: buttons
+                    .iter()
+                    .take(3)
+                    .map(|(id, title)| ReplyButton {
+                        kind: "reply".into(),
+                        reply: ButtonReply {
+                            id: (*id).into(),
+                            title: title.chars().take(20).collect(),
+                        },
+                    })
+                    .collect(),
+            },
+        },
+    }
+}
+
 /// Values the variables of a step are filled with, already formatted for the shopper.
 pub trait Variables {
     fn value(&self, var: Variable) -> String;
@@ -235,6 +309,31 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(serde_json::to_value(&msg).unwrap(), fixture);
+    }
+
+    #[test]
+    fn interactive_messages_keep_whatsapps_limits() {
+        let to = Phone::parse("+14165550142", None).unwrap();
+        let buttons = [
+            ("a", "x"),
+            ("b", "a title far longer than twenty"),
+            ("c", "z"),
+            ("d", "w"),
+        ];
+        let m =
+            serde_json::to_value(interactive_message(&to, &"y".repeat(2000), &buttons)).unwrap();
+        assert_eq!(m["type"], "interactive");
+        assert_eq!(m["interactive"]["type"], "button");
+        assert_eq!(
+            m["interactive"]["body"]["text"].as_str().unwrap().len(),
+            1024
+        );
+        let sent = m["interactive"]["action"]["buttons"].as_array().unwrap();
+        assert_eq!(sent.len(), 3);
+        assert_eq!(
+            sent[1]["reply"]["title"].as_str().unwrap().chars().count(),
+            20
+        );
     }
 
     #[test]

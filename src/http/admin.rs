@@ -274,7 +274,7 @@ pub async fn test_message(req: &mut Request, env: &Env, shop: &str) -> ApiResult
         .whatsapp
         .ok_or_else(|| ApiError::new(409, "whatsapp_not_connected", "connect WhatsApp first"))?;
     let message = sample_message(step, &phone, &playbook.default_language, &record.name);
-    match whatsapp::send(&config::graph_base(env), &conn, &message).await {
+    match whatsapp::send(env, &conn, &message).await {
         SendOutcome::Accepted { wamid } => {
             json(&serde_json::json!({ "status": "sent", "wamid": wamid }))
         }

@@ -7,7 +7,7 @@ use super::error::{ApiError, ApiResult};
 use super::read_body;
 use crate::core::inbound::{parse_webhook, DeliveryStatus, InboundEvent};
 use crate::core::journey::Delivery;
-use crate::core::message::text_message;
+use crate::core::message::{interactive_message, text_message};
 use crate::core::signature::{constant_time_eq, verify_meta_webhook};
 use crate::objects::cart_journey::{self, CartCommand};
 use crate::objects::shop_ledger::{self, InboundCall, InboundPlan, MessageOwner, StatusCall};
@@ -107,8 +107,17 @@ async fn handle_event(env: &Env, event: InboundEvent) -> ApiResult<()> {
             if let (Some(reply), Some(mut record)) = (plan.reply, store::shop(env, &shop).await?) {
                 store::open_whatsapp(env, &mut record)?;
                 if let Some(conn) = record.whatsapp {
-                    let message = text_message(&reply.to, &reply.text);
-                    whatsapp::send(&config::graph_base(env), &conn, &message).await;
+                    if reply.buttons.is_empty() {
+                        whatsapp::send(env, &conn, &text_message(&reply.to, &reply.text)).await;
+                    } else {
+                        let buttons: Vec<(&str, &str)> = reply
+                            .buttons
+                            .iter()
+                            .map(|(id, title)| (id.as_str(), title.as_str()))
+                            .collect();
+                        let message = interactive_message(&reply.to, &reply.text, &buttons);
+                        whatsapp::send(env, &conn, &message).await;
+                    }
                 }
             }
         }

@@ -21,7 +21,7 @@ use crate::core::playbook::Playbook;
 use crate::core::shop::ShopRecord;
 use crate::core::shopify::{Checkout, Order};
 use crate::core::time::Millis;
-use crate::platform::{config, shopify, store, whatsapp};
+use crate::platform::{shopify, store, whatsapp};
 
 const CART_KEY: &str = "cart";
 
@@ -251,7 +251,7 @@ impl CartJourney {
                     let Some(conn) = &data.record.whatsapp else {
                         continue; // the core only sends when connected
                     };
-                    let outcome = whatsapp::send(&data.graph_base, conn, &message).await;
+                    let outcome = whatsapp::send(&self.env, conn, &message).await;
                     Event::Sent { step_id, outcome }
                 }
             };
@@ -293,7 +293,6 @@ struct ShopData {
     shop: String,
     record: ShopRecord,
     playbook: Playbook,
-    graph_base: String,
 }
 
 impl ShopData {
@@ -304,7 +303,6 @@ impl ShopData {
             shop: shop.to_string(),
             record,
             playbook: store::playbook(env, shop).await?,
-            graph_base: config::graph_base(env),
         })
     }
 

@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS messages (
   wamid TEXT PRIMARY KEY, checkout_token TEXT NOT NULL, step_id TEXT NOT NULL,
   sent_at INTEGER NOT NULL, status TEXT NOT NULL, error_code INTEGER);
 CREATE TABLE IF NOT EXISTS inbound (wamid TEXT PRIMARY KEY, at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS conversations (phone_hash TEXT PRIMARY KEY, last_inbound INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS inbox (
   phone_hash TEXT PRIMARY KEY, phone TEXT NOT NULL, name TEXT, last_message TEXT NOT NULL,
   since INTEGER NOT NULL, resolved_at INTEGER);
@@ -155,6 +156,9 @@ pub struct InboundPlan {
 pub struct Reply {
     pub to: Phone,
     pub text: String,
+    /// Reply buttons `(id, title)` under the text (an interactive message).
+    #[serde(default)]
+    pub buttons: Vec<(String, String)>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -226,7 +230,7 @@ impl DurableObject for ShopLedger {
             "consent" => rpc::reply(&ledger.add_consent(parse(&body)?)?),
             "consents" => rpc::reply(&ledger.consents(parse(&body)?)?),
             "journeys" => rpc::reply(&ledger.journeys(parse(&body)?)?),
-            "inbound" => rpc::reply(&ledger.inbound(parse(&body)?)?),
+            "inbound" => rpc::reply(&ledger.inbound(parse(&body)?, now())?),
             "optin_allowed" => rpc::reply(&ledger.optin_allowed(parse(&body)?)?),
             "faq" => rpc::reply(&ledger.faq()?),
             "put_faq" => rpc::reply(&ledger.put_faq(parse(&body)?)?),
@@ -664,7 +668,25 @@ impl Ops {
 
     /// Decides what a shopper's message or preference means (DESIGN.md §6). Each inbound
     /// message is handled once, however often Meta delivers it.
-    fn inbound(&self, call: InboundCall) -> Result<InboundPlan> {
+    /// Free-form replies leave only inside the shopper's 24-hour service window.
+    fn inbound(&self, call: InboundCall, now: Millis) -> Result<InboundPlan> {
+        let mut plan = self.converse(call)?;
+        if let Some(reply) = &plan.reply {
+            let last: Option<Millis> = self
+                .rows::<Int>(
+                    "SELECT last_inbound AS v FROM conversations WHERE phone_hash = ?",
+                    vec![s(self.hash(&reply.to))],
+                )?
+                .first()
+                .map(|r| Millis(r.v));
+            if !conversation::window_open(last, now) {
+                plan.reply = None;
+            }
+        }
+        Ok(plan)
+    }
+
+    fn converse(&self, call: InboundCall) -> Result<InboundPlan> {
         let (phone, wamid, at, name, context, content) = match call.event {
             InboundEvent::Message {
                 from,
@@ -690,11 +712,13 @@ impl Ops {
         let phone_hash = self.hash(&phone);
         let journeys = self.active_journeys(&phone_hash)?;
         self.mark_replied(&phone_hash, at)?;
+        self.touch_conversation(&phone_hash, at)?;
         let text = content.text().to_string();
         let language = conversation::guess_language(&text, self.locale_of(&phone_hash)?.as_deref());
         let reply = |kind: ReplyKind| Reply {
             to: phone.clone(),
             text: conversation::reply_text(kind, language).to_string(),
+            buttons: vec![],
         };
         let faq = self.faq()?;
         let plan = |signal, journeys, reply| InboundPlan {
@@ -741,6 +765,7 @@ impl Ops {
                         conversation::reply_text(ReplyKind::RecoveryLink, language),
                         call.app_url.trim_end_matches('/')
                     ),
+                    buttons: vec![],
                 });
                 plan(None, vec![], link)
             }
@@ -749,14 +774,23 @@ impl Ops {
                 self.to_inbox(&phone_hash, &phone, name.as_deref(), &text, at)?;
                 plan(Some(ShopperSignal::Replied), journeys, None)
             }
-            Intent::Faq { index, .. } => plan(
-                Some(ShopperSignal::Replied),
-                journeys,
-                faq.entries.get(index).map(|e| Reply {
+            Intent::Faq { index, .. } => {
+                // While a cart of theirs is still unbought, the answer offers to finish it.
+                let buttons = if !self.has_unbought_cart(&phone_hash)? {
+                    vec![]
+                } else {
+                    conversation::cart_buttons(language)
+                        .iter()
+                        .map(|(id, title)| (id.to_string(), title.to_string()))
+                        .collect()
+                };
+                let answer = faq.entries.get(index).map(|e| Reply {
                     to: phone.clone(),
                     text: e.answer.clone(),
-                }),
-            ),
+                    buttons,
+                });
+                plan(Some(ShopperSignal::Replied), journeys, answer)
+            }
             Intent::Human | Intent::Unknown => {
                 self.to_inbox(&phone_hash, &phone, name.as_deref(), &text, at)?;
                 plan(
@@ -770,6 +804,9 @@ impl Ops {
 
     fn preference(&self, phone: Phone, value: Preference, at: Millis) -> Result<InboundPlan> {
         let phone_hash = self.hash(&phone);
+        // Treated as the shopper reaching out, so the one confirmation may go (unconfirmed by
+        // Meta; if it is refused with 131047, only the confirmation is lost).
+        self.touch_conversation(&phone_hash, at)?;
         match value {
             Preference::Stop => {
                 let already = crate::core::consent::status(&self.consent_records(&phone_hash)?)
@@ -784,6 +821,7 @@ impl Ops {
                         to: phone,
                         text: conversation::reply_text(ReplyKind::OptOutConfirmation, language)
                             .to_string(),
+                        buttons: vec![],
                     }),
                 })
             }
@@ -802,6 +840,18 @@ impl Ops {
             }
             Preference::Other(_) => Ok(InboundPlan::default()),
         }
+    }
+
+    /// A journey still running, or one that ran its course without an order.
+    fn has_unbought_cart(&self, phone_hash: &str) -> Result<bool> {
+        Ok(self
+            .rows::<Count>(
+                "SELECT count(*) AS n FROM journeys WHERE phone_hash = ?
+                   AND (status = 'active' OR end_reason = 'finished')",
+                vec![s(phone_hash.to_string())],
+            )?
+            .first()
+            .is_some_and(|c| c.n > 0))
     }
 
     /// The locale of the shopper's latest checkout: the language replies default to.
@@ -1004,7 +1054,7 @@ impl Ops {
         }
         phone_hashes.sort();
         phone_hashes.dedup();
-        let now = i(worker::Date::now().as_millis() as i64);
+        let now = i(now().0);
         for hash in phone_hashes {
             for table in ["consents", "inbox", "limited"] {
                 self.exec(
@@ -1092,6 +1142,15 @@ struct GroupRow {
 }
 
 impl Ops {
+    /// The shopper's last message, from which the 24-hour service window runs.
+    fn touch_conversation(&self, phone_hash: &str, at: Millis) -> Result<()> {
+        self.exec(
+            "INSERT INTO conversations (phone_hash, last_inbound) VALUES (?, ?)
+             ON CONFLICT(phone_hash) DO UPDATE SET last_inbound = max(last_inbound, excluded.last_inbound)",
+            vec![s(phone_hash.to_string()), i(at.0)],
+        )
+    }
+
     /// Every later inbound message counts the shopper's open journeys as replied.
     fn mark_replied(&self, phone_hash: &str, at: Millis) -> Result<()> {
         self.exec(
@@ -1252,4 +1311,8 @@ impl Ops {
 
 fn rate(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+fn now() -> Millis {
+    Millis(worker::Date::now().as_millis() as i64)
 }

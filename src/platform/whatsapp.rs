@@ -9,9 +9,20 @@ use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestIni
 
 use crate::core::delivery::SendOutcome;
 use crate::core::shop::WhatsAppConnection;
+use crate::platform::config;
 
-/// Well below the alarm handler's limits and below `journey::ATTEMPT_GRACE_MS`.
-const SEND_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a send may take before its outcome counts as unknown (var
+/// `WHATSAPP_SEND_TIMEOUT_MS`). Capped well below `journey::ATTEMPT_GRACE_MS`, so a request
+/// still in flight is never declared lost.
+const DEFAULT_SEND_TIMEOUT_MS: u64 = 15_000;
+const MAX_SEND_TIMEOUT_MS: u64 = 30_000;
+
+pub fn send_timeout(env: &worker::Env) -> Duration {
+    let ms = config::var_or(env, "WHATSAPP_SEND_TIMEOUT_MS", "")
+        .parse()
+        .unwrap_or(DEFAULT_SEND_TIMEOUT_MS);
+    Duration::from_millis(ms.clamp(100, MAX_SEND_TIMEOUT_MS))
+}
 
 #[derive(Deserialize)]
 struct Accepted {
@@ -36,11 +47,11 @@ struct GraphError {
 /// POSTs the message. A refusal carries Meta's `error.code`; anything that leaves us unsure
 /// whether the request reached Meta is `Unknown`, so it is never sent twice.
 pub async fn send<M: serde::Serialize>(
-    graph_base: &str,
+    env: &worker::Env,
     conn: &WhatsAppConnection,
     message: &M,
 ) -> SendOutcome {
-    match post(graph_base, conn, message).await {
+    match post(&config::graph_base(env), send_timeout(env), conn, message).await {
         Ok(outcome) => outcome,
         Err(e) => {
             worker::console_warn!("whatsapp send outcome unknown: {e}");
@@ -51,6 +62,7 @@ pub async fn send<M: serde::Serialize>(
 
 async fn post<M: serde::Serialize>(
     graph_base: &str,
+    timeout: Duration,
     conn: &WhatsAppConnection,
     message: &M,
 ) -> worker::Result<SendOutcome> {
@@ -68,7 +80,7 @@ async fn post<M: serde::Serialize>(
     let signal = controller.signal();
     let fetch = Fetch::Request(request);
     let sending = fetch.send_with_signal(&signal);
-    let timer = Delay::from(SEND_TIMEOUT);
+    let timer = Delay::from(timeout);
     futures_util::pin_mut!(sending, timer);
     let mut response = match select(sending, timer).await {
         Either::Left((response, _)) => response?,

@@ -25,8 +25,8 @@ export const WHATSAPP_TOKEN = "EAAtest-whatsapp-token";
 /**
  * One Worker with its fakes. `unexpected` collects outbound calls to hosts nobody fakes.
  * `persistRoot` keeps Durable Object and KV storage in files there, to inspect their bytes.
- * `app.crashSends = n` makes the next n Graph API sends reach the fake and then fail on the
- * way back, as when the isolate dies after the request left.
+ * `app.stallSends = n` makes the next n Graph API sends reach the fake and then never answer
+ * in time, as when the network or the isolate fails after the request left.
  */
 export async function startApp({ persistRoot } = {}) {
   const graph = createGraphFake();
@@ -58,14 +58,15 @@ export async function startApp({ persistRoot } = {}) {
       GRAPH_API_VERSION: "v23.0",
       GRAPH_API_ORIGIN: GRAPH_ORIGIN,
       SHOPIFY_ADMIN_ORIGIN: SHOPIFY_ORIGIN,
+      WHATSAPP_SEND_TIMEOUT_MS: "2000",
     },
     ...(persistRoot ? { defaultPersistRoot: persistRoot, kvPersist: true, durableObjectsPersist: true } : {}),
     outboundService: async (req) => {
       if (req.url.startsWith(`${GRAPH_ORIGIN}/`)) {
         const res = await graph.handle(req);
-        if (app.crashSends > 0 && req.url.endsWith("/messages")) {
-          app.crashSends -= 1;
-          throw new Error("connection reset after the request was delivered");
+        if (app.stallSends > 0 && req.url.endsWith("/messages")) {
+          app.stallSends -= 1;
+          await new Promise((r) => setTimeout(r, 4000));
         }
         return res;
       }
@@ -76,7 +77,7 @@ export async function startApp({ persistRoot } = {}) {
   });
   const url = await mf.ready;
   const kv = await mf.getKVNamespace("APP_KV");
-  Object.assign(app, { mf, url, kv, graph, shopify, unexpected, crashSends: 0 });
+  Object.assign(app, { mf, url, kv, graph, shopify, unexpected, stallSends: 0 });
   return app;
 }
 

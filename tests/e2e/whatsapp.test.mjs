@@ -1,7 +1,7 @@
 // WhatsApp end to end: Meta's verification, signed webhooks, statuses, conversations and every
 // way a send can fail, with the built Worker in workerd and the Graph API fake.
 import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
-import { SECRETS, installShop, shopifyWebhook, sleep, startApp } from "./harness.mjs";
+import { SECRETS, SHOP, adminApi, fixture, installShop, sessionToken, shopifyWebhook, sleep, startApp } from "./harness.mjs";
 import {
   button,
   checkoutOf,
@@ -19,6 +19,8 @@ import {
 let app;
 beforeAll(async () => {
   app = await startApp();
+  await installShop(app.kv);
+  expect((await adminApi(app, "/api/shop", { token: sessionToken({ shop: SHOP }) })).status).toBe(200);
 });
 beforeEach(async () => {
   await installShop(app.kv, { delaySeconds: 1 });
@@ -204,4 +206,66 @@ test("a failed status with a transient code is retried", async () => {
   const { phone, wamid } = await messaged();
   await whatsappWebhook(app, status(phone, wamid, "failed", { errors: [131000] }));
   await expect.poll(() => templatesTo(app.graph, phone).length, { timeout: 8000 }).toBe(2);
+});
+
+test("questions are answered from the FAQ, with buttons to finish the order", async () => {
+  const token = sessionToken({ shop: SHOP });
+  const faq = {
+    entries: [
+      { question: "Do you ship internationally?", answer: "Yes, we ship to Portugal in 3–5 days.", keywords: ["ship", "shipping", "lisbon"] },
+      { question: "Você entrega em Lisboa?", answer: "Sim, entregamos em Lisboa em 3 a 5 dias.", language: "pt", keywords: ["entrega", "lisboa"] },
+    ],
+  };
+  expect((await adminApi(app, "/api/faq", { token, method: "PUT", body: faq })).status).toBe(200);
+  expect(await (await adminApi(app, "/api/faq", { token })).json()).toMatchObject(faq);
+  const { phone } = await messaged();
+  const question = JSON.parse(fixture("whatsapp/webhook-message-text.json").replaceAll("14165550142", phone.slice(1)));
+  question.entry[0].changes[0].value.messages[0].timestamp = String(Math.floor(Date.now() / 1000));
+  await whatsappWebhook(app, question);
+  await expect.poll(() => app.graph.messages.filter((m) => m.to === phone && m.type === "interactive").length, { timeout: 5000 }).toBe(1);
+  const answer = app.graph.messages.find((m) => m.to === phone && m.type === "interactive").body.interactive;
+  expect(answer.body.text).toBe("Yes, we ship to Portugal in 3–5 days.");
+  expect(answer.action.buttons.map((b) => b.reply.id)).toEqual(["complete_order", "not_interested"]);
+
+  const pt = freshPhone();
+  await whatsappWebhook(app, inbound(pt, text("Vocês entregam em Lisboa?")));
+  await expect.poll(() => textsTo(app.graph, pt), { timeout: 5000 }).toEqual(["Sim, entregamos em Lisboa em 3 a 5 dias."]);
+});
+
+test("unclear questions go to the inbox until the merchant resolves them", async () => {
+  const token = sessionToken({ shop: SHOP });
+  const { phone } = await messaged();
+  await whatsappWebhook(app, inbound(phone, text("Is the merino itchy on sensitive skin?"), { name: "Iris Vale" }));
+  await expect.poll(() => textsTo(app.graph, phone).length, { timeout: 5000 }).toBe(1);
+  const inbox = await (await adminApi(app, "/api/inbox", { token })).json();
+  const waiting = inbox.conversations.find((c) => c.phone === phone);
+  expect(waiting).toMatchObject({ name: "Iris Vale", last_message: "Is the merino itchy on sensitive skin?" });
+  // The bot stays quiet in that conversation...
+  await whatsappWebhook(app, inbound(phone, text("Do you ship internationally?")));
+  await sleep(800);
+  expect(textsTo(app.graph, phone)).toHaveLength(1);
+  // ...until the merchant resolves it.
+  const resolved = await adminApi(app, "/api/inbox/resolve", { token, method: "POST", body: { phone } });
+  expect(await resolved.json()).toEqual({ resolved: true });
+  const after = await (await adminApi(app, "/api/inbox", { token })).json();
+  expect(after.conversations.find((c) => c.phone === phone)).toBeUndefined();
+});
+
+test("every WhatsApp fixture is accepted with its own signature", async () => {
+  const manifest = JSON.parse(fixture("manifest.json"));
+  for (const [file, context] of Object.entries(manifest.whatsapp ?? {})) {
+    const signature = context.headers?.["X-Hub-Signature-256"];
+    if (!signature) continue; // responses, not webhooks
+    const res = await whatsappWebhook(app, fixture(file), { signature });
+    expect(res.status, file).toBe(200);
+  }
+});
+
+test("a send whose answer is lost after it left is never repeated", async () => {
+  app.stallSends = 1;
+  const phone = freshPhone();
+  await shopifyWebhook(app, "checkouts/update", checkoutOf(phone));
+  await expect.poll(() => templatesTo(app.graph, phone).length, { timeout: 8000 }).toBe(1);
+  await sleep(5000);
+  expect(templatesTo(app.graph, phone)).toHaveLength(1);
 });
