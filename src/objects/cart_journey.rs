@@ -219,7 +219,6 @@ impl CartJourney {
                         caps: data.playbook.caps.clone(),
                         phone_number_id: data.phone_number_id(),
                         per_second: data.record.messages_per_second(),
-                        now: now(),
                     };
                     let verdict: GateVerdict =
                         shop_ledger::call(&self.env, &data.shop, "gate", &call).await?;

@@ -104,7 +104,6 @@ pub struct GateCall {
     pub caps: Option<Caps>,
     pub phone_number_id: String,
     pub per_second: u32,
-    pub now: Millis,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -223,7 +222,7 @@ impl DurableObject for ShopLedger {
         };
         match op.as_str() {
             "begin" => rpc::reply(&ledger.begin(parse(&body)?)?),
-            "gate" => rpc::reply(&ledger.gate(parse(&body)?)?),
+            "gate" => rpc::reply(&ledger.gate(parse(&body)?, now())?),
             "report" => rpc::reply(&ledger.report(parse(&body)?)?),
             "status" => rpc::reply(&ledger.status(parse(&body)?)?),
             "lookup" => rpc::reply(&ledger.lookup(parse(&body)?)?),
@@ -326,7 +325,9 @@ impl Ops {
     }
 
     /// Consent, suppression, caps and pacing in one synchronous run: atomic for the shop.
-    fn gate(&self, g: GateCall) -> Result<GateVerdict> {
+    /// Slots are reckoned on the ledger's clock: calls queue here, and a caller's clock would
+    /// hand out slots already past.
+    fn gate(&self, g: GateCall, now: Millis) -> Result<GateVerdict> {
         let phone_hash = self.hash(&g.phone);
         let token = g.request.checkout_token.clone();
         // A repeated ask for the same step (a lost answer) gets the same slot, counted once.
@@ -383,7 +384,7 @@ impl Ops {
                 caps: g.caps.as_ref(),
                 per_second: g.per_second,
             },
-            g.now,
+            now,
         );
         if let Some(record) = &decision.record {
             self.append_consent(&phone_hash, record)?;
@@ -391,7 +392,7 @@ impl Ops {
         if decision.eligible {
             self.exec(
                 "UPDATE journeys SET eligible_at = coalesce(eligible_at, ?) WHERE checkout_token = ?",
-                vec![i(g.now.0), s(token.clone())],
+                vec![i(now.0), s(token.clone())],
             )?;
         }
         if let (Some(next_free), GateVerdict::Granted { slot_at }) =
@@ -399,7 +400,7 @@ impl Ops {
         {
             self.exec(
                 "INSERT INTO sends (checkout_token, step_id, phone_hash, at, slot_at) VALUES (?, ?, ?, ?, ?)",
-                vec![s(token), s(g.request.step_id), s(phone_hash), i(g.now.0), i(slot_at.0)],
+                vec![s(token), s(g.request.step_id), s(phone_hash), i(now.0), i(slot_at.0)],
             )?;
             self.exec(
                 "INSERT INTO pacing (phone_number_id, next_free) VALUES (?, ?)
