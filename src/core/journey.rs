@@ -497,6 +497,16 @@ impl Journey {
                 total: order.total,
             }));
         }
+        // A journey that had run its course still ends in the order, which is what it led to.
+        if matches!(
+            self.status,
+            Status::Ended {
+                reason: EndReason::Finished,
+                ..
+            }
+        ) {
+            self.status = Status::Active;
+        }
         self.end(EndReason::Ordered, now, effects);
     }
 
