@@ -11,7 +11,7 @@ use crate::core::shop::valid_shop_domain;
 use crate::core::shopify::{Checkout, CustomerRequest, DeletedCheckout, Order, PayloadError};
 use crate::core::signature::verify_shopify_webhook;
 use crate::objects::cart_journey::{self, CartCommand};
-use crate::objects::shop_ledger::{self, Checkouts, Customer, Lookup, MessageOwner};
+use crate::objects::shop_ledger::{self, Checkouts, Customer, EventId, Lookup, MessageOwner};
 use crate::platform::{config, crypto, store};
 
 pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Response> {
@@ -34,6 +34,19 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Res
     let event_id = headers.get("X-Shopify-Event-Id")?;
 
     let bad = |e: PayloadError| ApiError::bad_request(e.to_string());
+    // Checkout events are deduplicated by their own cart (with their order in time); every
+    // other topic by the shop ledger, so a repeated delivery does nothing twice.
+    let ledger_dedupe = event_id
+        .clone()
+        .filter(|_| !topic.starts_with("checkouts/"))
+        .map(|id| EventId { id });
+    if let Some(event) = &ledger_dedupe {
+        if shop_ledger::call::<_, bool>(env, &shop, "event_seen", event).await? {
+            return Ok(Response::from_json(
+                &serde_json::json!({ "ok": true, "duplicate": true }),
+            )?);
+        }
+    }
     match topic.as_str() {
         "checkouts/create" | "checkouts/update" => {
             let checkout = Checkout::from_webhook(&body).map_err(bad)?;
@@ -97,6 +110,10 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Res
         }
         // Accepted and ignored: Shopify retries anything but a 2xx.
         _ => {}
+    }
+    // shop/redact erased the ledger itself: nothing of the shop is kept, not even this id.
+    if let (Some(event), false) = (&ledger_dedupe, topic == "shop/redact") {
+        shop_ledger::call::<_, ()>(env, &shop, "remember_event", event).await?;
     }
     Ok(Response::from_json(&serde_json::json!({ "ok": true }))?)
 }

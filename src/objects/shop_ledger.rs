@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS messages (
   wamid TEXT PRIMARY KEY, checkout_token TEXT NOT NULL, step_id TEXT NOT NULL,
   sent_at INTEGER NOT NULL, status TEXT NOT NULL, error_code INTEGER);
 CREATE TABLE IF NOT EXISTS inbound (wamid TEXT PRIMARY KEY, at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS events_at ON events(at);
 CREATE TABLE IF NOT EXISTS conversations (phone_hash TEXT PRIMARY KEY, last_inbound INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS inbox (
   phone_hash TEXT PRIMARY KEY, phone TEXT NOT NULL, name TEXT, last_message TEXT NOT NULL,
@@ -172,6 +174,12 @@ pub struct OptInVerdict {
     pub allowed: bool,
 }
 
+/// A Shopify event, by its `X-Shopify-Event-Id`.
+#[derive(Serialize, Deserialize)]
+pub struct EventId {
+    pub id: String,
+}
+
 /// A customer to erase or report on: by Shopify customer id and by phone.
 #[derive(Serialize, Deserialize)]
 pub struct Customer {
@@ -239,6 +247,8 @@ impl DurableObject for ShopLedger {
             "redact" => rpc::reply(&ledger.redact(parse(&body)?)?),
             "data_request" => rpc::reply(&ledger.data_request(parse(&body)?)?),
             "metrics" => rpc::reply(&ledger.metrics(parse(&body)?)?),
+            "event_seen" => rpc::reply(&ledger.event_seen(parse(&body)?)?),
+            "remember_event" => rpc::reply(&ledger.remember_event(parse(&body)?, now())?),
             "erase" => {
                 let all = ledger.all()?;
                 // Everything of the shop, bytes included: the object's storage is wiped whole.
@@ -998,7 +1008,32 @@ impl Ops {
     }
 }
 
+/// Shopify retries a delivery for hours; event ids are remembered for a week.
+const EVENT_MEMORY_MS: i64 = 7 * 86_400_000;
+
 impl Ops {
+    fn event_seen(&self, e: EventId) -> Result<bool> {
+        Ok(self
+            .rows::<Count>(
+                "SELECT count(*) AS n FROM events WHERE id = ?",
+                vec![s(e.id)],
+            )?
+            .first()
+            .is_some_and(|c| c.n > 0))
+    }
+
+    /// Recorded once the event was handled: a delivery that failed half-way is retried whole.
+    fn remember_event(&self, e: EventId, now: Millis) -> Result<()> {
+        self.exec(
+            "DELETE FROM events WHERE at < ?",
+            vec![i(now.0 - EVENT_MEMORY_MS)],
+        )?;
+        self.exec(
+            "INSERT OR IGNORE INTO events (id, at) VALUES (?, ?)",
+            vec![s(e.id), i(now.0)],
+        )
+    }
+
     fn customer_hash(&self, customer_id: &str) -> String {
         seal::lookup_hash(&self.key, &format!("customer:{customer_id}"))
     }

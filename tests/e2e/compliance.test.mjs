@@ -130,6 +130,16 @@ test("app/uninstalled deletes the tokens and stops pending messages", async () =
   expect(await app.kv.get("wa:318462950071245")).toBeNull();
 });
 
+test("a repeated delivery of the same event is answered 200 and handled once", async () => {
+  const eventId = crypto.randomUUID();
+  const body = fixture("shopify/customers-data_request.json");
+  const first = await shopifyWebhook(app, "customers/data_request", body, { eventId });
+  expect(await first.json()).toEqual({ ok: true });
+  const again = await shopifyWebhook(app, "customers/data_request", body, { eventId });
+  expect(again.status).toBe(200);
+  expect(await again.json()).toEqual({ ok: true, duplicate: true });
+});
+
 test("shop/redact deletes everything of the shop", async () => {
   const phone = freshPhone();
   await shopifyWebhook(app, "checkouts/update", checkoutOf(phone));
