@@ -22,12 +22,13 @@ export CLOUDFLARE_CF_FETCH_ENABLED := false
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEV_PORT ?= 8787
 SIM_PORT ?= 8799
+STORE_PORT ?= 8798
 
 .PHONY: dev test build wasm tools rust-tools node-tools browser-tools test-native test-e2e demo lint clean
 
 ## Install what is missing, build, and run the Worker under wrangler dev beside the simulators.
 dev: build .dev.vars
-	@scripts/dev.sh $(DEV_PORT) $(SIM_PORT)
+	@scripts/dev.sh $(DEV_PORT) $(SIM_PORT) $(STORE_PORT)
 
 ## Send a signed demo checkout to the running `make dev`.
 demo:

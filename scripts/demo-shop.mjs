@@ -1,20 +1,31 @@
 // The demo shop `make dev` installs: its KV records, printed as JSON (`record` or `playbook`).
+// The WhatsApp token is sealed with the local data key, as the app keeps every token at rest.
+import { createCipheriv, randomBytes } from "node:crypto";
+import { devVars } from "./dev-vars.mjs";
 export const DEMO_SHOP = "cartback-demo.myshopify.com";
 export const DEMO_PHONE_NUMBER_ID = process.env.DEMO_PHONE_NUMBER_ID ?? "100000000000001";
 export const DEMO_WHATSAPP_TOKEN = process.env.DEMO_WHATSAPP_TOKEN ?? "demo-whatsapp-token";
 /** Seconds between the abandoned checkout and its reminder in the demo. */
 export const DEMO_DELAY_SECONDS = 10;
 
-export const record = {
+function seal(plaintext) {
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", Buffer.from(devVars().DATA_ENCRYPTION_KEY, "base64"), nonce);
+  const sealed = Buffer.concat([nonce, cipher.update(plaintext, "utf8"), cipher.final(), cipher.getAuthTag()]);
+  return `v1.${sealed.toString("base64url")}`;
+}
+
+const record = () => ({
   name: "Maple & Finch (demo)",
+  timezone: "America/Toronto",
   whatsapp: {
     phone_number_id: DEMO_PHONE_NUMBER_ID,
     waba_id: "200000000000002",
-    access_token: DEMO_WHATSAPP_TOKEN,
+    access_token: seal(DEMO_WHATSAPP_TOKEN),
   },
-};
+});
 
-export const playbook = {
+const playbook = {
   version: 1,
   enabled: true,
   consent_mode: "checkout_marketing_consent",
@@ -27,6 +38,15 @@ export const playbook = {
       body_params: ["first_name", "top_item_title", "cart_total"],
       button_url_param: "recovery_token",
     },
+    {
+      id: "offer",
+      delay_seconds: DEMO_DELAY_SECONDS * 3,
+      template: { name: "cart_offer", languages: ["en_US"] },
+      body_params: ["first_name", "discount_percent", "discount_code"],
+      button_url_param: "recovery_token",
+      when: { min_cart_value: "150.00" },
+      discount: { percent: 10, expires_after_hours: 48 },
+    },
   ],
   quiet_hours: null,
   stop_on_reply: true,
@@ -36,10 +56,10 @@ export const playbook = {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const which = process.argv[2];
-  const value = { record, playbook }[which];
+  const value = { record: record(), playbook, index: DEMO_SHOP }[which];
   if (!value) {
-    console.error("usage: node scripts/demo-shop.mjs record|playbook");
+    console.error("usage: node scripts/demo-shop.mjs record|playbook|index");
     process.exit(2);
   }
-  console.log(JSON.stringify(value));
+  console.log(typeof value === "string" ? value : JSON.stringify(value));
 }

@@ -1,21 +1,40 @@
 #!/usr/bin/env bash
 # Runs the Worker under `wrangler dev` (local Durable Objects and KV in .wrangler/state) beside
-# the WhatsApp simulator, with a demo shop installed. Ctrl-C stops both.
+# the WhatsApp and Shopify simulators, with a demo shop installed. Ctrl-C stops everything.
 set -euo pipefail
 dev_port=${1:-8787}
 sim_port=${2:-8799}
+store_port=${3:-8798}
 state=.wrangler/state
 demo_shop=cartback-demo.myshopify.com
+worker="http://127.0.0.1:$dev_port"
+meta_secret=$(sed -n 's/^META_APP_SECRET=//p' .dev.vars)
 
-WHATSAPP_SIM_PORT=$sim_port node scripts/whatsapp-sim.mjs &
-sim=$!
-trap 'kill $sim 2>/dev/null || true' EXIT
+SHOPIFY_SIM_PORT=$store_port node scripts/shopify-sim.mjs &
+children=$!
+trap 'kill $children 2>/dev/null || true' EXIT
 
 kv_put() { wrangler kv key put --binding APP_KV --local --persist-to "$state" "$1" "$2" >/dev/null; }
 kv_put "shop:$demo_shop" "$(node scripts/demo-shop.mjs record)"
 kv_put "playbook:$demo_shop" "$(node scripts/demo-shop.mjs playbook)"
-echo "demo shop $demo_shop installed; run 'make demo' in another terminal to abandon a checkout"
+kv_put "wa:100000000000001" "$(node scripts/demo-shop.mjs index)"
 
 wrangler dev --ip 127.0.0.1 --port "$dev_port" --persist-to "$state" \
   --var "GRAPH_API_ORIGIN:http://127.0.0.1:$sim_port" \
-  --var "APP_URL:http://127.0.0.1:$dev_port"
+  --var "SHOPIFY_ADMIN_ORIGIN:http://127.0.0.1:$store_port" \
+  --var "APP_URL:$worker" </dev/null &
+children="$children $!"
+
+# Once the Worker answers, the demo shop goes through Shopify's managed installation.
+(
+  until node -e "fetch('$worker/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"; do
+    sleep 1
+  done
+  node scripts/demo-install.mjs "$worker"
+  echo "ready: run 'make demo' in another terminal to abandon a checkout;"
+  echo "type '+14165550142 <message>' here to reply as the shopper"
+) &
+children="$children $!"
+
+# The WhatsApp simulator keeps the terminal: what is typed here is the shopper's reply.
+WHATSAPP_SIM_PORT=$sim_port WORKER_URL=$worker META_APP_SECRET=$meta_secret node scripts/whatsapp-sim.mjs

@@ -2,7 +2,11 @@
 // Local stand-in for graph.facebook.com during `make dev`: the Worker's Graph base URL points here,
 // and every message it sends is printed as a "phone screen" instead of reaching a real phone.
 // Requests Meta's contract would reject are printed loudly, so mistakes show up before production.
+// Like Meta, it then calls the Worker back with signed `sent`/`delivered`/`read` statuses, and a
+// line typed here (`+14165550142 Do you ship to Lisbon?`) arrives as that shopper's reply.
+import { createHmac, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
+import { createInterface } from 'node:readline';
 import { createGraphFake } from '../tests/fakes/graph.mjs';
 
 const HOST = '127.0.0.1';
@@ -10,6 +14,9 @@ const HOST = '127.0.0.1';
 const PORT = Number(process.env.WHATSAPP_SIM_PORT || 8799);
 const PHONE_NUMBER_ID = process.env.DEMO_PHONE_NUMBER_ID || '100000000000001';
 const ACCESS_TOKEN = process.env.DEMO_WHATSAPP_TOKEN || 'demo-whatsapp-token';
+// Where Meta's webhooks go, and the app secret that signs them (from .dev.vars).
+const WORKER_URL = process.env.WORKER_URL || '';
+const APP_SECRET = process.env.META_APP_SECRET || '';
 
 const color = process.stdout.isTTY;
 const paint = (code) => (text) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
@@ -76,6 +83,57 @@ graph.onMessage(({ at, phoneNumberId, to, body, wamid }) => {
     green(`└${rule}`),
   ];
   console.log(lines.join('\n'));
+});
+
+/** POSTs a webhook to the Worker, signed as Meta signs it (`X-Hub-Signature-256`). */
+async function deliver(field, value) {
+  if (!WORKER_URL || !APP_SECRET) return;
+  const body = JSON.stringify({
+    object: 'whatsapp_business_account',
+    entry: [{ id: '200000000000002', changes: [{ field, value: {
+      messaging_product: 'whatsapp',
+      metadata: { display_phone_number: DISPLAY_NUMBER.replace(/\D/g, ''), phone_number_id: PHONE_NUMBER_ID },
+      ...value,
+    } }] }],
+  });
+  const signature = `sha256=${createHmac('sha256', APP_SECRET).update(body).digest('hex')}`;
+  try {
+    const res = await fetch(`${WORKER_URL}/webhooks/whatsapp`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': signature },
+      body,
+    });
+    if (!res.ok) console.log(red(`✗ webhook answered ${res.status}: ${await res.text()}`));
+  } catch (error) {
+    console.log(red(`✗ webhook not delivered: ${error.message}`));
+  }
+}
+
+const seconds = () => String(Math.floor(Date.now() / 1000));
+
+// The phone receives and reads each message a moment later, as Meta then reports.
+graph.onMessage(({ to, wamid, body }) => {
+  const recipient_id = to.replace('+', '');
+  const callback = body.biz_opaque_callback_data;
+  ['sent', 'delivered', 'read'].forEach((status, i) => {
+    setTimeout(() => deliver('messages', {
+      statuses: [{ id: wamid, status, timestamp: seconds(), recipient_id, ...(callback ? { biz_opaque_callback_data: callback } : {}) }],
+    }), 500 + i * 1500);
+  });
+});
+
+// `+phone text`: the shopper writes back.
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const match = line.trim().match(/^(\+?\d{8,15})\s+(.+)$/);
+  if (!match) {
+    if (line.trim()) console.log(dim('type: +<phone> <message>   e.g. +14165550142 STOP'));
+    return;
+  }
+  const wa_id = match[1].replace('+', '');
+  deliver('messages', {
+    contacts: [{ profile: { name: 'Demo Shopper' }, wa_id }],
+    messages: [{ from: wa_id, id: `wamid.${randomBytes(18).toString('base64url')}`, timestamp: seconds(), type: 'text', text: { body: match[2] } }],
+  });
 });
 
 graph.onInvalid(({ at, phoneNumberId, body, errors }) => {
