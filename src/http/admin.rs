@@ -61,6 +61,7 @@ pub async fn get_whatsapp(env: &Env, shop: &str) -> ApiResult<Response> {
             "waba_id": w.waba_id,
             "connected": !w.paused,
             "status": if w.paused { "token_rejected" } else { "connected" },
+            "messages_per_second": record.messages_per_second(),
         }),
         None => serde_json::json!({
             "phone_number_id": null, "waba_id": null, "connected": false, "status": "not_connected",
@@ -74,11 +75,20 @@ struct Connect {
     phone_number_id: String,
     waba_id: String,
     access_token: String,
+    /// The number's throughput tier at Meta (default 80 messages per second).
+    messages_per_second: Option<u32>,
 }
 
 pub async fn put_whatsapp(req: &mut Request, env: &Env, shop: &str) -> ApiResult<Response> {
     let c: Connect = body(req).await?;
     let digits = |s: &str| !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_digit());
+    if c.messages_per_second
+        .is_some_and(|n| !(1..=1000).contains(&n))
+    {
+        return Err(ApiError::bad_request(
+            "messages_per_second must be between 1 and 1000",
+        ));
+    }
     if !digits(&c.phone_number_id) || !digits(&c.waba_id) || c.access_token.trim().is_empty() {
         return Err(ApiError::bad_request(
             "phone_number_id and waba_id must be Graph ids and access_token must be set",
@@ -107,7 +117,15 @@ pub async fn put_whatsapp(req: &mut Request, env: &Env, shop: &str) -> ApiResult
             "Meta did not accept these credentials for this phone number",
         ));
     }
-    store::connect_whatsapp(env, shop, &c.phone_number_id, &c.waba_id, &c.access_token).await?;
+    store::connect_whatsapp(
+        env,
+        shop,
+        &c.phone_number_id,
+        &c.waba_id,
+        &c.access_token,
+        c.messages_per_second,
+    )
+    .await?;
     get_whatsapp(env, shop).await
 }
 

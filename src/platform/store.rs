@@ -89,8 +89,10 @@ pub async fn connect_whatsapp(
     phone_number_id: &str,
     waba_id: &str,
     access_token: &str,
+    messages_per_second: Option<u32>,
 ) -> Result<()> {
     let mut record = shop(env, domain).await?.unwrap_or_default();
+    record.messages_per_second = messages_per_second.or(record.messages_per_second);
     if let Some(old) = &record.whatsapp {
         if old.phone_number_id != phone_number_id {
             kv(env)?

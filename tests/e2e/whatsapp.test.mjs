@@ -186,9 +186,10 @@ test("an expired token (190) pauses the shop's sending until it reconnects", asy
   app.graph.failNext(1, 190);
   const phone = freshPhone();
   await shopifyWebhook(app, "checkouts/update", checkoutOf(phone));
-  await expect.poll(async () => JSON.parse(await app.kv.get(`shop:${app.SHOP ?? "maple-and-finch-demo.myshopify.com"}`)).whatsapp.paused, {
-    timeout: 5000,
-  }).toBe(true);
+  await expect.poll(async () => JSON.parse(await app.kv.get(`shop:${SHOP}`)).whatsapp.paused, { timeout: 5000 }).toBe(true);
+  // The merchant sees it in the admin page.
+  const shown = await (await adminApi(app, "/api/whatsapp", { token: sessionToken({ shop: SHOP }) })).json();
+  expect(shown).toMatchObject({ connected: false, status: "token_rejected" });
   const other = freshPhone();
   await shopifyWebhook(app, "checkouts/update", checkoutOf(other));
   await sleep(2500);
