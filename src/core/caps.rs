@@ -4,8 +4,6 @@
 //! The history lives in the shop's ledger, keyed by the customer's phone, so two carts of the
 //! same shopper share one budget.
 
-use serde::{Deserialize, Serialize};
-
 use super::playbook::Caps;
 use super::time::Millis;
 
@@ -42,31 +40,6 @@ pub fn allows(history: &[Millis], caps: &Caps, now: Millis) -> Result<(), Millis
 
 fn window_ms(caps: &Caps) -> i64 {
     i64::from(caps.window_days) * DAY_MS
-}
-
-/// A customer's send history as the ledger stores it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CapWindow {
-    sends: Vec<Millis>,
-}
-
-impl CapWindow {
-    pub fn sends(&self) -> &[Millis] {
-        &self.sends
-    }
-
-    /// See [`allows`].
-    pub fn allows(&self, caps: &Caps, now: Millis) -> Result<(), Millis> {
-        allows(&self.sends, caps, now)
-    }
-
-    /// Counts a send at `at` (record it when the attempt starts: a send whose outcome is lost
-    /// may still have reached the shopper), and forgets sends no window can reach any more.
-    pub fn record(&mut self, at: Millis) {
-        let horizon = i64::from(MAX_WINDOW_DAYS) * DAY_MS;
-        self.sends.retain(|sent| sent.plus_millis(horizon) > at);
-        self.sends.push(at);
-    }
 }
 
 #[cfg(test)]
@@ -135,25 +108,5 @@ mod tests {
             Err(Millis(i64::MIN + 90 * DAY))
         );
         assert_eq!(allows(&[Millis(i64::MIN)], &caps, Millis(0)), Ok(()));
-    }
-
-    #[test]
-    fn a_cap_window_records_and_forgets() {
-        let weekly = caps(2, 7);
-        let mut window = CapWindow::default();
-        window.record(t(-100 * DAY));
-        window.record(t(-DAY));
-        assert_eq!(window.allows(&weekly, T0), Ok(()));
-        window.record(T0);
-        assert_eq!(
-            window.sends(),
-            &[t(-DAY), T0],
-            "older than 90 days is forgotten"
-        );
-        assert_eq!(window.allows(&weekly, T0), Err(t(6 * DAY)));
-        // A longer window set later still sees everything within 90 days.
-        assert_eq!(window.allows(&caps(2, 90), t(DAY)), Err(t(89 * DAY)));
-        let json = serde_json::to_string(&window).unwrap();
-        assert_eq!(serde_json::from_str::<CapWindow>(&json).unwrap(), window);
     }
 }

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::inbound::Content;
 use super::message::NOT_INTERESTED;
+use super::playbook_validation::FieldError;
 use super::time::Millis;
 
 /// The interactive reply id of the app's "Complete my order" button.
@@ -101,6 +102,83 @@ pub struct FaqEntry {
     /// Words or short phrases that point at this entry (`shipping`, `return policy`).
     #[serde(default)]
     pub keywords: Vec<String>,
+}
+
+// The FAQ is stored whole and matched against every inbound question, so it stays small.
+pub const MAX_FAQ_ENTRIES: usize = 100;
+pub const MAX_QUESTION_CHARS: usize = 500;
+pub const MAX_ANSWER_CHARS: usize = 1000;
+pub const MAX_KEYWORDS: usize = 20;
+pub const MAX_KEYWORD_CHARS: usize = 50;
+/// Room for a locale such as `zh-Hant-TW`.
+pub const MAX_LANGUAGE_CHARS: usize = 16;
+
+/// Every rule the FAQ breaks, one error per offending field (`entries[2].keywords[0]`), in
+/// document order. Past the entry or keyword count the items are not examined one by one.
+pub fn validate_faq(faq: &Faq) -> Result<(), Vec<FieldError>> {
+    if faq.entries.len() > MAX_FAQ_ENTRIES {
+        return Err(vec![field_error(
+            "entries".into(),
+            format!("at most {MAX_FAQ_ENTRIES} entries"),
+        )]);
+    }
+    let mut errors = vec![];
+    for (i, entry) in faq.entries.iter().enumerate() {
+        errors.extend(text_error(
+            format!("entries[{i}].question"),
+            &entry.question,
+            MAX_QUESTION_CHARS,
+        ));
+        errors.extend(text_error(
+            format!("entries[{i}].answer"),
+            &entry.answer,
+            MAX_ANSWER_CHARS,
+        ));
+        // Empty means any language, as when the field is left out.
+        if let Some(language) = &entry.language {
+            let well_formed = language.chars().nth(MAX_LANGUAGE_CHARS).is_none()
+                && language
+                    .bytes()
+                    .all(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'-');
+            if !well_formed {
+                errors.push(field_error(
+                    format!("entries[{i}].language"),
+                    format!(
+                        "must be a language code like pt-BR, up to {MAX_LANGUAGE_CHARS} characters"
+                    ),
+                ));
+            }
+        }
+        if entry.keywords.len() > MAX_KEYWORDS {
+            errors.push(field_error(
+                format!("entries[{i}].keywords"),
+                format!("at most {MAX_KEYWORDS} keywords"),
+            ));
+            continue;
+        }
+        for (k, keyword) in entry.keywords.iter().enumerate() {
+            errors.extend(text_error(
+                format!("entries[{i}].keywords[{k}]"),
+                keyword,
+                MAX_KEYWORD_CHARS,
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+fn field_error(field: String, message: String) -> FieldError {
+    FieldError { field, message }
+}
+
+/// Blank text or text over `max` characters.
+fn text_error(field: String, value: &str, max: usize) -> Option<FieldError> {
+    (value.trim().is_empty() || value.chars().nth(max).is_some())
+        .then(|| field_error(field, format!("must be 1 to {max} characters")))
 }
 
 /// What a reply asks for.
@@ -1248,6 +1326,102 @@ mod tests {
                     &["delivery time"],
                 ),
             ],
+        }
+    }
+
+    fn faq_fields(faq: &Faq) -> Vec<String> {
+        validate_faq(faq)
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
+    }
+
+    #[test]
+    fn faq_validation_bounds_every_field() {
+        assert_eq!(validate_faq(&Faq::default()), Ok(()));
+        assert_eq!(validate_faq(&sample_faq()), Ok(()));
+        let one = |e: FaqEntry| Faq { entries: vec![e] };
+
+        let full = Faq {
+            entries: vec![entry("q", "a", None, &[]); MAX_FAQ_ENTRIES],
+        };
+        assert_eq!(validate_faq(&full), Ok(()));
+        let mut over = full.clone();
+        over.entries.push(entry("", "", None, &[]));
+        assert_eq!(
+            validate_faq(&over),
+            Err(vec![FieldError {
+                field: "entries".into(),
+                message: "at most 100 entries".into()
+            }]),
+            "past the count, entries are not listed one by one"
+        );
+
+        let longest = |n: usize| "é".repeat(n);
+        let question = longest(MAX_QUESTION_CHARS);
+        let answer = longest(MAX_ANSWER_CHARS);
+        let keyword = longest(MAX_KEYWORD_CHARS);
+        assert_eq!(
+            validate_faq(&one(entry(&question, &answer, None, &[&keyword]))),
+            Ok(())
+        );
+        assert_eq!(
+            faq_fields(&one(entry(&(question + "x"), &(answer + "x"), None, &[]))),
+            ["entries[0].question", "entries[0].answer"]
+        );
+        assert_eq!(
+            faq_fields(&one(entry(
+                "",
+                " \n ",
+                None,
+                &["ok", " ", &(keyword + "x")]
+            ))),
+            [
+                "entries[0].question",
+                "entries[0].answer",
+                "entries[0].keywords[1]",
+                "entries[0].keywords[2]"
+            ]
+        );
+
+        let keywords = |n: usize| vec!["k"; n];
+        assert_eq!(
+            validate_faq(&one(entry("q", "a", None, &keywords(MAX_KEYWORDS)))),
+            Ok(())
+        );
+        let mut too_many = keywords(MAX_KEYWORDS + 1);
+        too_many[0] = "";
+        let errors = validate_faq(&one(entry("q", "a", None, &too_many))).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].field, "entries[0].keywords");
+        assert_eq!(errors[0].message, "at most 20 keywords");
+    }
+
+    #[test]
+    fn faq_languages_are_codes() {
+        let with = |language: &str| Faq {
+            entries: vec![entry("q", "a", Some(language), &[])],
+        };
+        for ok in [
+            "en",
+            "pt-BR",
+            "en_US",
+            "zh-Hant-TW",
+            "",
+            &"x".repeat(MAX_LANGUAGE_CHARS),
+        ] {
+            assert_eq!(validate_faq(&with(ok)), Ok(()), "{ok:?}");
+        }
+        for bad in [
+            "pt BR",
+            "en1",
+            "fr.",
+            "日本",
+            &"x".repeat(MAX_LANGUAGE_CHARS + 1),
+        ] {
+            assert_eq!(faq_fields(&with(bad)), ["entries[0].language"], "{bad:?}");
         }
     }
 

@@ -22,6 +22,9 @@ pub struct GateRequest {
     pub holdout: bool,
     /// Linked to a consent the checkout implies.
     pub cart_token: Option<String>,
+    /// Which try of the step this is (0 first): a retry after a refusal is gated afresh.
+    #[serde(default)]
+    pub attempt: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -23,7 +23,9 @@ use super::shopify::{Checkout, Order};
 use super::time::Millis;
 
 /// How long a step may wait on the ledger, Shopify or Meta before we conclude the answer was
-/// lost. Longer than the shell's request timeouts, so a live request is never declared lost.
+/// lost. Longer than a WhatsApp send may take (its timeout is capped at 30 s), so a send in
+/// flight is never declared lost. A discount may take longer (its retries); asking again is
+/// harmless there, as the same code is reused.
 pub const ATTEMPT_GRACE_MS: i64 = 60_000;
 /// Transient refusals are retried this many times in all before the step counts as failed.
 pub const MAX_ATTEMPTS: u32 = 5;
@@ -296,6 +298,8 @@ pub enum Fact {
     Reopened,
     /// The shopper opened the recovery link (counted once).
     Clicked,
+    /// The journey's retention has passed: only its counts remain, no personal data.
+    Forgotten,
     /// An order after a message (or, in the held-out group, after the first due time).
     Recovered {
         order_id: String,
@@ -311,6 +315,9 @@ pub struct Cart {
     #[serde(default)]
     pub shop: String,
     pub journey: Option<Journey>,
+    /// The shop ledger has indexed the journey (the shell retries until it has).
+    #[serde(default)]
+    pub registered: bool,
     #[serde(default)]
     pub closed_at: Option<Millis>,
 }
@@ -561,15 +568,13 @@ impl Journey {
     }
 
     fn on_timeout(&mut self, ctx: ShopContext, now: Millis, effects: &mut Vec<Effect>) {
-        if !self.is_active() {
-            if now >= self.forget_at(ctx.playbook) {
-                effects.push(Effect::Forget);
-            }
-            return;
-        }
         if now >= self.forget_at(ctx.playbook) {
             self.end(EndReason::Finished, now, effects);
+            effects.push(Effect::Record(Fact::Forgotten));
             effects.push(Effect::Forget);
+            return;
+        }
+        if !self.is_active() {
             return;
         }
         self.recover_lost_answers(ctx, now, effects);
@@ -625,18 +630,8 @@ impl Journey {
         if ctx.sending_paused {
             return self.defer_step(i, now.plus_millis(PAUSED_RETRY_MS), effects);
         }
-        if let Some(quiet) = &ctx.playbook.quiet_hours {
-            let phone_region = self.checkout.phone.as_ref().and_then(|p| p.region());
-            let zone = shopper_zone(
-                phone_region,
-                self.checkout.country.as_deref(),
-                self.checkout.province.as_deref(),
-                ctx.timezone,
-            );
-            let until = defer(now, quiet, zone);
-            if until > now {
-                return self.defer_step(i, until, effects);
-            }
+        if let Some(until) = self.quiet_until(ctx, now) {
+            return self.defer_step(i, until, effects);
         }
         let Some(phone) = self.checkout.phone.clone() else {
             return self.skip(i, SkipReason::NoPhone, now, effects);
@@ -651,9 +646,23 @@ impl Journey {
                     || self.checkout.accepts_sms_marketing,
                 holdout: self.holdout,
                 cart_token: self.checkout.cart_token.clone(),
+                attempt: run.attempts,
             },
             phone,
         });
+    }
+
+    /// When the shopper's quiet hours end, if `now` falls in them.
+    fn quiet_until(&self, ctx: ShopContext, now: Millis) -> Option<Millis> {
+        let quiet = ctx.playbook.quiet_hours.as_ref()?;
+        let phone_region = self.checkout.phone.as_ref().and_then(|p| p.region());
+        let zone = shopper_zone(
+            phone_region,
+            self.checkout.country.as_deref(),
+            self.checkout.province.as_deref(),
+            ctx.timezone,
+        );
+        Some(defer(now, quiet, zone)).filter(|until| *until > now)
     }
 
     fn defer_step(&mut self, i: usize, until: Millis, effects: &mut Vec<Effect>) {
@@ -779,6 +788,12 @@ impl Journey {
     fn send(&mut self, i: usize, ctx: ShopContext, now: Millis, effects: &mut Vec<Effect>) {
         if let Err(reason) = self.check(&self.steps[i].id, ctx, now) {
             return self.skip(i, reason, now, effects);
+        }
+        // A wait for the pace or a discount can run into quiet hours: then the step waits for
+        // their end, and its grant (same attempt) is honoured again by the ledger.
+        if let Some(until) = self.quiet_until(ctx, now) {
+            self.steps[i].state = StepState::Pending;
+            return self.defer_step(i, until, effects);
         }
         let (Some(step), Some(phone)) = (
             ctx.playbook.step(&self.steps[i].id),

@@ -134,17 +134,6 @@ impl ProxyRequest {
     }
 }
 
-/// The `signature` Shopify would add to these pairs (any `signature` among them is ignored);
-/// for tests and simulators.
-pub fn sign_proxy<K: AsRef<str>, V: AsRef<str>>(query_pairs: &[(K, V)], secret: &str) -> String {
-    mac(query_pairs, secret)
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 fn mac<K: AsRef<str>, V: AsRef<str>>(query_pairs: &[(K, V)], secret: &str) -> HmacSha256 {
     // Keys sort bytewise (Shopify's own keys are lower-case ASCII, where Shopify's Ruby and JS
     // samples agree); repeated keys keep their values in arrival order.
@@ -197,6 +186,16 @@ fn is_id(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `signature` Shopify would add to these pairs (any `signature` among them is ignored).
+    fn sign_proxy<K: AsRef<str>, V: AsRef<str>>(query_pairs: &[(K, V)], secret: &str) -> String {
+        mac(query_pairs, secret)
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter()

@@ -55,11 +55,6 @@ fn decode_hex(hex: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// The header value Shopify would send for `body`; used by the simulators and tests.
-pub fn sign_shopify_webhook(secret: &str, body: &[u8]) -> String {
-    STANDARD.encode(mac(secret.as_bytes(), body).finalize().into_bytes())
-}
-
 /// Compares two secrets without revealing, through timing, how much of them matched.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     // Comparing MACs of both keeps the time independent of where they differ.
@@ -79,6 +74,11 @@ mod tests {
     // Shopify's documented vector (shopify-app-platform reference, §6.1).
     const BODY: &str = r#"{"id":450789469,"token":"2a1ace52255252df566af0faaedfbfa7"}"#;
     const SIG: &str = "1P9J+bOPgCv44L4FqbjL64EzT+ItKspXO1zqRyQdl6o=";
+
+    /// The header value Shopify would send for `body`.
+    fn sign_shopify_webhook(secret: &str, body: &[u8]) -> String {
+        STANDARD.encode(mac(secret.as_bytes(), body).finalize().into_bytes())
+    }
 
     #[test]
     fn compares_secrets() {

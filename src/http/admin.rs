@@ -6,7 +6,7 @@ use worker::{Env, Request, Response};
 
 use super::error::{ApiError, ApiResult};
 use crate::core::consent::{self, ConsentStatus};
-use crate::core::conversation::Faq;
+use crate::core::conversation::{self, Faq};
 use crate::core::delivery::SendOutcome;
 use crate::core::message::sample_message;
 use crate::core::phone::Phone;
@@ -33,13 +33,14 @@ async fn body<T: DeserializeOwned>(req: &mut Request) -> ApiResult<T> {
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
 
-fn invalid(errors: Vec<FieldError>) -> ApiError {
+/// A 400 naming every offending field, as the admin page highlights them.
+fn invalid(code: &'static str, errors: Vec<FieldError>) -> ApiError {
     let message = errors
         .iter()
         .map(|e| format!("{}: {}", e.field, e.message))
         .collect::<Vec<_>>()
         .join("; ");
-    ApiError::new(400, "invalid_playbook", message).with_fields(errors)
+    ApiError::new(400, code, message).with_fields(errors)
 }
 
 pub async fn get_playbook(env: &Env, shop: &str) -> ApiResult<Response> {
@@ -48,7 +49,8 @@ pub async fn get_playbook(env: &Env, shop: &str) -> ApiResult<Response> {
 
 pub async fn put_playbook(req: &mut Request, env: &Env, shop: &str) -> ApiResult<Response> {
     let bytes = super::read_body(req).await?;
-    let playbook = playbook_validation::parse(&bytes).map_err(invalid)?;
+    let playbook =
+        playbook_validation::parse(&bytes).map_err(|e| invalid("invalid_playbook", e))?;
     store::put_playbook(env, shop, &playbook).await?;
     json(&playbook)
 }
@@ -89,7 +91,13 @@ pub async fn put_whatsapp(req: &mut Request, env: &Env, shop: &str) -> ApiResult
             "messages_per_second must be between 1 and 1000",
         ));
     }
-    if !digits(&c.phone_number_id) || !digits(&c.waba_id) || c.access_token.trim().is_empty() {
+    // A token that cannot go in a header would fail the check below as if Meta were down.
+    let token = c.access_token.trim();
+    if !digits(&c.phone_number_id)
+        || !digits(&c.waba_id)
+        || token.is_empty()
+        || !token.bytes().all(|b| b.is_ascii_graphic())
+    {
         return Err(ApiError::bad_request(
             "phone_number_id and waba_id must be Graph ids and access_token must be set",
         ));
@@ -104,13 +112,17 @@ pub async fn put_whatsapp(req: &mut Request, env: &Env, shop: &str) -> ApiResult
             ));
         }
     }
-    if !whatsapp::check_number(
-        &config::graph_base(env),
-        &c.phone_number_id,
-        &c.access_token,
-    )
-    .await?
-    {
+    let accepted = whatsapp::check_number(&config::graph_base(env), &c.phone_number_id, token)
+        .await
+        .map_err(|e| {
+            worker::console_error!("checking WhatsApp credentials: {e}");
+            ApiError::new(
+                502,
+                "whatsapp_unreachable",
+                "could not reach Meta to check these credentials; try again",
+            )
+        })?;
+    if !accepted {
         return Err(ApiError::new(
             422,
             "whatsapp_rejected",
@@ -122,7 +134,7 @@ pub async fn put_whatsapp(req: &mut Request, env: &Env, shop: &str) -> ApiResult
         shop,
         &c.phone_number_id,
         &c.waba_id,
-        &c.access_token,
+        token,
         c.messages_per_second,
     )
     .await?;
@@ -156,6 +168,17 @@ pub async fn consents(req: &Request, env: &Env, shop: &str) -> ApiResult<Respons
         ConsentStatus::OptedOut => "opted_out",
         ConsentStatus::None => "none",
     };
+    // Stored in epoch milliseconds; answered in RFC 3339 like every other instant of the API.
+    let records = records
+        .iter()
+        .map(|r| {
+            let mut record = serde_json::to_value(r).map_err(ApiError::internal)?;
+            if let Some(fields) = record.as_object_mut() {
+                fields.insert("at".into(), r.at.to_rfc3339().into());
+            }
+            Ok(record)
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
     json(&serde_json::json!({ "phone": phone.as_str(), "status": status, "records": records }))
 }
 
@@ -227,19 +250,7 @@ pub async fn get_faq(env: &Env, shop: &str) -> ApiResult<Response> {
 
 pub async fn put_faq(req: &mut Request, env: &Env, shop: &str) -> ApiResult<Response> {
     let faq: Faq = body(req).await?;
-    let too_long = |s: &str, n: usize| s.trim().is_empty() || s.chars().count() > n;
-    if faq.entries.len() > 100 {
-        return Err(ApiError::bad_request("at most 100 FAQ entries"));
-    }
-    if let Some(i) = faq
-        .entries
-        .iter()
-        .position(|e| too_long(&e.question, 500) || too_long(&e.answer, 1000))
-    {
-        return Err(ApiError::bad_request(format!(
-            "entries[{i}]: question (up to 500 characters) and answer (up to 1000) must be set"
-        )));
-    }
+    conversation::validate_faq(&faq).map_err(|e| invalid("invalid_faq", e))?;
     let saved: Faq = shop_ledger::call(env, shop, "put_faq", &faq).await?;
     json(&saved)
 }

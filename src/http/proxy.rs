@@ -2,11 +2,13 @@
 //! signed query. The body is not signed, so it is validated and rate limited per client and
 //! per phone before the opt-in is appended to the shop's consent ledger.
 
+use std::net::IpAddr;
+
 use serde::Deserialize;
 use worker::{Env, Request, Response};
 
 use super::error::{ApiError, ApiResult};
-use crate::core::consent::{ConsentKind, ConsentRecord, ConsentSource};
+use crate::core::consent::{self, ConsentKind, ConsentRecord, ConsentSource};
 use crate::core::phone::Phone;
 use crate::core::proxy_signature::verify_proxy;
 use crate::core::time::Millis;
@@ -33,10 +35,7 @@ pub async fn optin(mut req: Request, env: &Env) -> ApiResult<Response> {
     signed
         .check_fresh(now)
         .map_err(|e| ApiError::unauthorized(format!("app proxy signature: {e}")))?;
-    let client = req
-        .headers()
-        .get("CF-Connecting-IP")?
-        .unwrap_or_else(|| "unknown".into());
+    let client = client_address(&req)?;
     let content_type = req.headers().get("Content-Type")?.unwrap_or_default();
     let body = super::read_body(&mut req).await?;
     let form: OptIn = if content_type.starts_with("application/x-www-form-urlencoded") {
@@ -67,12 +66,9 @@ pub async fn optin(mut req: Request, env: &Env) -> ApiResult<Response> {
         .as_deref()
         .and_then(|p| Phone::parse(p, form.country.as_deref()).ok())
         .ok_or_else(|| ApiError::bad_request("phone is not a usable WhatsApp number"))?;
-    let wording = form
-        .wording
-        .map(|w| w.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|w| !w.is_empty() && w.chars().count() <= 1000)
-        .ok_or_else(|| {
-            ApiError::bad_request("wording must be the text shown, up to 1000 characters")
+    let wording =
+        consent::validate_wording(form.wording.as_deref().unwrap_or_default()).map_err(|e| {
+            ApiError::bad_request(format!("wording must be the text the shopper saw: {e}"))
         })?;
     let cart_token = form
         .cart_token
@@ -109,4 +105,22 @@ pub async fn optin(mut req: Request, env: &Env) -> ApiResult<Response> {
     Ok(Response::from_json(
         &serde_json::json!({ "status": "opted_in" }),
     )?)
+}
+
+/// The shopper's address, the key of the per-client rate limit. Behind the app proxy the
+/// connecting address is Shopify's, shared by every shopper; Shopify puts the shopper's first
+/// in `X-Forwarded-For`. That header is trusted only because the caller has already verified
+/// the proxy signature; anything that is not an address there falls back to the connection's.
+fn client_address(req: &Request) -> ApiResult<String> {
+    let forwarded = req
+        .headers()
+        .get("X-Forwarded-For")?
+        .and_then(|v| v.split(',').next()?.trim().parse::<IpAddr>().ok());
+    Ok(match forwarded {
+        Some(ip) => ip.to_string(),
+        None => req
+            .headers()
+            .get("CF-Connecting-IP")?
+            .unwrap_or_else(|| "unknown".into()),
+    })
 }

@@ -67,21 +67,25 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Res
         }
         "orders/create" => {
             let order = Order::from_webhook(&body).map_err(bad)?;
-            // By checkout token first, else by the cart the checkout came from.
-            let token = match order.checkout_token.clone() {
-                Some(token) => Some(token),
-                None => {
-                    let lookup = Lookup {
-                        cart_token: order.cart_token.clone(),
-                        checkout_id: None,
-                    };
-                    let owner: MessageOwner =
-                        shop_ledger::call(env, &shop, "lookup", &lookup).await?;
-                    owner.checkout_token
+            // The checkout the order came from, and the journeys of earlier checkouts of the
+            // same cart: a shopper who comes back through a new checkout still bought.
+            let mut tokens: Vec<String> = order.checkout_token.iter().cloned().collect();
+            if order.cart_token.is_some() {
+                let lookup = Lookup {
+                    cart_token: order.cart_token.clone(),
+                    checkout_id: None,
+                };
+                let carts: Checkouts =
+                    shop_ledger::call(env, &shop, "active_of_cart", &lookup).await?;
+                for token in carts.checkout_tokens {
+                    if !tokens.contains(&token) {
+                        tokens.push(token);
+                    }
                 }
-            };
-            if let Some(token) = token {
-                cart_journey::send(env, &shop, &token, &CartCommand::Order { order }).await?;
+            }
+            let command = CartCommand::Order { order };
+            for token in tokens {
+                cart_journey::send(env, &shop, &token, &command).await?;
             }
         }
         "app/uninstalled" => {

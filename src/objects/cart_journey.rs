@@ -86,14 +86,17 @@ impl DurableObject for CartJourney {
         let shop = rpc::op(&req);
         let command: CartCommand = req.json().await?;
         let storage = self.state.storage();
+        if let CartCommand::Erase = command {
+            // Wiped whole: SQLite free pages would keep deleted rows otherwise.
+            storage.delete_all().await?;
+            return rpc::reply(&CartAnswer::default());
+        }
+        // Everything read from elsewhere comes first: between loading the cart and saving it
+        // there are only storage calls, so no other event can interleave (input gates).
+        let data = ShopData::load(&self.env, &shop).await?;
         let mut cart = load(&storage).await?.unwrap_or_default();
         let mut answer = CartAnswer::default();
         let event = match command {
-            CartCommand::Erase => {
-                // Wiped whole: SQLite free pages would keep deleted rows otherwise.
-                storage.delete_all().await?;
-                return rpc::reply(&answer);
-            }
             CartCommand::Recover => {
                 let Some(journey) = &cart.journey else {
                     return rpc::reply(&answer);
@@ -106,32 +109,56 @@ impl DurableObject for CartJourney {
                 None => return rpc::reply(&answer),
             },
         };
-        let data = ShopData::load(&self.env, &shop).await?;
-        let was_tracking = cart.journey.is_some();
         let effects = cart.handle(&shop, event, recovery_token()?, data.context(), now());
         if effects.is_empty() && cart.journey.is_none() && cart.closed_at.is_none() {
             return rpc::reply(&answer); // nothing to remember: no phone, nothing begun
         }
-        save(&storage, &cart).await?;
-        if let (false, Some(journey)) = (was_tracking, &cart.journey) {
-            self.register(journey, &data).await?;
-        }
+        let effects = commit(&storage, &cart, effects).await?;
+        self.register(&data).await?;
         self.execute(effects, &data).await?;
         rpc::reply(&answer)
     }
 
     async fn alarm(&self) -> Result<Response> {
         let storage = self.state.storage();
+        let Some(cart) = load(&storage).await? else {
+            return Response::ok("nothing here");
+        };
+        let data = ShopData::load(&self.env, &cart.shop).await?;
+        // Read again after the KV reads: an event may have changed the cart meanwhile.
         let Some(mut cart) = load(&storage).await? else {
             return Response::ok("nothing here");
         };
-        let shop = cart.shop.clone();
-        let data = ShopData::load(&self.env, &shop).await?;
-        let effects = cart.handle(&shop, Event::Timeout, String::new(), data.context(), now());
-        save(&storage, &cart).await?;
+        let effects = cart.handle(
+            &data.shop,
+            Event::Timeout,
+            String::new(),
+            data.context(),
+            now(),
+        );
+        let effects = commit(&storage, &cart, effects).await?;
+        self.register(&data).await?;
         self.execute(effects, &data).await?;
         Response::ok("ok")
     }
+}
+
+/// Saves the cart and arms its timer as the core asked, with storage calls only, so the timer
+/// always matches the state just saved. Returns the effects that remain to be carried out.
+async fn commit(storage: &Storage, cart: &Cart, effects: Vec<Effect>) -> Result<Vec<Effect>> {
+    save(storage, cart).await?;
+    let mut rest = Vec::with_capacity(effects.len());
+    for effect in effects {
+        match effect {
+            Effect::Timer(Some(at)) => {
+                let date = js_sys::Date::new(&(at.0 as f64).into());
+                storage.set_alarm(ScheduledTime::new(date)).await?;
+            }
+            Effect::Timer(None) => storage.delete_alarm().await?,
+            other => rest.push(other),
+        }
+    }
+    Ok(rest)
 }
 
 fn event_of(command: CartCommand) -> Option<Event> {
@@ -150,8 +177,18 @@ fn event_of(command: CartCommand) -> Option<Event> {
 }
 
 impl CartJourney {
-    /// Tells the shop ledger about a new journey (the index behind lookups and metrics).
-    async fn register(&self, journey: &Journey, data: &ShopData) -> Result<()> {
+    /// Tells the shop ledger about a new journey (the index behind lookups, opt-outs, redaction
+    /// and metrics) and KV about its recovery link. Until that has succeeded once, every event
+    /// and alarm tries again.
+    async fn register(&self, data: &ShopData) -> Result<()> {
+        let storage = self.state.storage();
+        let Some(journey) = load(&storage)
+            .await?
+            .filter(|c| !c.registered)
+            .and_then(|c| c.journey)
+        else {
+            return Ok(());
+        };
         let Some(phone) = journey.checkout.phone.clone() else {
             return Ok(());
         };
@@ -167,16 +204,21 @@ impl CartJourney {
             segment: segment(journey.checkout.total.as_ref()).to_string(),
             at: journey.started_at,
         };
-        shop_ledger::call::<_, ()>(&self.env, &journey.shop, "begin", &begin).await?;
+        shop_ledger::call::<_, ()>(&self.env, &data.shop, "begin", &begin).await?;
         let ttl_seconds = u64::from(data.playbook.journey_ttl_days) * 86_400;
         store::put_recovery_link(
             &self.env,
             &journey.recovery_token,
-            &journey.shop,
+            &data.shop,
             &journey.checkout.token,
             ttl_seconds,
         )
-        .await
+        .await?;
+        if let Some(mut cart) = load(&storage).await? {
+            cart.registered = true;
+            save(&storage, &cart).await?;
+        }
+        Ok(())
     }
 
     /// Carries out effects in order. An effect's answer is fed back into the journey, re-read
@@ -187,15 +229,8 @@ impl CartJourney {
         let mut facts = vec![];
         while let Some(effect) = queue.pop_front() {
             let event = match effect {
-                Effect::Timer(Some(at)) => {
-                    let date = js_sys::Date::new(&(at.0 as f64).into());
-                    storage.set_alarm(ScheduledTime::new(date)).await?;
-                    continue;
-                }
-                Effect::Timer(None) => {
-                    storage.delete_alarm().await?;
-                    continue;
-                }
+                // Timers are armed by `commit`, together with the state they belong to.
+                Effect::Timer(_) => continue,
                 Effect::Record(fact) => {
                     facts.push(fact);
                     continue;
@@ -258,8 +293,7 @@ impl CartJourney {
                 break;
             };
             let more = cart.handle(&data.shop, event, String::new(), data.context(), now());
-            save(&storage, &cart).await?;
-            queue.extend(more);
+            queue.extend(commit(&storage, &cart, more).await?);
         }
         let summary = load(&storage)
             .await?

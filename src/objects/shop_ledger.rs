@@ -42,14 +42,17 @@ CREATE INDEX IF NOT EXISTS consents_phone ON consents(phone_hash);
 CREATE TABLE IF NOT EXISTS suppressed (phone_hash TEXT PRIMARY KEY, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS limited (phone_hash TEXT PRIMARY KEY, until INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS sends (
-  checkout_token TEXT NOT NULL, step_id TEXT NOT NULL, phone_hash TEXT NOT NULL,
-  at INTEGER NOT NULL, slot_at INTEGER NOT NULL, PRIMARY KEY (checkout_token, step_id));
+  checkout_token TEXT NOT NULL, step_id TEXT NOT NULL, attempt INTEGER NOT NULL,
+  phone_hash TEXT NOT NULL, at INTEGER NOT NULL, slot_at INTEGER NOT NULL,
+  PRIMARY KEY (checkout_token, step_id, attempt));
 CREATE INDEX IF NOT EXISTS sends_phone ON sends(phone_hash, at);
 CREATE TABLE IF NOT EXISTS pacing (phone_number_id TEXT PRIMARY KEY, next_free INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (
-  wamid TEXT PRIMARY KEY, checkout_token TEXT NOT NULL, step_id TEXT NOT NULL,
+  wamid_hash TEXT PRIMARY KEY, checkout_token TEXT NOT NULL, step_id TEXT NOT NULL,
   sent_at INTEGER NOT NULL, status TEXT NOT NULL, error_code INTEGER);
-CREATE TABLE IF NOT EXISTS inbound (wamid TEXT PRIMARY KEY, at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS inbound (
+  id_hash TEXT PRIMARY KEY, at INTEGER NOT NULL, signal TEXT, journeys TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS inbound_at ON inbound(at);
 CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS events_at ON events(at);
 CREATE TABLE IF NOT EXISTS conversations (phone_hash TEXT PRIMARY KEY, last_inbound INTEGER NOT NULL);
@@ -234,6 +237,7 @@ impl DurableObject for ShopLedger {
             "report" => rpc::reply(&ledger.report(parse(&body)?)?),
             "status" => rpc::reply(&ledger.status(parse(&body)?)?),
             "lookup" => rpc::reply(&ledger.lookup(parse(&body)?)?),
+            "active_of_cart" => rpc::reply(&ledger.active_of_cart(parse(&body)?)?),
             "consent" => rpc::reply(&ledger.add_consent(parse(&body)?)?),
             "consents" => rpc::reply(&ledger.consents(parse(&body)?)?),
             "journeys" => rpc::reply(&ledger.journeys(parse(&body)?)?),
@@ -251,8 +255,10 @@ impl DurableObject for ShopLedger {
             "remember_event" => rpc::reply(&ledger.remember_event(parse(&body)?, now())?),
             "erase" => {
                 let all = ledger.all()?;
-                // Everything of the shop, bytes included: the object's storage is wiped whole.
+                // Everything of the shop, bytes included: the object's storage is wiped whole,
+                // then the empty schema is back for a shop that installs again.
                 self.state.storage().delete_all().await?;
+                self.state.storage().sql().exec(SCHEMA, None)?;
                 rpc::reply(&all)
             }
             other => rpc::unknown_op(other),
@@ -304,6 +310,11 @@ impl Ops {
         seal::lookup_hash(&self.key, phone.as_str())
     }
 
+    /// A wamid encodes the recipient's number, so it is kept only as a keyed hash.
+    fn wamid_hash(&self, wamid: &str) -> String {
+        seal::lookup_hash(&self.key, &format!("wamid:{wamid}"))
+    }
+
     fn exec(&self, query: &str, args: Vec<SqlStorageValue>) -> Result<()> {
         self.sql.exec(query, args)?;
         Ok(())
@@ -340,10 +351,12 @@ impl Ops {
     fn gate(&self, g: GateCall, now: Millis) -> Result<GateVerdict> {
         let phone_hash = self.hash(&g.phone);
         let token = g.request.checkout_token.clone();
-        // A repeated ask for the same step (a lost answer) gets the same slot, counted once.
+        // A repeated ask for the same attempt (a lost answer) gets the same slot. A retry after
+        // a refusal is a new attempt: checked afresh, and paced afresh.
+        let attempt = i(g.request.attempt.into());
         let earlier: Vec<Int> = self.rows(
-            "SELECT slot_at AS v FROM sends WHERE checkout_token = ? AND step_id = ?",
-            vec![s(token.clone()), s(g.request.step_id.clone())],
+            "SELECT slot_at AS v FROM sends WHERE checkout_token = ? AND step_id = ? AND attempt = ?",
+            vec![s(token.clone()), s(g.request.step_id.clone()), attempt.clone()],
         )?;
         if let Some(slot) = earlier.first() {
             return Ok(GateVerdict::Granted {
@@ -365,10 +378,18 @@ impl Ops {
             )?
             .first()
             .map(|r| Millis(r.v));
+        // Each step counts once against the caps, however many attempts it took; this step's
+        // own earlier attempts do not count against it.
         let sends: Vec<Millis> = self
             .rows::<Int>(
-                "SELECT at AS v FROM sends WHERE phone_hash = ?",
-                vec![s(phone_hash.clone())],
+                "SELECT min(at) AS v FROM sends WHERE phone_hash = ?
+                   AND NOT (checkout_token = ? AND step_id = ?)
+                 GROUP BY checkout_token, step_id",
+                vec![
+                    s(phone_hash.clone()),
+                    s(token.clone()),
+                    s(g.request.step_id.clone()),
+                ],
             )?
             .into_iter()
             .map(|r| Millis(r.v))
@@ -409,8 +430,23 @@ impl Ops {
             (decision.pacing_next_free, &decision.verdict)
         {
             self.exec(
-                "INSERT INTO sends (checkout_token, step_id, phone_hash, at, slot_at) VALUES (?, ?, ?, ?, ?)",
-                vec![s(token), s(g.request.step_id), s(phone_hash), i(now.0), i(slot_at.0)],
+                "INSERT INTO sends (checkout_token, step_id, attempt, phone_hash, at, slot_at)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+                vec![
+                    s(token),
+                    s(g.request.step_id),
+                    attempt,
+                    s(phone_hash),
+                    i(now.0),
+                    i(slot_at.0),
+                ],
+            )?;
+            // Sends older than the longest cap window no longer count for anything.
+            self.exec(
+                "DELETE FROM sends WHERE at < ?",
+                vec![i(
+                    now.0 - i64::from(crate::core::caps::MAX_WINDOW_DAYS) * 86_400_000
+                )],
             )?;
             self.exec(
                 "INSERT INTO pacing (phone_number_id, next_free) VALUES (?, ?)
@@ -428,9 +464,9 @@ impl Ops {
             match fact {
                 Fact::Sent { step_id, wamid } => {
                     self.exec(
-                        "INSERT OR IGNORE INTO messages (wamid, checkout_token, step_id, sent_at, status)
+                        "INSERT OR IGNORE INTO messages (wamid_hash, checkout_token, step_id, sent_at, status)
                          VALUES (?, ?, ?, ?, 'sent')",
-                        vec![s(wamid.clone()), s(token.clone()), s(step_id.clone()), at.clone()],
+                        vec![s(self.wamid_hash(wamid)), s(token.clone()), s(step_id.clone()), at.clone()],
                     )?;
                     self.exec(
                         "UPDATE journeys SET messaged_at = coalesce(messaged_at, ?) WHERE checkout_token = ?",
@@ -442,6 +478,11 @@ impl Ops {
                     vec![s(token.clone()), s(step_id.clone()), s(snake(reason)), at.clone()],
                 )?,
                 Fact::Failed { code: Some(131049), .. } => self.limit_marketing(&token, r.at)?,
+                Fact::Forgotten => self.exec(
+                    "UPDATE journeys SET summary = NULL, locale = NULL, recovery_token = NULL,
+                       customer_hash = NULL, phone_hash = '' WHERE checkout_token = ?",
+                    vec![s(token.clone())],
+                )?,
                 Fact::Clicked => self.exec(
                     "UPDATE journeys SET clicked_at = coalesce(clicked_at, ?) WHERE checkout_token = ?",
                     vec![at.clone(), s(token.clone())],
@@ -492,8 +533,8 @@ impl Ops {
 
     fn status(&self, c: StatusCall) -> Result<MessageOwner> {
         let owner: Vec<Text> = self.rows(
-            "SELECT checkout_token AS v FROM messages WHERE wamid = ?",
-            vec![s(c.wamid.clone())],
+            "SELECT checkout_token AS v FROM messages WHERE wamid_hash = ?",
+            vec![s(self.wamid_hash(&c.wamid))],
         )?;
         let Some(owner) = owner.into_iter().next() else {
             return Ok(MessageOwner {
@@ -515,8 +556,8 @@ impl Ops {
             )?,
             Delivery::Failed { code } => {
                 self.exec(
-                    "UPDATE messages SET status = 'failed', error_code = ? WHERE wamid = ?",
-                    vec![code.map(i).unwrap_or(SqlStorageValue::Null), s(c.wamid.clone())],
+                    "UPDATE messages SET status = 'failed', error_code = ? WHERE wamid_hash = ?",
+                    vec![code.map(i).unwrap_or(SqlStorageValue::Null), s(self.wamid_hash(&c.wamid))],
                 )?;
                 if *code == Some(131049) {
                     self.limit_marketing(&owner.v, c.at)?;
@@ -613,6 +654,11 @@ impl Ops {
     }
 }
 
+/// What the ledger records for a keyword: what it meant, not the shopper's message itself,
+/// which may carry anything (a name, an address).
+const KEYWORD_OPT_OUT: &str = "Replied on WhatsApp with a stop keyword (STOP, PARAR, BAJA, ...)";
+const KEYWORD_OPT_IN: &str = "Replied on WhatsApp with a start keyword (START, ...)";
+
 /// Storefront opt-ins per client and per phone, each per hour: the body is not signed.
 const OPTIN_LIMITS: [(&str, RateLimit); 2] = [
     (
@@ -679,9 +725,56 @@ impl Ops {
 
     /// Decides what a shopper's message or preference means (DESIGN.md §6). Each inbound
     /// message is handled once, however often Meta delivers it.
+    /// Decides an inbound event once. A redelivery gets the same signals for the carts (a
+    /// delivery that failed half-way must still reach them) but no second reply.
     /// Free-form replies leave only inside the shopper's 24-hour service window.
     fn inbound(&self, call: InboundCall, now: Millis) -> Result<InboundPlan> {
+        let id = match &call.event {
+            InboundEvent::Message { wamid, .. } => self.wamid_hash(wamid),
+            InboundEvent::UserPreference {
+                phone, value, at, ..
+            } => seal::lookup_hash(
+                &self.key,
+                &format!("pref:{}:{value:?}:{}", phone.as_str(), at.0),
+            ),
+            _ => return Ok(InboundPlan::default()),
+        };
+        #[derive(Deserialize)]
+        struct Seen {
+            signal: Option<String>,
+            journeys: String,
+        }
+        let seen: Option<Seen> = self
+            .rows(
+                "SELECT signal, journeys FROM inbound WHERE id_hash = ?",
+                vec![s(id.clone())],
+            )?
+            .into_iter()
+            .next();
+        if let Some(seen) = seen {
+            return Ok(InboundPlan {
+                signal: seen.signal.and_then(|v| serde_json::from_str(&v).ok()),
+                journeys: serde_json::from_str(&seen.journeys).unwrap_or_default(),
+                reply: None,
+            });
+        }
         let mut plan = self.converse(call)?;
+        self.exec(
+            "DELETE FROM inbound WHERE at < ?",
+            vec![i(now.0 - EVENT_MEMORY_MS)],
+        )?;
+        self.exec(
+            "INSERT INTO inbound (id_hash, at, signal, journeys) VALUES (?, ?, ?, ?)",
+            vec![
+                s(id),
+                i(now.0),
+                plan.signal
+                    .map(|v| serde_json::to_string(&v))
+                    .transpose()?
+                    .into(),
+                s(serde_json::to_string(&plan.journeys)?),
+            ],
+        )?;
         if let Some(reply) = &plan.reply {
             let last: Option<Millis> = self
                 .rows::<Int>(
@@ -698,28 +791,20 @@ impl Ops {
     }
 
     fn converse(&self, call: InboundCall) -> Result<InboundPlan> {
-        let (phone, wamid, at, name, context, content) = match call.event {
+        let (phone, at, name, context, content) = match call.event {
             InboundEvent::Message {
                 from,
-                wamid,
                 at,
                 profile_name,
                 context_wamid,
                 content,
                 ..
-            } => (from, wamid, at, profile_name, context_wamid, content),
+            } => (from, at, profile_name, context_wamid, content),
             InboundEvent::UserPreference {
                 phone, value, at, ..
             } => return self.preference(phone, value, at),
             _ => return Ok(InboundPlan::default()),
         };
-        let fresh = self.sql.exec(
-            "INSERT OR IGNORE INTO inbound (wamid, at) VALUES (?, ?)",
-            vec![s(wamid), i(at.0)],
-        )?;
-        if fresh.rows_written() == 0 {
-            return Ok(InboundPlan::default());
-        }
         let phone_hash = self.hash(&phone);
         let journeys = self.active_journeys(&phone_hash)?;
         self.mark_replied(&phone_hash, at)?;
@@ -741,7 +826,7 @@ impl Ops {
             Intent::OptOut => {
                 let already = crate::core::consent::status(&self.consent_records(&phone_hash)?)
                     == ConsentStatus::OptedOut;
-                self.withdraw(&phone_hash, &text, at)?;
+                self.withdraw(&phone_hash, KEYWORD_OPT_OUT, at)?;
                 // One confirmation, never a second for a repeated STOP.
                 let confirmation = (!already).then(|| reply(ReplyKind::OptOutConfirmation));
                 plan(Some(ShopperSignal::OptedOut), journeys, confirmation)
@@ -752,7 +837,7 @@ impl Ops {
                     &ConsentRecord {
                         kind: ConsentKind::OptIn,
                         source: ConsentSource::WhatsappKeyword,
-                        wording: format!("Sent \"{}\" on WhatsApp", text.trim()),
+                        wording: KEYWORD_OPT_IN.into(),
                         at,
                         cart_token: None,
                     },
@@ -878,13 +963,13 @@ impl Ops {
             .map(|r| r.v))
     }
 
-    fn withdraw(&self, phone_hash: &str, said: &str, at: Millis) -> Result<()> {
+    fn withdraw(&self, phone_hash: &str, wording: &str, at: Millis) -> Result<()> {
         self.append_consent(
             phone_hash,
             &ConsentRecord {
                 kind: ConsentKind::OptOut,
                 source: ConsentSource::WhatsappKeyword,
-                wording: format!("Sent \"{}\" on WhatsApp", said.trim()),
+                wording: wording.into(),
                 at,
                 cart_token: None,
             },
@@ -896,8 +981,8 @@ impl Ops {
         let Some(wamid) = wamid else { return Ok(None) };
         Ok(self
             .rows::<Text>(
-                "SELECT checkout_token AS v FROM messages WHERE wamid = ?",
-                vec![s(wamid.to_string())],
+                "SELECT checkout_token AS v FROM messages WHERE wamid_hash = ?",
+                vec![s(self.wamid_hash(wamid))],
             )?
             .into_iter()
             .next()
@@ -960,7 +1045,8 @@ impl Ops {
 
     fn inbox(&self) -> Result<serde_json::Value> {
         let rows: Vec<InboxRow> = self.rows(
-            "SELECT phone, name, last_message, since FROM inbox WHERE resolved_at IS NULL ORDER BY since",
+            "SELECT phone, name, last_message, since FROM inbox WHERE resolved_at IS NULL
+             ORDER BY since LIMIT 200",
             vec![],
         )?;
         let open = |v: &str| seal::open(&self.key, v).unwrap_or_default();
@@ -1046,6 +1132,14 @@ impl Ops {
                 .map(|r| r.v)
                 .collect(),
         })
+    }
+
+    /// Every running journey of a cart: each checkout the shopper started from it.
+    fn active_of_cart(&self, l: Lookup) -> Result<Checkouts> {
+        self.tokens(
+            "SELECT checkout_token AS v FROM journeys WHERE cart_token = ? AND status = 'active'",
+            vec![l.cart_token.into()],
+        )
     }
 
     fn active(&self) -> Result<Checkouts> {
@@ -1180,6 +1274,11 @@ struct GroupRow {
 impl Ops {
     /// The shopper's last message, from which the 24-hour service window runs.
     fn touch_conversation(&self, phone_hash: &str, at: Millis) -> Result<()> {
+        // Windows long closed say nothing any more.
+        self.exec(
+            "DELETE FROM conversations WHERE last_inbound < ?",
+            vec![i(at.0 - 2 * conversation::SERVICE_WINDOW_MS)],
+        )?;
         self.exec(
             "INSERT INTO conversations (phone_hash, last_inbound) VALUES (?, ?)
              ON CONFLICT(phone_hash) DO UPDATE SET last_inbound = max(last_inbound, excluded.last_inbound)",

@@ -147,15 +147,31 @@ pub async fn forget_shop(env: &Env, domain: &str) -> Result<()> {
                 .await?;
         }
     }
-    for prefix in [format!("data_request:{domain}:")] {
-        let page = store.list().prefix(prefix).limit(1000).execute().await?;
-        for key in page.keys {
-            store.delete(&key.name).await?;
-        }
+    for key in keys_with_prefix(env, &format!("data_request:{domain}:")).await? {
+        store.delete(&key).await?;
     }
     store.delete(&format!("shop:{domain}")).await?;
     store.delete(&format!("playbook:{domain}")).await?;
     Ok(())
+}
+
+/// Every key under `prefix`, page by page.
+async fn keys_with_prefix(env: &Env, prefix: &str) -> Result<Vec<String>> {
+    let store = kv(env)?;
+    let mut keys = vec![];
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut list = store.list().prefix(prefix.to_string()).limit(1000);
+        if let Some(c) = cursor.take() {
+            list = list.cursor(c);
+        }
+        let page = list.execute().await?;
+        keys.extend(page.keys.into_iter().map(|k| k.name));
+        match page.cursor {
+            Some(c) if !page.list_complete => cursor = Some(c),
+            _ => return Ok(keys),
+        }
+    }
 }
 
 /// A `customers/data_request` report, sealed, for the merchant to fetch.
@@ -171,16 +187,10 @@ pub async fn put_data_request(env: &Env, domain: &str, id: &str, sealed: &str) -
 pub async fn data_requests(env: &Env, domain: &str) -> Result<Vec<(String, String)>> {
     let store = kv(env)?;
     let prefix = format!("data_request:{domain}:");
-    let page = store
-        .list()
-        .prefix(prefix.clone())
-        .limit(1000)
-        .execute()
-        .await?;
     let mut reports = vec![];
-    for key in page.keys {
-        if let Some(sealed) = store.get(&key.name).text().await? {
-            reports.push((key.name[prefix.len()..].to_string(), sealed));
+    for key in keys_with_prefix(env, &prefix).await? {
+        if let Some(sealed) = store.get(&key).text().await? {
+            reports.push((key[prefix.len()..].to_string(), sealed));
         }
     }
     Ok(reports)

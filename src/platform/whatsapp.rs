@@ -110,6 +110,8 @@ async fn post<M: serde::Serialize>(
 }
 
 /// `GET /{phone_number_id}` with the merchant's token: does Meta accept these credentials?
+/// An error when Graph gives no verdict (unreachable, or failing with a 5xx), so an outage at
+/// Meta is not reported to the merchant as rejected credentials.
 pub async fn check_number(
     graph_base: &str,
     phone_number_id: &str,
@@ -121,5 +123,10 @@ pub async fn check_number(
     init.with_method(Method::Get).with_headers(headers);
     let request = Request::new_with_init(&format!("{graph_base}/{phone_number_id}"), &init)?;
     let response = Fetch::Request(request).send().await?;
-    Ok(response.status_code() == 200)
+    match response.status_code() {
+        status @ 500..=599 => Err(worker::Error::RustError(format!(
+            "Graph answered {status} to the credentials check"
+        ))),
+        status => Ok(status == 200),
+    }
 }

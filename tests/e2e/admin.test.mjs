@@ -87,3 +87,52 @@ test("a test message goes to the merchant's phone with sample values", async () 
   expect(sent.to).toBe("+351912345678");
   expect(sent.body.template.name).toBe("cart_reminder");
 });
+
+test("a FAQ breaking a bound gets 400 naming the field; a valid one is stored", async () => {
+  const entry = { question: "Do you ship to Portugal?", answer: "Yes, in 3 to 5 days.", language: "en", keywords: ["shipping"] };
+  const tooMany = { entries: [entry, { ...entry, keywords: Array.from({ length: 21 }, (_, i) => `k${i}`) }] };
+  const res = await adminApi(app, "/api/faq", { token: token(), method: "PUT", body: tooMany });
+  expect(res.status).toBe(400);
+  const { error } = await res.json();
+  expect(error.code).toBe("invalid_faq");
+  expect(error.fields).toEqual([{ field: "entries[1].keywords", message: "at most 20 keywords" }]);
+
+  const blank = await adminApi(app, "/api/faq", { token: token(), method: "PUT", body: { entries: [{ ...entry, answer: " " }] } });
+  expect(blank.status).toBe(400);
+  expect((await blank.json()).error.fields.map((f) => f.field)).toEqual(["entries[0].answer"]);
+
+  const ok = await adminApi(app, "/api/faq", { token: token(), method: "PUT", body: { entries: [entry] } });
+  expect(ok.status).toBe(200);
+  expect(await (await adminApi(app, "/api/faq", { token: token() })).json()).toEqual({ entries: [entry] });
+});
+
+test("when Meta cannot check the credentials, connecting answers 502, not that they are wrong", async () => {
+  const handle = app.graph.handle;
+  app.graph.handle = () => new Response("upstream unavailable", { status: 503 });
+  try {
+    const res = await adminApi(app, "/api/whatsapp", {
+      token: token(),
+      method: "PUT",
+      body: { phone_number_id: PHONE_NUMBER_ID, waba_id: "102290129340398", access_token: WHATSAPP_TOKEN },
+    });
+    expect(res.status).toBe(502);
+    expect((await res.json()).error.code).toBe("whatsapp_unreachable");
+  } finally {
+    app.graph.handle = handle;
+  }
+});
+
+test("consent records are answered with RFC 3339 instants", async () => {
+  await installShop(app.kv, { delaySeconds: 1 });
+  const phone = freshPhone();
+  const before = Date.now();
+  await shopifyWebhook(app, "checkouts/update", checkoutOf(phone));
+  await expect.poll(() => templatesTo(app.graph, phone).length, { timeout: 8000 }).toBe(1);
+  const res = await adminApi(app, `/api/consents?phone=${encodeURIComponent(phone)}`, { token: token() });
+  expect(res.status).toBe(200);
+  const { records } = await res.json();
+  expect(records).toHaveLength(1);
+  expect(records[0]).toMatchObject({ kind: "opt_in", source: "checkout_marketing_consent" });
+  expect(records[0].at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  expect(Date.parse(records[0].at)).toBeGreaterThanOrEqual(before);
+});

@@ -72,6 +72,19 @@ test("an order that only names the cart still stops the journey", async () => {
   expect(templatesTo(app.graph, phone)).toHaveLength(0);
 });
 
+test("an order from a new checkout of the same cart stops the earlier journey", async () => {
+  const phone = freshPhone();
+  const abandoned = checkoutOf(phone);
+  abandoned.cart_token = `cart${Date.now()}`;
+  await shopifyWebhook(app, "checkouts/update", abandoned);
+  const order = JSON.parse(fixture("shopify/orders-create.json"));
+  order.checkout_token = "f".repeat(32); // the shopper came back through another checkout
+  order.cart_token = abandoned.cart_token;
+  expect((await shopifyWebhook(app, "orders/create", order)).status).toBe(200);
+  await sleep(3000);
+  expect(templatesTo(app.graph, phone)).toHaveLength(0);
+});
+
 test("customers/data_request makes what we hold available to the merchant", async () => {
   const phone = freshPhone();
   const checkout = checkoutOf(phone);
@@ -149,4 +162,10 @@ test("shop/redact deletes everything of the shop", async () => {
   const keys = (await app.kv.list()).keys.map((k) => k.name).filter((k) => k.includes(SHOP));
   expect(keys).toEqual([]);
   expect(storageDump().includes(phone.slice(2))).toBe(false);
+  // The shop can come back: its ledger starts empty and works.
+  await installShop(app.kv, { delaySeconds: 1 });
+  const again = freshPhone();
+  expect((await shopifyWebhook(app, "checkouts/update", checkoutOf(again))).status).toBe(200);
+  await expect.poll(() => templatesTo(app.graph, again).length, { timeout: 8000 }).toBe(1);
+  expect((await shopifyWebhook(app, "orders/create", fixture("shopify/orders-create.json"))).status).toBe(200);
 });

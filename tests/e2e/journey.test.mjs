@@ -103,6 +103,29 @@ test("a body over 1 MiB gets 413", async () => {
   expect((await res.json()).error.code).toBe("payload_too_large");
 });
 
+test("a chunked body without Content-Length is refused with 413 once past 1 MiB, not read whole", async () => {
+  // Up to 64 MiB offered in 64 KiB chunks; the Worker must stop long before the end.
+  const chunk = new Uint8Array(64 * 1024).fill(0x78);
+  let offered = 0;
+  const body = new ReadableStream({
+    pull(controller) {
+      if (offered >= 64 << 20) return controller.close();
+      offered += chunk.length;
+      controller.enqueue(chunk);
+    },
+  });
+  const res = await app.mf.dispatchFetch(`${app.url}webhooks/shopify`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-Shopify-Topic": "checkouts/update" },
+    body,
+    duplex: "half",
+  });
+  expect(res.status).toBe(413);
+  expect((await res.json()).error.code).toBe("payload_too_large");
+  expect(offered).toBeGreaterThan(1 << 20);
+  expect(offered).toBeLessThan(16 << 20);
+});
+
 test("health and the admin page's files are served", async () => {
   const health = await app.mf.dispatchFetch(`${app.url}healthz`);
   expect(await health.json()).toEqual({ status: "ok" });

@@ -39,6 +39,19 @@ async function messaged({ delaySeconds = 1 } = {}) {
   return { phone, checkout, wamid: templatesTo(app.graph, phone)[0].wamid };
 }
 
+/** A reminder after 1 s and a nudge after 3 s, so a test can see the second one not go out. */
+function installTwoSteps(playbook = {}) {
+  return installShop(app.kv, {
+    playbook: {
+      ...playbook,
+      steps: [
+        { id: "reminder", delay_seconds: 1, template: { name: "cart_reminder", languages: ["en_US"] } },
+        { id: "nudge", delay_seconds: 3, template: { name: "cart_nudge", languages: ["en_US"] } },
+      ],
+    },
+  });
+}
+
 test("Meta's subscription check gets the challenge back, a wrong token 403", async () => {
   const ok = await app.mf.dispatchFetch(
     `${app.url}webhooks/whatsapp?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=${SECRETS.WHATSAPP_VERIFY_TOKEN}`,
@@ -70,14 +83,7 @@ test("delivery statuses are accepted, statuses for unknown messages ignored", as
 });
 
 test("STOP opts out at once: one confirmation, then nothing more", async () => {
-  await installShop(app.kv, {
-    playbook: {
-      steps: [
-        { id: "reminder", delay_seconds: 1, template: { name: "cart_reminder", languages: ["en_US"] } },
-        { id: "nudge", delay_seconds: 3, template: { name: "cart_nudge", languages: ["en_US"] } },
-      ],
-    },
-  });
+  await installTwoSteps();
   const { phone } = await messaged();
   const stop = inbound(phone, text("Stop!"));
   expect((await whatsappWebhook(app, stop)).status).toBe(200);
@@ -102,14 +108,7 @@ test("stop words in other languages opt out too", async () => {
 });
 
 test("Meta's marketing stop (user_preferences) opts out with one confirmation", async () => {
-  await installShop(app.kv, {
-    playbook: {
-      steps: [
-        { id: "reminder", delay_seconds: 1, template: { name: "cart_reminder", languages: ["en_US"] } },
-        { id: "nudge", delay_seconds: 3, template: { name: "cart_nudge", languages: ["en_US"] } },
-      ],
-    },
-  });
+  await installTwoSteps();
   const { phone } = await messaged();
   expect((await whatsappWebhook(app, userPreference(phone, "stop"))).status).toBe(200);
   await sleep(3500);
@@ -118,15 +117,7 @@ test("Meta's marketing stop (user_preferences) opts out with one confirmation", 
 });
 
 test("'Not interested' ends the journey", async () => {
-  await installShop(app.kv, {
-    playbook: {
-      stop_on_reply: false,
-      steps: [
-        { id: "reminder", delay_seconds: 1, template: { name: "cart_reminder", languages: ["en_US"] } },
-        { id: "nudge", delay_seconds: 3, template: { name: "cart_nudge", languages: ["en_US"] } },
-      ],
-    },
-  });
+  await installTwoSteps({ stop_on_reply: false });
   const { phone, wamid } = await messaged();
   await whatsappWebhook(app, inbound(phone, button("not_interested", "Not interested"), { context: wamid }));
   await sleep(3500);
