@@ -11,11 +11,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::message::MAX_TEXT_CHARS;
 use super::phone::Phone;
 use super::time::Millis;
 
-/// WhatsApp's own limit on a text message.
-const MAX_TEXT_CHARS: usize = 4096;
 /// Meta's limit on `biz_opaque_callback_data`; a longer value is not one we sent.
 const MAX_CALLBACK_CHARS: usize = 512;
 /// Button payloads, reply ids and wamids are far shorter in practice.

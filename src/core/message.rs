@@ -77,7 +77,7 @@ pub struct TextBody {
 }
 
 /// WhatsApp's limit on a text message body.
-const MAX_TEXT_CHARS: usize = 4096;
+pub const MAX_TEXT_CHARS: usize = 4096;
 
 pub fn text_message(to: &Phone, body: &str) -> TextMessage {
     TextMessage {
