@@ -20,20 +20,20 @@ use error::{ApiError, ApiResult};
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
-    match route(req, &env, &ctx).await {
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    match route(req, &env).await {
         Ok(resp) => Ok(resp),
         Err(e) => e.into_response(),
     }
 }
 
-async fn route(req: Request, env: &Env, ctx: &Context) -> ApiResult<Response> {
+async fn route(req: Request, env: &Env) -> ApiResult<Response> {
     let path = req.path();
     match (req.method(), path.as_str()) {
         (Method::Get, "/healthz") => {
             Ok(Response::from_json(&serde_json::json!({ "status": "ok" }))?)
         }
-        (Method::Post, "/webhooks/shopify") => shopify_webhooks::handle(req, env, ctx).await,
+        (Method::Post, "/webhooks/shopify") => shopify_webhooks::handle(req, env).await,
         (Method::Get, "/webhooks/whatsapp") => whatsapp_webhooks::verify(req, env).await,
         (Method::Post, "/webhooks/whatsapp") => whatsapp_webhooks::receive(req, env).await,
         (Method::Get, p) if p.starts_with("/r/") => recovery::redirect(env, &p[3..]).await,

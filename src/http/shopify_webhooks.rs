@@ -1,8 +1,8 @@
 //! `POST /webhooks/shopify`: every Shopify topic arrives here, signed with the app secret.
 //! Cart topics go straight to the cart's object (fast, and durable before we answer); work that
-//! fans out over many carts (uninstall, redaction) runs after the answer.
+//! fans out over many carts (uninstall, redaction) is handed to the shop ledger's outbox.
 
-use worker::{Context, Env, Request, Response};
+use worker::{Env, Request, Response};
 
 use super::error::{ApiError, ApiResult};
 use super::read_body;
@@ -11,10 +11,12 @@ use crate::core::shop::valid_shop_domain;
 use crate::core::shopify::{Checkout, CustomerRequest, DeletedCheckout, Order, PayloadError};
 use crate::core::signature::verify_shopify_webhook;
 use crate::objects::cart_journey::{self, CartCommand};
-use crate::objects::shop_ledger::{self, Checkouts, Customer, EventId, Lookup, MessageOwner};
+use crate::objects::shop_ledger::{
+    self, Checkouts, Customer, EventId, FanOut, Lookup, MessageOwner,
+};
 use crate::platform::{config, crypto, store};
 
-pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Response> {
+pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
     let headers = req.headers().clone();
     let body = read_body(&mut req).await?;
     let secret = config::secret(env, "SHOPIFY_API_SECRET")?;
@@ -91,11 +93,11 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Res
         "app/uninstalled" => {
             // Tokens go first, so nothing can be sent even before every cart hears of it.
             store::forget_tokens(env, &shop).await?;
-            fan_out(env, ctx, &shop, "active", &(), CartCommand::ShopGone).await?;
+            fan_out(env, &shop, "end_all", None).await?;
         }
         "customers/redact" => {
             let customer = customer(&body)?;
-            fan_out(env, ctx, &shop, "redact", &customer, CartCommand::Erase).await?;
+            fan_out(env, &shop, "redact", Some(customer)).await?;
         }
         "customers/data_request" => {
             let request = CustomerRequest::from_webhook(&body).map_err(bad)?;
@@ -110,7 +112,7 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Res
         }
         "shop/redact" => {
             store::forget_shop(env, &shop).await?;
-            fan_out(env, ctx, &shop, "erase", &(), CartCommand::Erase).await?;
+            fan_out(env, &shop, "erase", None).await?;
         }
         // Accepted and ignored: Shopify retries anything but a 2xx.
         _ => {}
@@ -138,25 +140,14 @@ fn customer_of(request: CustomerRequest) -> Customer {
     }
 }
 
-/// Asks the ledger which carts an operation touches (done before we answer, so a failure makes
-/// Shopify deliver again), then tells each cart after the answer has gone.
-async fn fan_out<B: serde::Serialize>(
-    env: &Env,
-    ctx: &Context,
-    shop: &str,
-    op: &'static str,
-    body: &B,
-    command: CartCommand,
-) -> ApiResult<()> {
-    let carts: Checkouts = shop_ledger::call(env, shop, op, body).await?;
-    let env = env.clone();
-    let shop = shop.to_string();
-    ctx.wait_until(async move {
-        for token in carts.checkout_tokens {
-            if let Err(e) = cart_journey::send(&env, &shop, &token, &command).await {
-                worker::console_error!("{op}: a cart did not take it: {e}");
-            }
-        }
-    });
+/// Hands an operation over every cart to the shop ledger, which erases or ends its own rows
+/// at once (before we answer, so a failure makes Shopify deliver again) and tells each cart
+/// from its outbox, in batches, however many there are.
+async fn fan_out(env: &Env, shop: &str, op: &str, customer: Option<Customer>) -> ApiResult<()> {
+    let fan = FanOut {
+        shop: shop.to_string(),
+        customer,
+    };
+    let _: Checkouts = shop_ledger::call(env, shop, op, &fan).await?;
     Ok(())
 }

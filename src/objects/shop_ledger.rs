@@ -12,6 +12,7 @@ use worker::{
     State,
 };
 
+use super::cart_journey::{self, CartCommand};
 use super::rpc;
 use crate::core::consent::ConsentRecord;
 use crate::core::consent::{ConsentKind, ConsentSource, ConsentStatus, RateCounts, RateLimit};
@@ -60,6 +61,8 @@ CREATE TABLE IF NOT EXISTS inbox (
   phone_hash TEXT PRIMARY KEY, phone TEXT NOT NULL, name TEXT, last_message TEXT NOT NULL,
   since INTEGER NOT NULL, resolved_at INTEGER);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+  checkout_token TEXT NOT NULL, command TEXT NOT NULL, PRIMARY KEY (checkout_token, command));
 CREATE TABLE IF NOT EXISTS skips (
   checkout_token TEXT NOT NULL, step_id TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL,
   PRIMARY KEY (checkout_token, step_id));
@@ -190,7 +193,15 @@ pub struct Customer {
     pub phone: Option<Phone>,
 }
 
-/// The carts a redaction touched, for the Worker to erase.
+/// What must reach every cart of a shop (or of a customer): written down in the ledger's
+/// outbox and delivered by its alarm in batches, so a large shop is never cut short.
+#[derive(Serialize, Deserialize)]
+pub struct FanOut {
+    pub shop: String,
+    pub customer: Option<Customer>,
+}
+
+/// The carts an operation touched.
 #[derive(Serialize, Deserialize, Default)]
 pub struct Checkouts {
     pub checkout_tokens: Vec<String>,
@@ -224,6 +235,41 @@ impl DurableObject for ShopLedger {
         Self { state, env }
     }
 
+    /// Delivers the outbox to the carts, a batch per run; runs again until it is empty.
+    async fn alarm(&self) -> Result<Response> {
+        let ledger = Ops {
+            sql: self.state.storage().sql(),
+            key: crypto::data_key(&self.env)?,
+        };
+        let shop = ledger.setting("shop")?.unwrap_or_default();
+        let mut failed = false;
+        for item in ledger.outbox_batch(OUTBOX_BATCH)? {
+            let command = match item.command.as_str() {
+                "shop_gone" => CartCommand::ShopGone,
+                _ => CartCommand::Erase,
+            };
+            match cart_journey::send(&self.env, &shop, &item.checkout_token, &command).await {
+                Ok(_) => ledger.outbox_done(&item)?,
+                Err(e) => {
+                    worker::console_error!("outbox: a cart did not take {}: {e}", item.command);
+                    failed = true;
+                }
+            }
+        }
+        let storage = self.state.storage();
+        if ledger.outbox_batch(1)?.is_empty() {
+            if ledger.setting("erase_when_drained")?.is_some() {
+                storage.delete_all().await?;
+                storage.sql().exec(SCHEMA, None)?;
+            }
+        } else {
+            // Failures wait a little; a full batch goes on at once.
+            let later = if failed { 5_000 } else { 0 };
+            storage.set_alarm(later).await?;
+        }
+        Response::ok("ok")
+    }
+
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let op = rpc::op(&req);
         let body = req.text().await?;
@@ -247,23 +293,55 @@ impl DurableObject for ShopLedger {
             "put_faq" => rpc::reply(&ledger.put_faq(parse(&body)?)?),
             "inbox" => rpc::reply(&ledger.inbox()?),
             "resolve" => rpc::reply(&ledger.resolve(parse(&body)?)?),
-            "active" => rpc::reply(&ledger.active()?),
-            "redact" => rpc::reply(&ledger.redact(parse(&body)?)?),
+            "end_all" => {
+                let fan: FanOut = parse(&body)?;
+                let carts = ledger.active()?;
+                ledger.enqueue(&fan.shop, &carts, "shop_gone", false)?;
+                self.deliver_soon().await?;
+                rpc::reply(&carts)
+            }
+            "redact" => {
+                let fan: FanOut = parse(&body)?;
+                let customer = fan
+                    .customer
+                    .ok_or_else(|| worker::Error::RustError("redact needs a customer".into()))?;
+                let carts = ledger.redact(customer)?;
+                ledger.enqueue(&fan.shop, &carts, "erase", false)?;
+                self.deliver_soon().await?;
+                rpc::reply(&carts)
+            }
             "data_request" => rpc::reply(&ledger.data_request(parse(&body)?)?),
             "metrics" => rpc::reply(&ledger.metrics(parse(&body)?)?),
             "event_seen" => rpc::reply(&ledger.event_seen(parse(&body)?)?),
             "remember_event" => rpc::reply(&ledger.remember_event(parse(&body)?, now())?),
             "erase" => {
-                let all = ledger.all()?;
-                // Everything of the shop, bytes included: the object's storage is wiped whole,
-                // then the empty schema is back for a shop that installs again.
-                self.state.storage().delete_all().await?;
-                self.state.storage().sql().exec(SCHEMA, None)?;
-                rpc::reply(&all)
+                // Every row goes now; the carts are told by the outbox, and once it is empty
+                // the object's storage is wiped whole (bytes included, not just rows).
+                let fan: FanOut = parse(&body)?;
+                let carts = ledger.all()?;
+                ledger.clear_all_but_outbox()?;
+                ledger.enqueue(&fan.shop, &carts, "erase", true)?;
+                self.deliver_soon().await?;
+                rpc::reply(&carts)
             }
             other => rpc::unknown_op(other),
         }
     }
+}
+
+impl ShopLedger {
+    async fn deliver_soon(&self) -> Result<()> {
+        self.state.storage().set_alarm(0).await
+    }
+}
+
+/// Carts told per alarm run: well within a run's limits, and each run is short.
+const OUTBOX_BATCH: usize = 50;
+
+#[derive(Deserialize)]
+struct OutboxItem {
+    checkout_token: String,
+    command: String,
 }
 
 fn parse<T: DeserializeOwned>(body: &str) -> Result<T> {
@@ -1139,6 +1217,77 @@ impl Ops {
         self.tokens(
             "SELECT checkout_token AS v FROM journeys WHERE cart_token = ? AND status = 'active'",
             vec![l.cart_token.into()],
+        )
+    }
+
+    fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .rows::<Text>(
+                "SELECT value AS v FROM settings WHERE key = ?",
+                vec![s(key.to_string())],
+            )?
+            .into_iter()
+            .next()
+            .map(|r| r.v))
+    }
+
+    fn put_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.exec(
+            "INSERT INTO settings (key, value) VALUES (?, ?)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            vec![s(key.to_string()), s(value.to_string())],
+        )
+    }
+
+    fn enqueue(&self, shop: &str, carts: &Checkouts, command: &str, erase: bool) -> Result<()> {
+        self.put_setting("shop", shop)?;
+        if erase {
+            self.put_setting("erase_when_drained", "1")?;
+        }
+        for token in &carts.checkout_tokens {
+            self.exec(
+                "INSERT OR IGNORE INTO outbox (checkout_token, command) VALUES (?, ?)",
+                vec![s(token.clone()), s(command.to_string())],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn outbox_batch(&self, limit: usize) -> Result<Vec<OutboxItem>> {
+        self.rows(
+            "SELECT checkout_token, command FROM outbox LIMIT ?",
+            vec![i(limit as i64)],
+        )
+    }
+
+    fn outbox_done(&self, item: &OutboxItem) -> Result<()> {
+        self.exec(
+            "DELETE FROM outbox WHERE checkout_token = ? AND command = ?",
+            vec![s(item.checkout_token.clone()), s(item.command.clone())],
+        )
+    }
+
+    /// `shop/redact`: every table but the outbox, which still has carts to tell.
+    fn clear_all_but_outbox(&self) -> Result<()> {
+        for table in [
+            "journeys",
+            "consents",
+            "suppressed",
+            "limited",
+            "sends",
+            "pacing",
+            "messages",
+            "inbound",
+            "conversations",
+            "inbox",
+            "events",
+            "skips",
+        ] {
+            self.exec(&format!("DELETE FROM {table}"), vec![])?;
+        }
+        self.exec(
+            "DELETE FROM settings WHERE key NOT IN ('shop', 'erase_when_drained')",
+            vec![],
         )
     }
 
