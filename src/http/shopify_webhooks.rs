@@ -97,6 +97,7 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
         }
         "customers/redact" => {
             let customer = customer(&body)?;
+            forget_reports(env, &shop, customer.phone.as_ref()).await?;
             fan_out(env, &shop, "redact", Some(customer)).await?;
         }
         "customers/data_request" => {
@@ -122,6 +123,24 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
         shop_ledger::call::<_, ()>(env, &shop, "remember_event", event).await?;
     }
     Ok(Response::from_json(&serde_json::json!({ "ok": true }))?)
+}
+
+/// The `customers/data_request` reports about a shopper being erased go too.
+async fn forget_reports(env: &Env, shop: &str, phone: Option<&Phone>) -> ApiResult<()> {
+    let Some(phone) = phone else {
+        return Ok(());
+    };
+    let key = crypto::data_key(env)?;
+    for (id, sealed) in store::data_requests(env, shop).await? {
+        let about = crypto::open(&key, &sealed)
+            .ok()
+            .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok())
+            .is_some_and(|report| report["phone"] == phone.as_str());
+        if about {
+            store::delete_data_request(env, shop, &id).await?;
+        }
+    }
+    Ok(())
 }
 
 fn customer(body: &[u8]) -> ApiResult<Customer> {

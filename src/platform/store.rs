@@ -195,3 +195,10 @@ pub async fn data_requests(env: &Env, domain: &str) -> Result<Vec<(String, Strin
     }
     Ok(reports)
 }
+
+pub async fn delete_data_request(env: &Env, domain: &str, id: &str) -> Result<()> {
+    kv(env)?
+        .delete(&format!("data_request:{domain}:{id}"))
+        .await?;
+    Ok(())
+}

@@ -117,6 +117,10 @@ test("after customers/redact the shopper's phone, name and email are in no stora
   await sleep(500);
   expect(storageDump()).toContain("Zephyrine"); // the journey holds it while it runs
 
+  const request = JSON.parse(fixture("shopify/customers-data_request.json"));
+  request.customer = { id: 7938205146271, email: "zephyrine@example.com", phone };
+  request.data_request = { id: 4242 };
+  await shopifyWebhook(app, "customers/data_request", request);
   const redact = JSON.parse(fixture("shopify/customers-redact.json"));
   redact.customer = { id: 7938205146271, email: "zephyrine@example.com", phone };
   expect((await shopifyWebhook(app, "customers/redact", redact)).status).toBe(200);
@@ -125,6 +129,9 @@ test("after customers/redact the shopper's phone, name and email are in no stora
   for (const needle of ["Zephyrine", "Quill", "zephyrine@example.com", "4165550199", "416-555-0199"]) {
     expect(dump.includes(needle), needle).toBe(false);
   }
+  // The data-request report about her is gone too.
+  const reports = await (await adminApi(app, "/api/data-requests", { token: sessionToken({ shop: SHOP }) })).json();
+  expect(reports.data_requests.find((r) => r.id === "4242")).toBeUndefined();
   // Never messaged again: the salted hash stays on the suppression list.
   await shopifyWebhook(app, "checkouts/update", checkoutOf(phone));
   await sleep(3000);
