@@ -2,6 +2,8 @@
 //! Only the fields we use are read; everything is optional in Shopify's world, so absence is
 //! handled here and the rest of the core works with validated values.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use super::money::Money;
@@ -64,7 +66,7 @@ const MAX_TITLE_CHARS: usize = 60;
 const MAX_TOKEN_CHARS: usize = 128;
 
 #[derive(Deserialize)]
-struct RawCheckout {
+struct RawCheckout<'a> {
     id: Option<serde_json::Value>,
     token: Option<String>,
     cart_token: Option<String>,
@@ -77,8 +79,9 @@ struct RawCheckout {
     currency: Option<String>,
     presentment_currency: Option<String>,
     total_price: Option<String>,
-    #[serde(default)]
-    line_items: Vec<RawLineItem>,
+    // Borrowed: a checkout may list many lines, and only two or three titles are kept.
+    #[serde(default, borrow)]
+    line_items: Vec<RawLineItem<'a>>,
     abandoned_checkout_url: Option<String>,
     #[serde(default)]
     buyer_accepts_marketing: Option<bool>,
@@ -90,11 +93,14 @@ struct RawCheckout {
 }
 
 #[derive(Deserialize)]
-struct RawLineItem {
-    title: Option<String>,
-    presentment_title: Option<String>,
+struct RawLineItem<'a> {
+    #[serde(borrow)]
+    title: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    presentment_title: Option<Cow<'a, str>>,
     quantity: Option<u32>,
-    line_price: Option<String>,
+    #[serde(borrow)]
+    line_price: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -248,14 +254,14 @@ fn summarize_items(lines: &[RawLineItem], currency: Option<&str>) -> Items {
     let count = lines
         .iter()
         .fold(0u32, |n, l| n.saturating_add(l.quantity.unwrap_or(1)));
-    let titled: Vec<(String, i64)> = lines
+    // Titles are cleaned only for the lines that are shown: the top one and the first two.
+    let titled: Vec<(&str, i64)> = lines
         .iter()
         .filter_map(|l| {
-            let title = l
-                .presentment_title
-                .as_deref()
-                .or(l.title.as_deref())
-                .and_then(clean_text)?;
+            let title = l.presentment_title.as_deref().or(l.title.as_deref())?;
+            if title.trim().is_empty() {
+                return None;
+            }
             let price = match (l.line_price.as_deref(), currency) {
                 (Some(p), Some(c)) => Money::parse(p, c).map(|m| m.minor()).unwrap_or(0),
                 _ => 0,
@@ -267,12 +273,17 @@ fn summarize_items(lines: &[RawLineItem], currency: Option<&str>) -> Items {
         .iter()
         .enumerate()
         .max_by_key(|(i, (_, price))| (*price, std::cmp::Reverse(*i)))
-        .map(|(_, (t, _))| t.clone());
-    let summary = match titled.len() {
-        0 => String::new(),
-        1 => titled[0].0.clone(),
-        2 => format!("{} and {}", titled[0].0, titled[1].0),
-        n => format!("{}, {} and {} more", titled[0].0, titled[1].0, n - 2),
+        .and_then(|(_, (t, _))| clean_text(t));
+    let shown: Vec<String> = titled
+        .iter()
+        .take(2)
+        .filter_map(|(t, _)| clean_text(t))
+        .collect();
+    let summary = match (shown.as_slice(), titled.len()) {
+        ([], _) => String::new(),
+        ([one], _) => one.clone(),
+        ([a, b], 2) => format!("{a} and {b}"),
+        ([a, b, ..], n) => format!("{a}, {b} and {} more", n - 2),
     };
     Items {
         count,
