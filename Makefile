@@ -24,11 +24,15 @@ DEV_PORT ?= 8787
 SIM_PORT ?= 8799
 STORE_PORT ?= 8798
 
-.PHONY: dev test build wasm tools rust-tools node-tools browser-tools test-native test-e2e demo lint clean
+.PHONY: dev test bench build wasm tools rust-tools node-tools browser-tools test-native test-e2e demo lint clean
 
 ## Install what is missing, build, and run the Worker under wrangler dev beside the simulators.
 dev: build .dev.vars
 	@scripts/dev.sh $(DEV_PORT) $(SIM_PORT) $(STORE_PORT)
+
+## The performance figures of the budgets, as a table and as bench-results/bench.json.
+bench: build
+	node tests/bench/run.mjs
 
 ## Send a signed demo checkout to the running `make dev`.
 demo:
