@@ -4,6 +4,8 @@
 
 use std::collections::VecDeque;
 
+use futures_util::future::join;
+
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use serde::{Deserialize, Serialize};
 use worker::{
@@ -204,16 +206,20 @@ impl CartJourney {
             segment: segment(journey.checkout.total.as_ref()).to_string(),
             at: journey.started_at,
         };
-        shop_ledger::call::<_, ()>(&self.env, &data.shop, "begin", &begin).await?;
         let ttl_seconds = u64::from(data.playbook.journey_ttl_days) * 86_400;
-        store::put_recovery_link(
-            &self.env,
-            &journey.recovery_token,
-            &data.shop,
-            &journey.checkout.token,
-            ttl_seconds,
+        let (indexed, linked) = join(
+            shop_ledger::call::<_, ()>(&self.env, &data.shop, "begin", &begin),
+            store::put_recovery_link(
+                &self.env,
+                &journey.recovery_token,
+                &data.shop,
+                &journey.checkout.token,
+                ttl_seconds,
+            ),
         )
-        .await?;
+        .await;
+        indexed?;
+        linked?;
         if let Some(mut cart) = load(&storage).await? {
             cart.registered = true;
             save(&storage, &cart).await?;
@@ -330,12 +336,14 @@ struct ShopData {
 
 impl ShopData {
     async fn load(env: &Env, shop: &str) -> Result<ShopData> {
-        let mut record = store::shop(env, shop).await?.unwrap_or_default();
+        // Both KV reads at once: every event of every cart waits for them.
+        let (record, playbook) = join(store::shop(env, shop), store::playbook(env, shop)).await;
+        let mut record = record?.unwrap_or_default();
         store::open_whatsapp(env, &mut record)?;
         Ok(ShopData {
             shop: shop.to_string(),
             record,
-            playbook: store::playbook(env, shop).await?,
+            playbook: playbook?,
         })
     }
 
