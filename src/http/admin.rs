@@ -13,7 +13,7 @@ use crate::core::phone::Phone;
 use crate::core::playbook_validation::{self, FieldError};
 use crate::core::time::Millis;
 use crate::objects::shop_ledger::{self, JourneysQuery, MetricsQuery, PhoneQuery};
-use crate::platform::{config, crypto, store, whatsapp};
+use crate::platform::{clock, config, crypto, store, whatsapp};
 
 fn json(value: &impl serde::Serialize) -> ApiResult<Response> {
     Ok(Response::from_json(value)?)
@@ -196,7 +196,7 @@ pub async fn metrics(req: &Request, env: &Env, shop: &str) -> ApiResult<Response
                 }),
         }
     };
-    let now = Millis(worker::Date::now().as_millis() as i64);
+    let now = clock::now();
     let to = day("to")?.map_or(now, |t| t.plus_seconds(86_400));
     let from = day("from")?.unwrap_or(to.plus_seconds(-30 * 86_400));
     if from >= to {

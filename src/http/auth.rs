@@ -7,8 +7,8 @@ use worker::{Env, Request, Response};
 use super::error::{ApiError, ApiResult};
 use crate::core::oauth::{self, STATE_COOKIE, STATE_TTL_MS};
 use crate::core::shop::valid_shop_domain;
-use crate::platform::config;
 use crate::platform::shopify::{self, AdminError};
+use crate::platform::{clock, config, crypto};
 
 /// `GET /auth?shop=`: remembers a fresh state in this browser and sends it to Shopify to
 /// approve the install.
@@ -22,10 +22,10 @@ pub async fn start(req: &Request, env: &Env) -> ApiResult<Response> {
         .ok_or_else(|| ApiError::bad_request("shop must be a {name}.myshopify.com domain"))?;
     let secret = config::secret(env, "SHOPIFY_API_SECRET")?;
     let api_key = config::secret(env, "SHOPIFY_API_KEY")?;
-    let state = oauth::new_state(shopify::random()?);
+    let state = oauth::new_state(crypto::random()?);
     let cookie = format!(
         "{STATE_COOKIE}={}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Lax",
-        oauth::state_cookie(&secret, &shop, &state, shopify::now()),
+        oauth::state_cookie(&secret, &shop, &state, clock::now()),
         STATE_TTL_MS / 1000
     );
     let app_url = config::var_or(env, "APP_URL", &url.origin().ascii_serialization());
@@ -51,7 +51,7 @@ pub async fn callback(req: &Request, env: &Env) -> ApiResult<Response> {
             .map(|(_, v)| v.as_str())
     };
     let secret = config::secret(env, "SHOPIFY_API_SECRET")?;
-    let now = shopify::now();
+    let now = clock::now();
     oauth::verify_query(&secret, &pairs, now).map_err(|e| ApiError::unauthorized(e.to_string()))?;
     let shop = param("shop")
         .filter(|s| valid_shop_domain(s))

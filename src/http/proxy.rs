@@ -11,9 +11,8 @@ use super::error::{ApiError, ApiResult};
 use crate::core::consent::{self, ConsentKind, ConsentRecord, ConsentSource};
 use crate::core::phone::Phone;
 use crate::core::proxy_signature::verify_proxy;
-use crate::core::time::Millis;
 use crate::objects::shop_ledger::{self, ConsentAdd, OptInCall, OptInVerdict};
-use crate::platform::config;
+use crate::platform::{clock, config};
 
 #[derive(Deserialize)]
 struct OptIn {
@@ -31,7 +30,7 @@ pub async fn optin(mut req: Request, env: &Env) -> ApiResult<Response> {
     let secret = config::secret(env, "SHOPIFY_API_SECRET")?;
     let signed = verify_proxy(&pairs, &secret)
         .map_err(|e| ApiError::unauthorized(format!("app proxy signature: {e}")))?;
-    let now = Millis(worker::Date::now().as_millis() as i64);
+    let now = clock::now();
     signed
         .check_fresh(now)
         .map_err(|e| ApiError::unauthorized(format!("app proxy signature: {e}")))?;

@@ -5,7 +5,7 @@ use worker::{Env, Request};
 
 use super::error::{ApiError, ApiResult};
 use crate::core::session_token;
-use crate::platform::{config, shopify};
+use crate::platform::{clock, config, shopify};
 
 /// An authenticated admin-page request.
 #[derive(Clone, Debug)]
@@ -33,7 +33,7 @@ pub async fn authenticate(req: &Request, env: &Env) -> ApiResult<Session> {
     };
     let api_key = config::secret(env, "SHOPIFY_API_KEY")?;
     let secret = config::secret(env, "SHOPIFY_API_SECRET")?;
-    let verified = session_token::verify(token, &api_key, &secret, shopify::now())
+    let verified = session_token::verify(token, &api_key, &secret, clock::now())
         .map_err(|e| invalid_session(e.to_string()))?;
     if let Err(e) = shopify::ensure_installed(env, &verified.shop, token).await {
         worker::console_warn!("token exchange for {}: {e}", verified.shop);

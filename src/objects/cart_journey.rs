@@ -22,8 +22,8 @@ use crate::core::metrics::segment;
 use crate::core::playbook::Playbook;
 use crate::core::shop::ShopRecord;
 use crate::core::shopify::{Checkout, Order};
-use crate::core::time::Millis;
-use crate::platform::{shopify, store, whatsapp};
+use crate::platform::clock::now;
+use crate::platform::{crypto, shopify, store, whatsapp};
 
 const CART_KEY: &str = "cart";
 
@@ -391,14 +391,7 @@ async fn save(storage: &Storage, cart: &Cart) -> Result<()> {
     storage.put(CART_KEY, cart).await
 }
 
-fn now() -> Millis {
-    Millis(worker::Date::now().as_millis() as i64)
-}
-
 /// 128 random bits, URL-safe: the recovery link cannot be guessed from anything else.
 fn recovery_token() -> Result<String> {
-    let mut bytes = [0u8; 16];
-    getrandom::getrandom(&mut bytes)
-        .map_err(|e| worker::Error::RustError(format!("no randomness: {e}")))?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+    Ok(URL_SAFE_NO_PAD.encode(crypto::random::<16>()?))
 }

@@ -24,6 +24,7 @@ use crate::core::phone::Phone;
 use crate::core::playbook::{Caps, ConsentMode};
 use crate::core::seal::{self, Key};
 use crate::core::time::Millis;
+use crate::platform::clock::now;
 use crate::platform::crypto;
 
 const SCHEMA: &str = "
@@ -1595,8 +1596,4 @@ impl Ops {
 
 fn rate(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
-}
-
-fn now() -> Millis {
-    Millis(worker::Date::now().as_millis() as i64)
 }

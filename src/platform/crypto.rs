@@ -1,5 +1,5 @@
-//! The data key from the environment, and sealing with fresh random nonces (the core's `seal`
-//! takes its nonce from the caller).
+//! The data key from the environment, the runtime's random source, and sealing with fresh
+//! random nonces (the core's `seal` takes its nonce from the caller).
 
 use worker::{Env, Error, Result};
 
@@ -10,11 +10,16 @@ pub fn data_key(env: &Env) -> Result<Key> {
     Key::from_base64(&encoded).map_err(|e| Error::RustError(format!("DATA_ENCRYPTION_KEY: {e}")))
 }
 
-pub fn seal(key: &Key, plaintext: &str) -> Result<String> {
-    let mut nonce = [0u8; 12];
-    getrandom::getrandom(&mut nonce)
+/// `N` bytes from the runtime's cryptographic random source.
+pub fn random<const N: usize>() -> Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    getrandom::getrandom(&mut bytes)
         .map_err(|e| Error::RustError(format!("no randomness: {e}")))?;
-    Ok(seal::seal(key, plaintext, nonce))
+    Ok(bytes)
+}
+
+pub fn seal(key: &Key, plaintext: &str) -> Result<String> {
+    Ok(seal::seal(key, plaintext, random()?))
 }
 
 pub fn open(key: &Key, sealed: &str) -> Result<String> {

@@ -9,14 +9,14 @@ use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use serde_json::{json, Value};
-use worker::{AbortController, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
 
 use crate::core::discount::{self, Verdict};
 pub use crate::core::discount::{DiscountOutcome, DiscountRequest};
 use crate::core::oauth::{self, Grant, GrantAnswer};
 use crate::core::seal::{self, Key};
 use crate::core::shop::ShopifyInstall;
-use crate::core::time::Millis;
+use crate::platform::clock::now;
 use crate::platform::{config, crypto, store};
 
 /// Long enough for a slow Admin API, short enough for an admin page request to fail visibly.
@@ -95,17 +95,6 @@ fn base_url(admin_origin: &str, shop: &str) -> String {
         "" => format!("https://{shop}"),
         origin => format!("{origin}/{shop}"),
     }
-}
-
-pub fn now() -> Millis {
-    Millis(Date::now().as_millis() as i64)
-}
-
-pub fn random<const N: usize>() -> worker::Result<[u8; N]> {
-    let mut bytes = [0u8; N];
-    getrandom::getrandom(&mut bytes)
-        .map_err(|e| worker::Error::RustError(format!("no randomness: {e}")))?;
-    Ok(bytes)
 }
 
 /// Managed installation: swaps the verified session token for an offline token when we hold
@@ -384,7 +373,7 @@ async fn grant(app: &App, shop: &str, grant: Grant<'_>) -> Result<ShopifyInstall
     let reply = post(&url, None, &body).await?;
     match oauth::parse_grant_answer(reply.status, &reply.body) {
         GrantAnswer::Granted(token) => {
-            let nonces = [random()?, random()?];
+            let nonces = [crypto::random()?, crypto::random()?];
             Ok(oauth::sealed_install(&token, &app.key, now(), nonces))
         }
         GrantAnswer::Refused(e) => Err(AdminError::Refused(e)),
