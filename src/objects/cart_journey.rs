@@ -17,7 +17,9 @@ use super::rpc;
 use super::shop_ledger::{self, Begin, GateCall, Report};
 use crate::core::discount::{DiscountOutcome, DiscountRequest};
 use crate::core::gate::GateVerdict;
-use crate::core::journey::{Cart, Effect, Event, Fact, Journey, ShopContext, ShopperSignal};
+use crate::core::journey::{
+    Cart, Effect, Event, Fact, Journey, ShopContext, ShopperSignal, Summary,
+};
 use crate::core::metrics::segment;
 use crate::core::playbook::Playbook;
 use crate::core::shop::ShopRecord;
@@ -111,13 +113,14 @@ impl DurableObject for CartJourney {
                 None => return rpc::reply(&answer),
             },
         };
+        let shown = summary_of(&cart);
         let effects = cart.handle(&shop, event, recovery_token()?, data.context(), now());
         if effects.is_empty() && cart.journey.is_none() && cart.closed_at.is_none() {
             return rpc::reply(&answer); // nothing to remember: no phone, nothing begun
         }
         let effects = commit(&storage, &cart, effects).await?;
-        self.register(&data).await?;
-        self.execute(effects, &data).await?;
+        self.register(&cart, &data).await?;
+        self.execute(effects, &data, shown).await?;
         rpc::reply(&answer)
     }
 
@@ -131,6 +134,7 @@ impl DurableObject for CartJourney {
         let Some(mut cart) = load(&storage).await? else {
             return Response::ok("nothing here");
         };
+        let shown = summary_of(&cart);
         let effects = cart.handle(
             &data.shop,
             Event::Timeout,
@@ -139,8 +143,8 @@ impl DurableObject for CartJourney {
             now(),
         );
         let effects = commit(&storage, &cart, effects).await?;
-        self.register(&data).await?;
-        self.execute(effects, &data).await?;
+        self.register(&cart, &data).await?;
+        self.execute(effects, &data, shown).await?;
         Response::ok("ok")
     }
 }
@@ -182,15 +186,11 @@ impl CartJourney {
     /// Tells the shop ledger about a new journey (the index behind lookups, opt-outs, redaction
     /// and metrics) and KV about its recovery link. Until that has succeeded once, every event
     /// and alarm tries again.
-    async fn register(&self, data: &ShopData) -> Result<()> {
-        let storage = self.state.storage();
-        let Some(journey) = load(&storage)
-            .await?
-            .filter(|c| !c.registered)
-            .and_then(|c| c.journey)
-        else {
+    async fn register(&self, cart: &Cart, data: &ShopData) -> Result<()> {
+        let (false, Some(journey)) = (cart.registered, &cart.journey) else {
             return Ok(());
         };
+        let storage = self.state.storage();
         let Some(phone) = journey.checkout.phone.clone() else {
             return Ok(());
         };
@@ -229,7 +229,14 @@ impl CartJourney {
 
     /// Carries out effects in order. An effect's answer is fed back into the journey, re-read
     /// from storage first: other events may have been handled while the request was out.
-    async fn execute(&self, effects: Vec<Effect>, data: &ShopData) -> Result<()> {
+    /// `shown` is the journey as it looked before the event: when nothing happened and it looks
+    /// the same, the ledger is not called at all (repeated webhooks are common).
+    async fn execute(
+        &self,
+        effects: Vec<Effect>,
+        data: &ShopData,
+        shown: Option<Summary>,
+    ) -> Result<()> {
         let storage = self.state.storage();
         let mut queue = VecDeque::from(effects);
         let mut facts = vec![];
@@ -247,7 +254,9 @@ impl CartJourney {
                 }
                 Effect::Forget => {
                     // Wiped whole: SQLite free pages keep deleted rows otherwise.
-                    self.report(&mut facts, None).await?;
+                    if let Some(journey) = load(&storage).await?.and_then(|c| c.journey) {
+                        self.report(&journey, facts, None).await?;
+                    }
                     storage.delete_all().await?;
                     return Ok(());
                 }
@@ -301,30 +310,36 @@ impl CartJourney {
             let more = cart.handle(&data.shop, event, String::new(), data.context(), now());
             queue.extend(commit(&storage, &cart, more).await?);
         }
-        let summary = load(&storage)
-            .await?
-            .and_then(|c| c.journey)
-            .map(|j| j.summary());
-        self.report(&mut facts, summary).await
-    }
-
-    /// Facts and the journey's summary go to the shop ledger for the dashboard.
-    async fn report(
-        &self,
-        facts: &mut Vec<Fact>,
-        summary: Option<crate::core::journey::Summary>,
-    ) -> Result<()> {
-        let Some(journey) = load(&self.state.storage()).await?.and_then(|c| c.journey) else {
+        let Some(journey) = load(&storage).await?.and_then(|c| c.journey) else {
             return Ok(());
         };
+        let summary = Some(journey.summary()).filter(|now_shown| Some(now_shown) != shown.as_ref());
+        self.report(&journey, facts, summary).await
+    }
+
+    /// Facts, and the journey's summary when it changed, go to the shop ledger for the
+    /// dashboard; with neither, the ledger is not called.
+    async fn report(
+        &self,
+        journey: &Journey,
+        facts: Vec<Fact>,
+        summary: Option<Summary>,
+    ) -> Result<()> {
+        if facts.is_empty() && summary.is_none() {
+            return Ok(());
+        }
         let report = Report {
             checkout_token: journey.checkout.token.clone(),
-            facts: std::mem::take(facts),
+            facts,
             at: now(),
             summary: summary.map(serde_json::to_value).transpose()?,
         };
         shop_ledger::call::<_, ()>(&self.env, &journey.shop, "report", &report).await
     }
+}
+
+fn summary_of(cart: &Cart) -> Option<Summary> {
+    cart.journey.as_ref().map(Journey::summary)
 }
 
 /// Everything about the shop a decision needs, read from KV once per event.
