@@ -1,6 +1,6 @@
 // The demo shop `make dev` installs: its KV records, printed as JSON (`record` or `playbook`).
 // The WhatsApp token is sealed with the local data key, as the app keeps every token at rest.
-import { createCipheriv, randomBytes } from "node:crypto";
+import { seal } from "../tests/e2e/harness.mjs";
 import { devVars } from "./dev-vars.mjs";
 export const DEMO_SHOP = "cartback-demo.myshopify.com";
 export const DEMO_PHONE_NUMBER_ID = process.env.DEMO_PHONE_NUMBER_ID ?? "100000000000001";
@@ -8,20 +8,13 @@ export const DEMO_WHATSAPP_TOKEN = process.env.DEMO_WHATSAPP_TOKEN ?? "demo-what
 /** Seconds between the abandoned checkout and its reminder in the demo. */
 export const DEMO_DELAY_SECONDS = 10;
 
-function seal(plaintext) {
-  const nonce = randomBytes(12);
-  const cipher = createCipheriv("aes-256-gcm", Buffer.from(devVars().DATA_ENCRYPTION_KEY, "base64"), nonce);
-  const sealed = Buffer.concat([nonce, cipher.update(plaintext, "utf8"), cipher.final(), cipher.getAuthTag()]);
-  return `v1.${sealed.toString("base64url")}`;
-}
-
 const record = () => ({
   name: "Maple & Finch (demo)",
   timezone: "America/Toronto",
   whatsapp: {
     phone_number_id: DEMO_PHONE_NUMBER_ID,
     waba_id: "200000000000002",
-    access_token: seal(DEMO_WHATSAPP_TOKEN),
+    access_token: seal(DEMO_WHATSAPP_TOKEN, devVars().DATA_ENCRYPTION_KEY),
   },
 });
 

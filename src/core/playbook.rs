@@ -185,32 +185,41 @@ impl Default for Playbook {
     }
 }
 
+/// The playbook of DESIGN.md §4, as merchants and tests write it.
+#[cfg(test)]
+pub(crate) const DESIGN_EXAMPLE: &str = r#"{
+  "version": 1,
+  "enabled": true,
+  "consent_mode": "whatsapp_opt_in",
+  "default_language": "en_US",
+  "steps": [
+    { "id": "reminder", "delay_seconds": 1800,
+      "template": { "name": "cart_reminder", "languages": ["en_US", "pt_BR"] },
+      "body_params": ["first_name", "top_item_title", "cart_total"],
+      "button_url_param": "recovery_token",
+      "when": { "min_cart_value": null, "max_cart_value": null },
+      "discount": null },
+    { "id": "offer", "delay_seconds": 86400,
+      "template": { "name": "cart_offer", "languages": ["en_US"] },
+      "body_params": ["first_name", "discount_percent", "discount_code"],
+      "button_url_param": "recovery_token",
+      "when": { "min_cart_value": "150.00" },
+      "discount": { "percent": 10, "expires_after_hours": 48 } }
+  ],
+  "quiet_hours": { "start": "21:00", "end": "09:00" },
+  "caps": { "max_messages_per_customer": 3, "window_days": 7 },
+  "stop_on_reply": true,
+  "holdout_percent": 0,
+  "journey_ttl_days": 30
+}"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_design_example_parses_and_round_trips() {
-        let json = r#"{
-          "version": 1, "enabled": true, "consent_mode": "whatsapp_opt_in", "default_language": "en_US",
-          "steps": [
-            { "id": "reminder", "delay_seconds": 1800,
-              "template": { "name": "cart_reminder", "languages": ["en_US", "pt_BR"] },
-              "body_params": ["first_name", "top_item_title", "cart_total"],
-              "button_url_param": "recovery_token",
-              "when": { "min_cart_value": null, "max_cart_value": null }, "discount": null },
-            { "id": "offer", "delay_seconds": 86400,
-              "template": { "name": "cart_offer", "languages": ["en_US"] },
-              "body_params": ["first_name", "discount_percent", "discount_code"],
-              "button_url_param": "recovery_token",
-              "when": { "min_cart_value": "150.00" },
-              "discount": { "percent": 10, "expires_after_hours": 48 } }
-          ],
-          "quiet_hours": { "start": "21:00", "end": "09:00" },
-          "caps": { "max_messages_per_customer": 3, "window_days": 7 },
-          "stop_on_reply": true, "holdout_percent": 0, "journey_ttl_days": 30
-        }"#;
-        let p: Playbook = serde_json::from_str(json).unwrap();
+        let p: Playbook = serde_json::from_str(DESIGN_EXAMPLE).unwrap();
         assert_eq!(p.steps.len(), 2);
         assert_eq!(
             p.step("offer").unwrap().discount.as_ref().unwrap().percent,
