@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use cartback::core::journey::{Cart, Event, ShopContext};
 use cartback::core::playbook::Playbook;
-use cartback::core::shopify::Checkout;
-use cartback::core::time::Millis;
+use cartback::core::shopify::payloads::Checkout;
+use cartback::core::values::time::Millis;
 
 const T0: Millis = Millis(1_800_000_000_000);
 

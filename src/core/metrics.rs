@@ -1,6 +1,6 @@
 //! How journeys are grouped and counted for the merchant's dashboard (DESIGN.md §8).
 
-use super::money::Money;
+use crate::core::values::money::Money;
 
 /// The cart-value tier a journey belongs to, in the cart's currency's major units.
 pub fn segment(total: Option<&Money>) -> &'static str {

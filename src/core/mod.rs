@@ -1,28 +1,12 @@
-//! The pure core: domain values, the journey state machine and the rules it enforces.
-//! Nothing here imports `worker` or reads a clock; time comes in as an argument (`Millis`).
+//! The pure core: every decision cartback makes, as plain Rust. Nothing here imports `worker`
+//! or reads a clock; time (and any randomness) comes in as an argument, effects go out as data.
 
-pub mod caps;
-pub mod consent;
 pub mod conversation;
-pub mod delivery;
-pub mod discount;
+pub mod crypto;
 pub mod gate;
-pub mod holdout;
-pub mod inbound;
 pub mod journey;
-pub mod message;
 pub mod metrics;
-pub mod money;
-pub mod oauth;
-pub mod pacing;
-pub mod phone;
 pub mod playbook;
-pub mod playbook_validation;
-pub mod proxy_signature;
-pub mod quiet_hours;
-pub mod seal;
-pub mod session_token;
-pub mod shop;
 pub mod shopify;
-pub mod signature;
-pub mod time;
+pub mod values;
+pub mod whatsapp;

@@ -5,13 +5,13 @@ use serde::{de::DeserializeOwned, Deserialize};
 use worker::{Env, Request, Response};
 
 use super::error::{ApiError, ApiResult};
-use crate::core::consent::{self, ConsentStatus};
 use crate::core::conversation::{self, Faq};
-use crate::core::delivery::SendOutcome;
-use crate::core::message::sample_message;
-use crate::core::phone::Phone;
-use crate::core::playbook_validation::{self, FieldError};
-use crate::core::time::Millis;
+use crate::core::gate::consent::{self, ConsentStatus};
+use crate::core::playbook::validation::{self, FieldError};
+use crate::core::values::phone::Phone;
+use crate::core::values::time::Millis;
+use crate::core::whatsapp::delivery::SendOutcome;
+use crate::core::whatsapp::message::sample_message;
 use crate::objects::shop_ledger::{self, JourneysQuery, MetricsQuery, PhoneQuery};
 use crate::platform::{clock, config, crypto, store, whatsapp};
 
@@ -49,8 +49,7 @@ pub async fn get_playbook(env: &Env, shop: &str) -> ApiResult<Response> {
 
 pub async fn put_playbook(req: &mut Request, env: &Env, shop: &str) -> ApiResult<Response> {
     let bytes = super::read_body(req).await?;
-    let playbook =
-        playbook_validation::parse(&bytes).map_err(|e| invalid("invalid_playbook", e))?;
+    let playbook = validation::parse(&bytes).map_err(|e| invalid("invalid_playbook", e))?;
     store::put_playbook(env, shop, &playbook).await?;
     json(&playbook)
 }

@@ -5,8 +5,8 @@
 use worker::{Env, Request, Response};
 
 use super::error::{ApiError, ApiResult};
-use crate::core::oauth::{self, STATE_COOKIE, STATE_TTL_MS};
-use crate::core::shop::valid_shop_domain;
+use crate::core::shopify::oauth::{self, STATE_COOKIE, STATE_TTL_MS};
+use crate::core::shopify::shop::valid_shop_domain;
 use crate::platform::shopify::{self, AdminError};
 use crate::platform::{clock, config, crypto};
 

@@ -8,9 +8,9 @@ use serde::Deserialize;
 use worker::{Env, Request, Response};
 
 use super::error::{ApiError, ApiResult};
-use crate::core::consent::{self, ConsentKind, ConsentRecord, ConsentSource};
-use crate::core::phone::Phone;
-use crate::core::proxy_signature::verify_proxy;
+use crate::core::crypto::proxy_signature::verify_proxy;
+use crate::core::gate::consent::{self, ConsentKind, ConsentRecord, ConsentSource};
+use crate::core::values::phone::Phone;
 use crate::objects::shop_ledger::{self, ConsentAdd, OptInCall, OptInVerdict};
 use crate::platform::{clock, config};
 

@@ -4,7 +4,7 @@
 use worker::{Env, Request};
 
 use super::error::{ApiError, ApiResult};
-use crate::core::session_token;
+use crate::core::crypto::session_token;
 use crate::platform::{clock, config, shopify};
 
 /// An authenticated admin-page request.

@@ -6,10 +6,12 @@ use worker::{Env, Request, Response};
 
 use super::error::{ApiError, ApiResult};
 use super::read_body;
-use crate::core::phone::Phone;
-use crate::core::shop::valid_shop_domain;
-use crate::core::shopify::{Checkout, CustomerRequest, DeletedCheckout, Order, PayloadError};
-use crate::core::signature::verify_shopify_webhook;
+use crate::core::crypto::signature::verify_shopify_webhook;
+use crate::core::shopify::payloads::{
+    Checkout, CustomerRequest, DeletedCheckout, Order, PayloadError,
+};
+use crate::core::shopify::shop::valid_shop_domain;
+use crate::core::values::phone::Phone;
 use crate::objects::cart_journey::{self, CartCommand};
 use crate::objects::shop_ledger::{
     self, Checkouts, Customer, EventId, FanOut, Lookup, MessageOwner,

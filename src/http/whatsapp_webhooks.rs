@@ -5,10 +5,10 @@ use worker::{Env, Request, Response};
 
 use super::error::{ApiError, ApiResult};
 use super::read_body;
-use crate::core::inbound::{parse_webhook, DeliveryStatus, InboundEvent};
+use crate::core::crypto::signature::{constant_time_eq, verify_meta_webhook};
 use crate::core::journey::Delivery;
-use crate::core::message::{interactive_message, text_message};
-use crate::core::signature::{constant_time_eq, verify_meta_webhook};
+use crate::core::whatsapp::inbound::{parse_webhook, DeliveryStatus, InboundEvent};
+use crate::core::whatsapp::message::{interactive_message, text_message};
 use crate::objects::cart_journey::{self, CartCommand};
 use crate::objects::shop_ledger::{self, InboundCall, InboundPlan, MessageOwner, StatusCall};
 use crate::platform::{config, store, whatsapp};

@@ -15,15 +15,15 @@ use worker::{
 
 use super::rpc;
 use super::shop_ledger::{self, Begin, GateCall, Report};
-use crate::core::discount::{DiscountOutcome, DiscountRequest};
 use crate::core::gate::GateVerdict;
 use crate::core::journey::{
     Cart, Effect, Event, Fact, Journey, ShopContext, ShopperSignal, Summary,
 };
 use crate::core::metrics::segment;
 use crate::core::playbook::Playbook;
-use crate::core::shop::ShopRecord;
-use crate::core::shopify::{Checkout, Order};
+use crate::core::shopify::discount::{DiscountOutcome, DiscountRequest};
+use crate::core::shopify::payloads::{Checkout, Order};
+use crate::core::shopify::shop::ShopRecord;
 use crate::platform::clock::now;
 use crate::platform::{crypto, shopify, store, whatsapp};
 

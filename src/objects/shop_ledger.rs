@@ -14,16 +14,18 @@ use worker::{
 
 use super::cart_journey::{self, CartCommand};
 use super::rpc;
-use crate::core::consent::ConsentRecord;
-use crate::core::consent::{ConsentKind, ConsentSource, ConsentStatus, RateCounts, RateLimit};
 use crate::core::conversation::{self, Faq, Intent, ReplyKind};
+use crate::core::crypto::seal::{self, Key};
+use crate::core::gate::consent::ConsentRecord;
+use crate::core::gate::consent::{
+    ConsentKind, ConsentSource, ConsentStatus, RateCounts, RateLimit,
+};
 use crate::core::gate::{self, GateRequest, GateVerdict};
-use crate::core::inbound::{InboundEvent, Preference};
 use crate::core::journey::{Delivery, Fact, ShopperSignal};
-use crate::core::phone::Phone;
 use crate::core::playbook::{Caps, ConsentMode};
-use crate::core::seal::{self, Key};
-use crate::core::time::Millis;
+use crate::core::values::phone::Phone;
+use crate::core::values::time::Millis;
+use crate::core::whatsapp::inbound::{InboundEvent, Preference};
 use crate::platform::clock::now;
 use crate::platform::crypto;
 
@@ -523,9 +525,9 @@ impl Ops {
             // Sends older than the longest cap window no longer count for anything.
             self.exec(
                 "DELETE FROM sends WHERE at < ?",
-                vec![i(
-                    now.0 - i64::from(crate::core::caps::MAX_WINDOW_DAYS) * 86_400_000
-                )],
+                vec![i(now.0
+                    - i64::from(crate::core::gate::caps::MAX_WINDOW_DAYS)
+                        * 86_400_000)],
             )?;
             self.exec(
                 "INSERT INTO pacing (phone_number_id, next_free) VALUES (?, ?)
@@ -682,7 +684,7 @@ impl Ops {
             "INSERT INTO consents (phone_hash, record) VALUES (?, ?)",
             vec![s(phone_hash.to_string()), s(serde_json::to_string(record)?)],
         )?;
-        if record.kind == crate::core::consent::ConsentKind::OptOut {
+        if record.kind == crate::core::gate::consent::ConsentKind::OptOut {
             self.exec(
                 "INSERT OR IGNORE INTO suppressed (phone_hash, at) VALUES (?, ?)",
                 vec![s(phone_hash.to_string()), i(record.at.0)],
@@ -903,8 +905,9 @@ impl Ops {
         };
         Ok(match conversation::interpret(&content, &faq, language) {
             Intent::OptOut => {
-                let already = crate::core::consent::status(&self.consent_records(&phone_hash)?)
-                    == ConsentStatus::OptedOut;
+                let already =
+                    crate::core::gate::consent::status(&self.consent_records(&phone_hash)?)
+                        == ConsentStatus::OptedOut;
                 self.withdraw(&phone_hash, KEYWORD_OPT_OUT, at)?;
                 // One confirmation, never a second for a repeated STOP.
                 let confirmation = (!already).then(|| reply(ReplyKind::OptOutConfirmation));
@@ -984,8 +987,9 @@ impl Ops {
         self.touch_conversation(&phone_hash, at)?;
         match value {
             Preference::Stop => {
-                let already = crate::core::consent::status(&self.consent_records(&phone_hash)?)
-                    == ConsentStatus::OptedOut;
+                let already =
+                    crate::core::gate::consent::status(&self.consent_records(&phone_hash)?)
+                        == ConsentStatus::OptedOut;
                 self.withdraw(&phone_hash, "Stopped marketing messages in WhatsApp", at)?;
                 let language =
                     conversation::guess_language("", self.locale_of(&phone_hash)?.as_deref());
@@ -1470,10 +1474,10 @@ impl Ops {
             .into_iter()
             .next();
         let money = revenue.as_ref().and_then(|r| {
-            let currency = crate::core::money::Currency::parse(&r.currency).ok()?;
-            let total = crate::core::money::Money::from_minor(r.total, currency);
+            let currency = crate::core::values::money::Currency::parse(&r.currency).ok()?;
+            let total = crate::core::values::money::Money::from_minor(r.total, currency);
             let average =
-                crate::core::money::Money::from_minor(r.total / r.orders.max(1), currency);
+                crate::core::values::money::Money::from_minor(r.total / r.orders.max(1), currency);
             Some((
                 total.to_decimal_string(),
                 average.to_decimal_string(),
@@ -1489,7 +1493,7 @@ impl Ops {
         )?;
         let group = |holdout: i64| {
             let g = groups.iter().find(|g| g.holdout == holdout);
-            crate::core::holdout::Group {
+            crate::core::gate::holdout::Group {
                 journeys: g.map_or(0, |g| g.journeys as u64),
                 recovered: g.map_or(0, |g| g.recovered as u64),
             }
@@ -1536,7 +1540,7 @@ impl Ops {
             "holdout": {
                 "messaged": messaged,
                 "held_out": held_out,
-                "lift": crate::core::holdout::lift(messaged, held_out),
+                "lift": crate::core::gate::holdout::lift(messaged, held_out),
             },
             "breakdown": breakdown,
         }))

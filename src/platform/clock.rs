@@ -1,6 +1,6 @@
 //! The runtime's clock, read only here in the shell and handed to the core as `now`.
 
-use crate::core::time::Millis;
+use crate::core::values::time::Millis;
 
 pub fn now() -> Millis {
     Millis(worker::Date::now().as_millis() as i64)

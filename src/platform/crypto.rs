@@ -3,7 +3,7 @@
 
 use worker::{Env, Error, Result};
 
-use crate::core::seal::{self, Key};
+use crate::core::crypto::seal::{self, Key};
 
 pub fn data_key(env: &Env) -> Result<Key> {
     let encoded = env.secret("DATA_ENCRYPTION_KEY")?.to_string();

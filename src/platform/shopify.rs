@@ -11,11 +11,11 @@ use futures_util::future::{select, Either};
 use serde_json::{json, Value};
 use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
 
-use crate::core::discount::{self, Verdict};
-pub use crate::core::discount::{DiscountOutcome, DiscountRequest};
-use crate::core::oauth::{self, Grant, GrantAnswer};
-use crate::core::seal::{self, Key};
-use crate::core::shop::ShopifyInstall;
+use crate::core::crypto::seal::{self, Key};
+use crate::core::shopify::discount::{self, Verdict};
+pub use crate::core::shopify::discount::{DiscountOutcome, DiscountRequest};
+use crate::core::shopify::oauth::{self, Grant, GrantAnswer};
+use crate::core::shopify::shop::ShopifyInstall;
 use crate::platform::clock::now;
 use crate::platform::{config, crypto, store};
 

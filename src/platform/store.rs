@@ -4,7 +4,7 @@ use worker::{Env, Result};
 
 use super::crypto;
 use crate::core::playbook::Playbook;
-use crate::core::shop::{ShopRecord, WhatsAppConnection};
+use crate::core::shopify::shop::{ShopRecord, WhatsAppConnection};
 
 fn kv(env: &Env) -> Result<worker::KvStore> {
     env.kv("APP_KV")

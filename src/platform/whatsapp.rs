@@ -7,8 +7,8 @@ use futures_util::future::{select, Either};
 use serde::Deserialize;
 use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
 
-use crate::core::delivery::SendOutcome;
-use crate::core::shop::WhatsAppConnection;
+use crate::core::shopify::shop::WhatsAppConnection;
+use crate::core::whatsapp::delivery::SendOutcome;
 use crate::platform::config;
 
 /// How long a send may take before its outcome counts as unknown (var

@@ -5,10 +5,10 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::core::consent::{ConsentKind, ConsentRecord, ConsentSource};
 use crate::core::gate;
+use crate::core::gate::consent::{ConsentKind, ConsentRecord, ConsentSource};
+use crate::core::gate::quiet_hours::{defer, shopper_zone};
 use crate::core::playbook::{Caps, ConsentMode, QuietHours, Step, Template};
-use crate::core::quiet_hours::{defer, shopper_zone};
 
 const T0: Millis = Millis(1_800_000_000_000);
 const PHONE: &str = "+351912345678";

@@ -2,7 +2,7 @@
 //! simulated with the same gate decision the real ledger runs.
 
 use super::*;
-use crate::core::consent::{ConsentKind, ConsentRecord, ConsentSource};
+use crate::core::gate::consent::{ConsentKind, ConsentRecord, ConsentSource};
 use crate::core::gate::{self, GateVerdict};
 use crate::core::playbook::{Caps, ConsentMode, Discount, QuietHours, Step, Template};
 

@@ -9,9 +9,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use crate::core::seal::{self, Key};
-use crate::core::shop::ShopifyInstall;
-use crate::core::time::Millis;
+use crate::core::crypto::seal::{self, Key};
+use crate::core::shopify::shop::ShopifyInstall;
+use crate::core::values::time::Millis;
 
 type HmacSha256 = Hmac<Sha256>;
 

@@ -4,8 +4,8 @@
 //! The history lives in the shop's ledger, keyed by the customer's phone, so two carts of the
 //! same shopper share one budget.
 
-use super::playbook::Caps;
-use super::time::Millis;
+use crate::core::playbook::Caps;
+use crate::core::values::time::Millis;
 
 /// The longest window a playbook may ask for; sends older than this can never count again,
 /// whatever the merchant changes the caps to, so the history forgets them.

@@ -151,7 +151,7 @@ mod tests {
     fn accepts_every_fixture_signature() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
         let manifest: serde_json::Value =
-            serde_json::from_str(include_str!("../../tests/fixtures/manifest.json")).unwrap();
+            serde_json::from_str(include_str!("../../../tests/fixtures/manifest.json")).unwrap();
         let secret = manifest["secrets"]["meta_app_secret"].as_str().unwrap();
         let mut checked = 0;
         for (file, meta) in manifest["whatsapp"].as_object().unwrap() {

@@ -12,8 +12,8 @@ use std::fmt;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::shop::valid_shop_domain;
-use super::time::Millis;
+use crate::core::shopify::shop::valid_shop_domain;
+use crate::core::values::time::Millis;
 
 type HmacSha256 = Hmac<Sha256>;
 

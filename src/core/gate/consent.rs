@@ -7,8 +7,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::playbook::ConsentMode;
-use super::time::Millis;
+use crate::core::playbook::ConsentMode;
+use crate::core::values::time::Millis;
 
 /// What the ledger records when a checkout's marketing consent stands in for a WhatsApp opt-in.
 pub const CHECKOUT_CONSENT_WORDING: &str = "Accepted marketing (email or SMS) at checkout; the \

@@ -2,14 +2,19 @@
 //! caps and pacing, decided in one place (the shop's ledger) so two carts of the same shopper
 //! due in the same second cannot both slip through.
 
+pub mod caps;
+pub mod consent;
+pub mod holdout;
+pub mod pacing;
+pub mod quiet_hours;
+
 use serde::{Deserialize, Serialize};
 
-use super::caps;
-use super::consent::{self, ConsentRecord, ConsentRefusal};
-use super::journey::SkipReason;
-use super::pacing::{take_slot, Micros};
-use super::playbook::{Caps, ConsentMode};
-use super::time::Millis;
+use crate::core::gate::pacing::{take_slot, Micros};
+use crate::core::journey::SkipReason;
+use crate::core::playbook::{Caps, ConsentMode};
+use crate::core::values::time::Millis;
+use consent::{ConsentRecord, ConsentRefusal};
 
 /// What a cart asks the ledger before sending step `step_id`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::core::time::Millis;
+use crate::core::values::time::Millis;
 
 const MUTATION: &str = "mutation CreateRecoveryCode($basicCodeDiscount: DiscountCodeBasicInput!) { \
 discountCodeBasicCreate(basicCodeDiscount: $basicCodeDiscount) { \

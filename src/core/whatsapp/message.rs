@@ -6,8 +6,8 @@
 
 use serde::Serialize;
 
-use super::phone::Phone;
-use super::playbook::{Step, Variable};
+use crate::core::playbook::{Step, Variable};
+use crate::core::values::phone::Phone;
 
 /// Payload of the "Not interested" quick reply; it comes back in the inbound `button` webhook.
 pub const NOT_INTERESTED: &str = "not_interested";
@@ -305,7 +305,7 @@ mod tests {
             &Fixed,
         );
         let fixture: serde_json::Value = serde_json::from_slice(include_bytes!(
-            "../../tests/fixtures/whatsapp/send-template-request.json"
+            "../../../tests/fixtures/whatsapp/send-template-request.json"
         ))
         .unwrap();
         assert_eq!(serde_json::to_value(&msg).unwrap(), fixture);

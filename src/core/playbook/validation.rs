@@ -7,10 +7,10 @@
 
 use serde::Serialize;
 
-use super::caps::MAX_WINDOW_DAYS;
-use super::money::Money;
-use super::playbook::{Playbook, Step, Variable};
-use super::quiet_hours::parse_hhmm;
+use crate::core::gate::caps::MAX_WINDOW_DAYS;
+use crate::core::gate::quiet_hours::parse_hhmm;
+use crate::core::playbook::{Playbook, Step, Variable};
+use crate::core::values::money::Money;
 
 /// What is wrong with one field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -6,9 +6,9 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use super::money::Money;
-use super::phone::Phone;
-use super::time::Millis;
+use crate::core::values::money::Money;
+use crate::core::values::phone::Phone;
+use crate::core::values::time::Millis;
 
 /// A checkout as of one `checkouts/create|update` delivery, reduced to bounded, validated data
 /// (a cart's whole state must stay within a few KiB, whatever the number of line items).
@@ -400,9 +400,9 @@ impl Order {
 mod tests {
     use super::*;
 
-    const UPDATE: &[u8] = include_bytes!("../../tests/fixtures/shopify/checkouts-update.json");
-    const CREATE: &[u8] = include_bytes!("../../tests/fixtures/shopify/checkouts-create.json");
-    const ORDER: &[u8] = include_bytes!("../../tests/fixtures/shopify/orders-create.json");
+    const UPDATE: &[u8] = include_bytes!("../../../tests/fixtures/shopify/checkouts-update.json");
+    const CREATE: &[u8] = include_bytes!("../../../tests/fixtures/shopify/checkouts-create.json");
+    const ORDER: &[u8] = include_bytes!("../../../tests/fixtures/shopify/orders-create.json");
 
     #[test]
     fn reads_the_update_fixture() {
@@ -445,7 +445,7 @@ mod tests {
     #[test]
     fn reads_the_delete_fixture() {
         let d = DeletedCheckout::from_webhook(include_bytes!(
-            "../../tests/fixtures/shopify/checkouts-delete.json"
+            "../../../tests/fixtures/shopify/checkouts-delete.json"
         ))
         .unwrap();
         assert_eq!(d.id.as_deref(), Some("36521894117523"));
@@ -462,12 +462,12 @@ mod tests {
     #[test]
     fn reads_the_compliance_fixtures() {
         let redact = CustomerRequest::from_webhook(include_bytes!(
-            "../../tests/fixtures/shopify/customers-redact.json"
+            "../../../tests/fixtures/shopify/customers-redact.json"
         ))
         .unwrap();
         assert!(redact.customer_id.is_some());
         let request = CustomerRequest::from_webhook(include_bytes!(
-            "../../tests/fixtures/shopify/customers-data_request.json"
+            "../../../tests/fixtures/shopify/customers-data_request.json"
         ))
         .unwrap();
         assert!(request.data_request_id.is_some());

@@ -12,8 +12,8 @@ use chrono_tz::{
     Africa, America, Antarctica, Asia, Atlantic, Australia, Europe, GapInfo, Indian, Pacific, Tz,
 };
 
-use super::playbook::QuietHours;
-use super::time::Millis;
+use crate::core::playbook::QuietHours;
+use crate::core::values::time::Millis;
 
 /// The shopper's time zone, from the phone's country (`Phone::region`), the shipping address
 /// (ISO country and Shopify province code, e.g. `CA` + `BC`) and the shop's IANA zone.

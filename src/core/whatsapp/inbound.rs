@@ -11,9 +11,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::message::MAX_TEXT_CHARS;
-use super::phone::Phone;
-use super::time::Millis;
+use crate::core::values::phone::Phone;
+use crate::core::values::time::Millis;
+use crate::core::whatsapp::message::MAX_TEXT_CHARS;
 
 /// Meta's limit on `biz_opaque_callback_data`; a longer value is not one we sent.
 const MAX_CALLBACK_CHARS: usize = 512;
@@ -412,7 +412,7 @@ mod tests {
     #[test]
     fn text_fixture() {
         let events = parse_webhook(include_bytes!(
-            "../../tests/fixtures/whatsapp/webhook-message-text.json"
+            "../../../tests/fixtures/whatsapp/webhook-message-text.json"
         ))
         .unwrap();
         assert_eq!(
@@ -433,7 +433,7 @@ mod tests {
     #[test]
     fn button_fixture() {
         let events = parse_webhook(include_bytes!(
-            "../../tests/fixtures/whatsapp/webhook-message-button.json"
+            "../../../tests/fixtures/whatsapp/webhook-message-button.json"
         ))
         .unwrap();
         let [InboundEvent::Message {
@@ -472,7 +472,7 @@ mod tests {
     #[test]
     fn interactive_fixture() {
         let events = parse_webhook(include_bytes!(
-            "../../tests/fixtures/whatsapp/webhook-message-interactive-button-reply.json"
+            "../../../tests/fixtures/whatsapp/webhook-message-interactive-button-reply.json"
         ))
         .unwrap();
         let [InboundEvent::Message {
@@ -516,10 +516,10 @@ mod tests {
 
     #[test]
     fn status_fixtures() {
-        let sent = include_bytes!("../../tests/fixtures/whatsapp/webhook-status-sent.json");
+        let sent = include_bytes!("../../../tests/fixtures/whatsapp/webhook-status-sent.json");
         let delivered =
-            include_bytes!("../../tests/fixtures/whatsapp/webhook-status-delivered.json");
-        let read = include_bytes!("../../tests/fixtures/whatsapp/webhook-status-read.json");
+            include_bytes!("../../../tests/fixtures/whatsapp/webhook-status-delivered.json");
+        let read = include_bytes!("../../../tests/fixtures/whatsapp/webhook-status-read.json");
         assert_eq!(
             parse_webhook(sent).unwrap(),
             vec![offer_status(DeliveryStatus::Sent, 1_792_087_794)]
@@ -537,7 +537,7 @@ mod tests {
     #[test]
     fn failed_status_fixture() {
         let events = parse_webhook(include_bytes!(
-            "../../tests/fixtures/whatsapp/webhook-status-failed-131026.json"
+            "../../../tests/fixtures/whatsapp/webhook-status-failed-131026.json"
         ))
         .unwrap();
         assert_eq!(
@@ -557,7 +557,7 @@ mod tests {
     #[test]
     fn user_preferences_fixture() {
         let events = parse_webhook(include_bytes!(
-            "../../tests/fixtures/whatsapp/webhook-user-preferences-stop.json"
+            "../../../tests/fixtures/whatsapp/webhook-user-preferences-stop.json"
         ))
         .unwrap();
         assert_eq!(
@@ -1023,7 +1023,7 @@ mod tests {
     #[test]
     fn events_round_trip_through_serde() {
         let events = parse_webhook(include_bytes!(
-            "../../tests/fixtures/whatsapp/webhook-message-button.json"
+            "../../../tests/fixtures/whatsapp/webhook-message-button.json"
         ))
         .unwrap();
         let json = serde_json::to_string(&events).unwrap();
@@ -1036,16 +1036,16 @@ mod tests {
     #[test]
     fn damaged_fixtures_never_panic() {
         let fixtures: [&[u8]; 8] = [
-            include_bytes!("../../tests/fixtures/whatsapp/webhook-message-text.json"),
-            include_bytes!("../../tests/fixtures/whatsapp/webhook-message-button.json"),
+            include_bytes!("../../../tests/fixtures/whatsapp/webhook-message-text.json"),
+            include_bytes!("../../../tests/fixtures/whatsapp/webhook-message-button.json"),
             include_bytes!(
-                "../../tests/fixtures/whatsapp/webhook-message-interactive-button-reply.json"
+                "../../../tests/fixtures/whatsapp/webhook-message-interactive-button-reply.json"
             ),
-            include_bytes!("../../tests/fixtures/whatsapp/webhook-status-sent.json"),
-            include_bytes!("../../tests/fixtures/whatsapp/webhook-status-delivered.json"),
-            include_bytes!("../../tests/fixtures/whatsapp/webhook-status-read.json"),
-            include_bytes!("../../tests/fixtures/whatsapp/webhook-status-failed-131026.json"),
-            include_bytes!("../../tests/fixtures/whatsapp/webhook-user-preferences-stop.json"),
+            include_bytes!("../../../tests/fixtures/whatsapp/webhook-status-sent.json"),
+            include_bytes!("../../../tests/fixtures/whatsapp/webhook-status-delivered.json"),
+            include_bytes!("../../../tests/fixtures/whatsapp/webhook-status-read.json"),
+            include_bytes!("../../../tests/fixtures/whatsapp/webhook-status-failed-131026.json"),
+            include_bytes!("../../../tests/fixtures/whatsapp/webhook-user-preferences-stop.json"),
         ];
         for fixture in fixtures {
             assert_eq!(parse_webhook(fixture).map(|e| e.len()), Ok(1));

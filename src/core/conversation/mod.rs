@@ -23,10 +23,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::inbound::Content;
-use super::message::NOT_INTERESTED;
-use super::playbook_validation::FieldError;
-use super::time::Millis;
+use crate::core::playbook::validation::FieldError;
+use crate::core::values::time::Millis;
+use crate::core::whatsapp::inbound::Content;
+use crate::core::whatsapp::message::NOT_INTERESTED;
 
 /// The interactive reply id of the app's "Complete my order" button.
 pub const COMPLETE_ORDER: &str = "complete_order";
@@ -1254,25 +1254,25 @@ mod tests {
 
     #[test]
     fn fixture_replies() {
-        use super::super::inbound::{parse_webhook, InboundEvent};
+        use crate::core::whatsapp::inbound::{parse_webhook, InboundEvent};
         let content = |body: &[u8]| match parse_webhook(body).unwrap().pop() {
             Some(InboundEvent::Message { content, .. }) => content,
             other => panic!("{other:?}"),
         };
         let faq = sample_faq();
         let button = content(include_bytes!(
-            "../../tests/fixtures/whatsapp/webhook-message-button.json"
+            "../../../tests/fixtures/whatsapp/webhook-message-button.json"
         ));
         assert_eq!(interpret(&button, &faq, Lang::En), Intent::NotInterested);
         let interactive = content(include_bytes!(
-            "../../tests/fixtures/whatsapp/webhook-message-interactive-button-reply.json"
+            "../../../tests/fixtures/whatsapp/webhook-message-interactive-button-reply.json"
         ));
         assert_eq!(
             interpret(&interactive, &faq, Lang::En),
             Intent::CompleteOrder
         );
         let question = content(include_bytes!(
-            "../../tests/fixtures/whatsapp/webhook-message-text.json"
+            "../../../tests/fixtures/whatsapp/webhook-message-text.json"
         ));
         let lang = guess_language(question.text(), Some("en"));
         assert_eq!(lang, Lang::En);

@@ -7,8 +7,8 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use crate::core::shop::valid_shop_domain;
-use crate::core::time::Millis;
+use crate::core::shopify::shop::valid_shop_domain;
+use crate::core::values::time::Millis;
 
 /// Clock skew we forgive on `exp` and `nbf`. Tokens live one minute, so keep it small.
 pub const LEEWAY_MS: i64 = 5_000;

@@ -11,16 +11,18 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::delivery::{backoff_ms, classify, SendOutcome, Verdict};
-use super::gate::{GateRequest, GateVerdict};
-use super::holdout::in_holdout;
-use super::message::{choose_language, template_message, TemplateMessage, Variables};
-use super::money::Money;
-use super::phone::Phone;
-use super::playbook::{Playbook, Step, Variable};
-use super::quiet_hours::{defer, shopper_zone};
-use super::shopify::{Checkout, Order};
-use super::time::Millis;
+use crate::core::gate::holdout::in_holdout;
+use crate::core::gate::quiet_hours::{defer, shopper_zone};
+use crate::core::gate::{GateRequest, GateVerdict};
+use crate::core::playbook::{Playbook, Step, Variable};
+use crate::core::shopify::payloads::{Checkout, Order};
+use crate::core::values::money::Money;
+use crate::core::values::phone::Phone;
+use crate::core::values::time::Millis;
+use crate::core::whatsapp::delivery::{backoff_ms, classify, SendOutcome, Verdict};
+use crate::core::whatsapp::message::{
+    choose_language, template_message, TemplateMessage, Variables,
+};
 
 /// How long a step may wait on the ledger, Shopify or Meta before we conclude the answer was
 /// lost. Longer than a WhatsApp send may take (its timeout is capped at 30 s), so a send in

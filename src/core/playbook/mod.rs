@@ -1,6 +1,8 @@
 //! The merchant's recovery playbook (DESIGN.md §4, version 1): which messages go out, when, and
 //! under which rules. Stored as JSON in KV; read by the cart's journey on every decision.
 
+pub mod validation;
+
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
