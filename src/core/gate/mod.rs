@@ -11,7 +11,6 @@ pub mod quiet_hours;
 use serde::{Deserialize, Serialize};
 
 use crate::core::gate::pacing::{take_slot, Micros};
-use crate::core::journey::SkipReason;
 use crate::core::playbook::{Caps, ConsentMode};
 use crate::core::values::time::Millis;
 use consent::{ConsentRecord, ConsentRefusal};
@@ -40,8 +39,22 @@ pub enum GateVerdict {
         slot_at: Millis,
     },
     Denied {
-        reason: SkipReason,
+        reason: Denial,
     },
+}
+
+/// Why the gate refused a send; the journey records it as the step's skip reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Denial {
+    NoConsent,
+    OptedOut,
+    /// In the held-out control group.
+    Holdout,
+    /// The shopper reached `caps.max_messages_per_customer`.
+    Capped,
+    /// Meta limited marketing to this shopper (131049) less than 24 hours ago.
+    MarketingLimited,
 }
 
 /// What the ledger knows about the shopper and the number at the moment of asking.
@@ -81,7 +94,7 @@ pub fn decide(req: &GateRequest, ledger: &Ledger, settings: &Settings, now: Mill
         pacing_next_free: None,
     };
     if ledger.suppressed {
-        return denied(SkipReason::OptedOut, false);
+        return denied(Denial::OptedOut, false);
     }
     let record = match consent::may_message(
         ledger.consents,
@@ -91,26 +104,26 @@ pub fn decide(req: &GateRequest, ledger: &Ledger, settings: &Settings, now: Mill
         now,
     ) {
         Ok(record) => record,
-        Err(ConsentRefusal::OptedOut) => return denied(SkipReason::OptedOut, false),
-        Err(ConsentRefusal::NoConsent) => return denied(SkipReason::NoConsent, false),
+        Err(ConsentRefusal::OptedOut) => return denied(Denial::OptedOut, false),
+        Err(ConsentRefusal::NoConsent) => return denied(Denial::NoConsent, false),
     };
     if req.holdout {
         return Decision {
             record,
-            ..denied(SkipReason::Holdout, true)
+            ..denied(Denial::Holdout, true)
         };
     }
     if ledger.limited_until.is_some_and(|until| now < until) {
         return Decision {
             record,
-            ..denied(SkipReason::MarketingLimited, true)
+            ..denied(Denial::MarketingLimited, true)
         };
     }
     if let Some(c) = settings.caps {
         if caps::allows(ledger.sends, c, now).is_err() {
             return Decision {
                 record,
-                ..denied(SkipReason::Capped, true)
+                ..denied(Denial::Capped, true)
             };
         }
     }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::gate::holdout::in_holdout;
 use crate::core::gate::quiet_hours::{defer, shopper_zone};
-use crate::core::gate::{GateRequest, GateVerdict};
+use crate::core::gate::{Denial, GateRequest, GateVerdict};
 use crate::core::playbook::{Playbook, Step, Variable};
 use crate::core::shopify::payloads::{Checkout, Order};
 use crate::core::values::money::Money;
@@ -179,6 +179,18 @@ pub enum SkipReason {
     MarketingLimited,
     /// The step needs a discount code and none could be created.
     DiscountUnavailable,
+}
+
+impl From<Denial> for SkipReason {
+    fn from(denial: Denial) -> Self {
+        match denial {
+            Denial::NoConsent => SkipReason::NoConsent,
+            Denial::OptedOut => SkipReason::OptedOut,
+            Denial::Holdout => SkipReason::Holdout,
+            Denial::Capped => SkipReason::Capped,
+            Denial::MarketingLimited => SkipReason::MarketingLimited,
+        }
+    }
 }
 
 /// A delivery status Meta reported for a sent message.
@@ -715,7 +727,7 @@ impl Journey {
             return;
         }
         match verdict {
-            GateVerdict::Denied { reason } => self.skip(i, reason, now, effects),
+            GateVerdict::Denied { reason } => self.skip(i, reason.into(), now, effects),
             GateVerdict::Granted { slot_at } => {
                 self.discount_or_send(i, slot_at, ctx, now, effects)
             }
