@@ -6,7 +6,7 @@ use worker::{Env, Request, Response};
 
 use super::error::{ApiError, ApiResult};
 use crate::core::shopify::oauth::{self, STATE_COOKIE, STATE_TTL_MS};
-use crate::core::shopify::shop::valid_shop_domain;
+use crate::core::values::ids::ShopDomain;
 use crate::platform::shopify::{self, AdminError};
 use crate::platform::{clock, config, crypto};
 
@@ -18,7 +18,7 @@ pub async fn start(req: &Request, env: &Env) -> ApiResult<Response> {
         .query_pairs()
         .find(|(k, _)| k == "shop")
         .map(|(_, v)| v.into_owned())
-        .filter(|s| valid_shop_domain(s))
+        .filter(|s| ShopDomain::parse(s).is_some())
         .ok_or_else(|| ApiError::bad_request("shop must be a {name}.myshopify.com domain"))?;
     let secret = config::secret(env, "SHOPIFY_API_SECRET")?;
     let api_key = config::secret(env, "SHOPIFY_API_KEY")?;
@@ -54,7 +54,7 @@ pub async fn callback(req: &Request, env: &Env) -> ApiResult<Response> {
     let now = clock::now();
     oauth::verify_query(&secret, &pairs, now).map_err(|e| ApiError::unauthorized(e.to_string()))?;
     let shop = param("shop")
-        .filter(|s| valid_shop_domain(s))
+        .filter(|s| ShopDomain::parse(s).is_some())
         .ok_or_else(|| ApiError::bad_request("shop must be a {name}.myshopify.com domain"))?;
     let code = param("code")
         .filter(|c| !c.is_empty())

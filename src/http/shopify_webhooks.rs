@@ -10,7 +10,7 @@ use crate::core::crypto::signature::verify_shopify_webhook;
 use crate::core::shopify::payloads::{
     Checkout, CustomerRequest, DeletedCheckout, Order, PayloadError,
 };
-use crate::core::shopify::shop::valid_shop_domain;
+use crate::core::values::ids::ShopDomain;
 use crate::core::values::phone::Phone;
 use crate::objects::cart_journey::{self, CartCommand};
 use crate::objects::shop_ledger::{
@@ -33,7 +33,7 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
         .ok_or_else(|| ApiError::bad_request("X-Shopify-Topic is missing"))?;
     let shop = headers
         .get("X-Shopify-Shop-Domain")?
-        .filter(|s| valid_shop_domain(s))
+        .filter(|s| ShopDomain::parse(s).is_some())
         .ok_or_else(|| ApiError::bad_request("X-Shopify-Shop-Domain is missing or invalid"))?;
     let event_id = headers.get("X-Shopify-Event-Id")?;
 

@@ -21,6 +21,8 @@
 //!
 //! **FAQ** matching is described at [`match_faq`].
 
+pub mod plan;
+
 use serde::{Deserialize, Serialize};
 
 use crate::core::playbook::validation::FieldError;

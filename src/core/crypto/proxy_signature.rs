@@ -12,7 +12,7 @@ use std::fmt;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::core::shopify::shop::valid_shop_domain;
+use crate::core::values::ids::ShopDomain;
 use crate::core::values::time::Millis;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -105,7 +105,7 @@ pub fn verify_proxy(
         .map_err(|_| ProxyError::BadSignature)?;
 
     let shop = value("shop").ok_or(ProxyError::MissingShop)?;
-    if !valid_shop_domain(shop) {
+    if ShopDomain::parse(shop).is_none() {
         return Err(ProxyError::InvalidShop);
     }
     let timestamp = value("timestamp").ok_or(ProxyError::MissingTimestamp)?;

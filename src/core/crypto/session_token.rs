@@ -7,7 +7,7 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use crate::core::shopify::shop::valid_shop_domain;
+use crate::core::values::ids::ShopDomain;
 use crate::core::values::time::Millis;
 
 /// Clock skew we forgive on `exp` and `nbf`. Tokens live one minute, so keep it small.
@@ -131,7 +131,7 @@ pub fn verify(
     let shop = claims
         .dest
         .strip_prefix("https://")
-        .filter(|host| valid_shop_domain(host))
+        .filter(|host| ShopDomain::parse(host).is_some())
         .ok_or(BadDestination)?;
     if claims.iss.strip_suffix("/admin") != Some(claims.dest.as_str()) {
         return Err(IssuerMismatch);

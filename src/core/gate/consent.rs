@@ -61,6 +61,19 @@ pub struct ConsentRecord {
     pub cart_token: Option<String>,
 }
 
+impl ConsentRecord {
+    /// A record the shopper made from their own phone: a keyword or WhatsApp's own menu.
+    pub fn from_whatsapp(kind: ConsentKind, wording: &str, at: Millis) -> ConsentRecord {
+        ConsentRecord {
+            kind,
+            source: ConsentSource::WhatsappKeyword,
+            wording: wording.to_string(),
+            at,
+            cart_token: None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentStatus {
