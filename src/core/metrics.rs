@@ -1,6 +1,31 @@
-//! How journeys are grouped and counted for the merchant's dashboard (DESIGN.md §8).
+//! How journeys are grouped and counted for the merchant's dashboard (docs/rules.md §4).
+
+use serde::{Deserialize, Serialize};
 
 use crate::core::values::money::Money;
+
+/// How `GET /api/metrics` breaks its funnel down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricsBy {
+    Day,
+    Segment,
+    Step,
+    /// By step, named by the step's template.
+    Template,
+}
+
+impl MetricsBy {
+    pub fn parse(value: &str) -> Option<MetricsBy> {
+        Some(match value {
+            "day" => MetricsBy::Day,
+            "segment" => MetricsBy::Segment,
+            "step" => MetricsBy::Step,
+            "template" => MetricsBy::Template,
+            _ => return None,
+        })
+    }
+}
 
 /// The cart-value tier a journey belongs to, in the cart's currency's major units.
 pub fn segment(total: Option<&Money>) -> &'static str {

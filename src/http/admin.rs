@@ -9,10 +9,17 @@ use crate::core::conversation::{self, Faq};
 use crate::core::gate::consent::{self, ConsentStatus};
 use crate::core::playbook::validation::{self, FieldError};
 use crate::core::values::phone::Phone;
-use crate::core::values::time::Millis;
+use crate::core::values::time::{Millis, DAY_MS};
+
+/// `GET /api/metrics` without `from`: the last 30 days.
+const DEFAULT_RANGE_DAYS: i64 = 30;
+use crate::core::metrics::MetricsBy;
+use crate::core::values::ids::ShopDomain;
 use crate::core::whatsapp::delivery::SendOutcome;
 use crate::core::whatsapp::message::sample_message;
-use crate::objects::shop_ledger::{self, JourneysQuery, MetricsQuery, PhoneQuery};
+use crate::objects::protocol::{
+    ask, ConsentsOf, GetFaq, GetInbox, JourneyFilter, JourneysQuery, MetricsQuery, PutFaq, Resolve,
+};
 use crate::platform::{clock, config, crypto, store, whatsapp};
 
 fn json(value: &impl serde::Serialize) -> ApiResult<Response> {
@@ -43,19 +50,19 @@ fn invalid(code: &'static str, errors: Vec<FieldError>) -> ApiError {
     ApiError::new(400, code, message).with_fields(errors)
 }
 
-pub async fn get_playbook(env: &Env, shop: &str) -> ApiResult<Response> {
-    json(&store::playbook(env, shop).await?)
+pub async fn get_playbook(env: &Env, shop: &ShopDomain) -> ApiResult<Response> {
+    json(&store::playbook(env, shop.as_str()).await?)
 }
 
-pub async fn put_playbook(req: &mut Request, env: &Env, shop: &str) -> ApiResult<Response> {
+pub async fn put_playbook(req: &mut Request, env: &Env, shop: &ShopDomain) -> ApiResult<Response> {
     let bytes = super::read_body(req).await?;
     let playbook = validation::parse(&bytes).map_err(|e| invalid("invalid_playbook", e))?;
-    store::put_playbook(env, shop, &playbook).await?;
+    store::put_playbook(env, shop.as_str(), &playbook).await?;
     json(&playbook)
 }
 
-pub async fn get_whatsapp(env: &Env, shop: &str) -> ApiResult<Response> {
-    let record = store::shop(env, shop).await?.unwrap_or_default();
+pub async fn get_whatsapp(env: &Env, shop: &ShopDomain) -> ApiResult<Response> {
+    let record = store::shop(env, shop.as_str()).await?.unwrap_or_default();
     let answer = match &record.whatsapp {
         Some(w) => serde_json::json!({
             "phone_number_id": w.phone_number_id,
@@ -80,7 +87,7 @@ struct Connect {
     messages_per_second: Option<u32>,
 }
 
-pub async fn put_whatsapp(req: &mut Request, env: &Env, shop: &str) -> ApiResult<Response> {
+pub async fn put_whatsapp(req: &mut Request, env: &Env, shop: &ShopDomain) -> ApiResult<Response> {
     let c: Connect = body(req).await?;
     let digits = |s: &str| !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_digit());
     if c.messages_per_second
@@ -103,7 +110,7 @@ pub async fn put_whatsapp(req: &mut Request, env: &Env, shop: &str) -> ApiResult
     }
     // One number, one shop: inbound messages are routed by it.
     if let Some(owner) = store::shop_for_number(env, &c.phone_number_id).await? {
-        if owner != shop {
+        if &owner != shop {
             return Err(ApiError::new(
                 409,
                 "number_in_use",
@@ -130,7 +137,7 @@ pub async fn put_whatsapp(req: &mut Request, env: &Env, shop: &str) -> ApiResult
     }
     store::connect_whatsapp(
         env,
-        shop,
+        shop.as_str(),
         &c.phone_number_id,
         &c.waba_id,
         token,
@@ -140,24 +147,24 @@ pub async fn put_whatsapp(req: &mut Request, env: &Env, shop: &str) -> ApiResult
     get_whatsapp(env, shop).await
 }
 
-pub async fn journeys(req: &Request, env: &Env, shop: &str) -> ApiResult<Response> {
-    let status = query(req, "status")?.unwrap_or_else(|| "all".into());
-    if !matches!(status.as_str(), "active" | "ended" | "all") {
-        return Err(ApiError::bad_request("status must be active, ended or all"));
-    }
-    let list: Vec<serde_json::Value> =
-        shop_ledger::call(env, shop, "journeys", &JourneysQuery { status }).await?;
+pub async fn journeys(req: &Request, env: &Env, shop: &ShopDomain) -> ApiResult<Response> {
+    let status = match query(req, "status")?.as_deref() {
+        None | Some("all") => JourneyFilter::All,
+        Some("active") => JourneyFilter::Active,
+        Some("ended") => JourneyFilter::Ended,
+        Some(_) => return Err(ApiError::bad_request("status must be active, ended or all")),
+    };
+    let list = ask(env, shop, JourneysQuery { status }).await?;
     json(&serde_json::json!({ "journeys": list }))
 }
 
-pub async fn consents(req: &Request, env: &Env, shop: &str) -> ApiResult<Response> {
+pub async fn consents(req: &Request, env: &Env, shop: &ShopDomain) -> ApiResult<Response> {
     let raw = query(req, "phone")?.ok_or_else(|| ApiError::bad_request("phone is required"))?;
     let phone = any_phone(&raw)?;
-    let records: Vec<consent::ConsentRecord> = shop_ledger::call(
+    let records = ask(
         env,
         shop,
-        "consents",
-        &PhoneQuery {
+        ConsentsOf {
             phone: phone.clone(),
         },
     )
@@ -182,7 +189,7 @@ pub async fn consents(req: &Request, env: &Env, shop: &str) -> ApiResult<Respons
 }
 
 /// `from`/`to` as `YYYY-MM-DD` (UTC days, both included); by default the last 30 days.
-pub async fn metrics(req: &Request, env: &Env, shop: &str) -> ApiResult<Response> {
+pub async fn metrics(req: &Request, env: &Env, shop: &ShopDomain) -> ApiResult<Response> {
     let day = |name: &str| -> ApiResult<Option<Millis>> {
         match query(req, name)? {
             None => Ok(None),
@@ -196,42 +203,27 @@ pub async fn metrics(req: &Request, env: &Env, shop: &str) -> ApiResult<Response
         }
     };
     let now = clock::now();
-    let to = day("to")?.map_or(now, |t| t.plus_seconds(86_400));
-    let from = day("from")?.unwrap_or(to.plus_seconds(-30 * 86_400));
+    let to = day("to")?.map_or(now, |t| t.plus_millis(DAY_MS));
+    let from = day("from")?.unwrap_or(to.plus_millis(-DEFAULT_RANGE_DAYS * DAY_MS));
     if from >= to {
         return Err(ApiError::bad_request("from must be before to"));
     }
-    let by = query(req, "by")?;
-    if by
-        .as_deref()
-        .is_some_and(|b| !matches!(b, "step" | "template" | "segment" | "day"))
-    {
-        return Err(ApiError::bad_request(
-            "by must be step, template, segment or day",
-        ));
-    }
-    let ledger_by = by
-        .as_deref()
-        .map(|b| if b == "template" { "step" } else { b });
-    let mut answer: serde_json::Value = shop_ledger::call(
-        env,
-        shop,
-        "metrics",
-        &MetricsQuery {
-            from,
-            to,
-            by: ledger_by.map(str::to_string),
-        },
-    )
-    .await?;
+    let by =
+        match query(req, "by")? {
+            None => None,
+            Some(b) => Some(MetricsBy::parse(&b).ok_or_else(|| {
+                ApiError::bad_request("by must be step, template, segment or day")
+            })?),
+        };
+    let mut answer = ask(env, shop, MetricsQuery { from, to, by }).await?;
     // Templates are the playbook's names for steps.
-    if by.as_deref() == Some("template") {
-        let playbook = store::playbook(env, shop).await?;
+    if by == Some(MetricsBy::Template) {
+        let playbook = store::playbook(env, shop.as_str()).await?;
         if let Some(rows) = answer["breakdown"].as_array_mut() {
             for row in rows {
                 let template = row["key"]
                     .as_str()
-                    .and_then(|step| playbook.step(step))
+                    .and_then(|step| playbook.step(&step.into()))
                     .map(|s| s.template.name.clone());
                 row["key"] = template.map_or(serde_json::Value::Null, serde_json::Value::String);
             }
@@ -242,21 +234,18 @@ pub async fn metrics(req: &Request, env: &Env, shop: &str) -> ApiResult<Response
     json(&answer)
 }
 
-pub async fn get_faq(env: &Env, shop: &str) -> ApiResult<Response> {
-    let faq: Faq = shop_ledger::call(env, shop, "faq", &()).await?;
-    json(&faq)
+pub async fn get_faq(env: &Env, shop: &ShopDomain) -> ApiResult<Response> {
+    json(&ask(env, shop, GetFaq).await?)
 }
 
-pub async fn put_faq(req: &mut Request, env: &Env, shop: &str) -> ApiResult<Response> {
+pub async fn put_faq(req: &mut Request, env: &Env, shop: &ShopDomain) -> ApiResult<Response> {
     let faq: Faq = body(req).await?;
     conversation::validate_faq(&faq).map_err(|e| invalid("invalid_faq", e))?;
-    let saved: Faq = shop_ledger::call(env, shop, "put_faq", &faq).await?;
-    json(&saved)
+    json(&ask(env, shop, PutFaq { faq }).await?)
 }
 
-pub async fn inbox(env: &Env, shop: &str) -> ApiResult<Response> {
-    let inbox: serde_json::Value = shop_ledger::call(env, shop, "inbox", &()).await?;
-    json(&inbox)
+pub async fn inbox(env: &Env, shop: &ShopDomain) -> ApiResult<Response> {
+    json(&ask(env, shop, GetInbox).await?)
 }
 
 #[derive(Deserialize)]
@@ -264,18 +253,16 @@ struct PhoneBody {
     phone: String,
 }
 
-pub async fn resolve_inbox(req: &mut Request, env: &Env, shop: &str) -> ApiResult<Response> {
+pub async fn resolve_inbox(req: &mut Request, env: &Env, shop: &ShopDomain) -> ApiResult<Response> {
     let b: PhoneBody = body(req).await?;
     let phone = any_phone(&b.phone)?;
-    let answer: serde_json::Value =
-        shop_ledger::call(env, shop, "resolve", &PhoneQuery { phone }).await?;
-    json(&answer)
+    json(&ask(env, shop, Resolve { phone }).await?)
 }
 
 /// `customers/data_request` reports, opened for the merchant who must pass them on.
-pub async fn data_requests(env: &Env, shop: &str) -> ApiResult<Response> {
+pub async fn data_requests(env: &Env, shop: &ShopDomain) -> ApiResult<Response> {
     let key = crypto::data_key(env)?;
-    let reports: Vec<serde_json::Value> = store::data_requests(env, shop)
+    let reports: Vec<serde_json::Value> = store::data_requests(env, shop.as_str())
         .await?
         .into_iter()
         .filter_map(|(id, sealed)| {
@@ -288,15 +275,15 @@ pub async fn data_requests(env: &Env, shop: &str) -> ApiResult<Response> {
 }
 
 /// Sends the playbook's first step to the merchant's own phone, with sample values.
-pub async fn test_message(req: &mut Request, env: &Env, shop: &str) -> ApiResult<Response> {
+pub async fn test_message(req: &mut Request, env: &Env, shop: &ShopDomain) -> ApiResult<Response> {
     let b: PhoneBody = body(req).await?;
     let phone = any_phone(&b.phone)?;
-    let playbook = store::playbook(env, shop).await?;
+    let playbook = store::playbook(env, shop.as_str()).await?;
     let step = playbook
         .steps
         .first()
         .ok_or_else(|| ApiError::bad_request("the playbook has no steps"))?;
-    let mut record = store::shop(env, shop).await?.unwrap_or_default();
+    let mut record = store::shop(env, shop.as_str()).await?.unwrap_or_default();
     store::open_whatsapp(env, &mut record)?;
     let conn = record
         .whatsapp

@@ -46,7 +46,7 @@ pub async fn route(mut req: Request, env: &Env, path: &str) -> ApiResult<Respons
         _ => return Err(ApiError::not_found()),
     };
     let session = authenticate(&req, env).await?;
-    let shop = session.shop.as_str();
+    let shop = &session.shop;
     match endpoint {
         Endpoint::Shop => self::shop(env, &session).await,
         Endpoint::GetPlaybook => admin::get_playbook(env, shop).await,
@@ -67,7 +67,9 @@ pub async fn route(mut req: Request, env: &Env, path: &str) -> ApiResult<Respons
 
 /// `GET /api/shop`: what cartback holds for this shop. Never a token.
 async fn shop(env: &Env, session: &Session) -> ApiResult<Response> {
-    let record = store::shop(env, &session.shop).await?.unwrap_or_default();
+    let record = store::shop(env, session.shop.as_str())
+        .await?
+        .unwrap_or_default();
     Ok(Response::from_json(&serde_json::json!({
         "shop": session.shop,
         "name": record.name,

@@ -16,7 +16,7 @@ use worker::{event, Context, Env, Method, Request, Response, Result};
 
 use error::{ApiError, ApiResult};
 
-/// Larger bodies are refused without being read whole (DESIGN.md §3).
+/// Larger bodies are refused without being read whole (docs/contract.md §8).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 #[event(fetch)]

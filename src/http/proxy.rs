@@ -11,7 +11,7 @@ use super::error::{ApiError, ApiResult};
 use crate::core::crypto::proxy_signature::verify_proxy;
 use crate::core::gate::consent::{self, ConsentKind, ConsentRecord, ConsentSource};
 use crate::core::values::phone::Phone;
-use crate::objects::shop_ledger::{self, ConsentAdd, OptInCall, OptInVerdict};
+use crate::objects::protocol::{ask, AddConsent, OptInCall};
 use crate::platform::{clock, config};
 
 #[derive(Deserialize)]
@@ -84,9 +84,7 @@ pub async fn optin(mut req: Request, env: &Env) -> ApiResult<Response> {
         phone: phone.clone(),
         now,
     };
-    let verdict: OptInVerdict =
-        shop_ledger::call(env, &signed.shop, "optin_allowed", &call).await?;
-    if !verdict.allowed {
+    if !ask(env, &signed.shop, call).await? {
         return Err(ApiError::new(
             429,
             "rate_limited",
@@ -100,7 +98,7 @@ pub async fn optin(mut req: Request, env: &Env) -> ApiResult<Response> {
         at: now,
         cart_token,
     };
-    shop_ledger::call::<_, ()>(env, &signed.shop, "consent", &ConsentAdd { phone, record }).await?;
+    ask(env, &signed.shop, AddConsent { phone, record }).await?;
     Ok(Response::from_json(
         &serde_json::json!({ "status": "opted_in" }),
     )?)

@@ -4,7 +4,7 @@
 use worker::{Env, Response};
 
 use super::error::{ApiError, ApiResult};
-use crate::objects::cart_journey::{self, CartCommand};
+use crate::objects::protocol::{tell_cart, CartCommand};
 use crate::platform::store;
 
 pub async fn redirect(env: &Env, token: &str) -> ApiResult<Response> {
@@ -20,7 +20,7 @@ pub async fn redirect(env: &Env, token: &str) -> ApiResult<Response> {
     let (shop, checkout_token) = store::recovery_link(env, token)
         .await?
         .ok_or_else(unknown)?;
-    let answer = cart_journey::send(env, &shop, &checkout_token, &CartCommand::Recover).await?;
+    let answer = tell_cart(env, &shop, &checkout_token, &CartCommand::Recover).await?;
     let target = answer.redirect.ok_or_else(unknown)?;
     let url = worker::Url::parse(&target).map_err(|_| unknown())?;
     Ok(Response::redirect_with_status(url, 302)?)

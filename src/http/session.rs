@@ -5,13 +5,14 @@ use worker::{Env, Request};
 
 use super::error::{ApiError, ApiResult};
 use crate::core::crypto::session_token;
+use crate::core::values::ids::ShopDomain;
 use crate::platform::{clock, config, shopify};
 
 /// An authenticated admin-page request.
 #[derive(Clone, Debug)]
 pub struct Session {
     /// `{name}.myshopify.com`, from the token's `dest`.
-    pub shop: String,
+    pub shop: ShopDomain,
 }
 
 /// Verifies the session token, and on a shop's first call (or when our Admin API token is no
@@ -35,7 +36,7 @@ pub async fn authenticate(req: &Request, env: &Env) -> ApiResult<Session> {
     let secret = config::secret(env, "SHOPIFY_API_SECRET")?;
     let verified = session_token::verify(token, &api_key, &secret, clock::now())
         .map_err(|e| invalid_session(e.to_string()))?;
-    if let Err(e) = shopify::ensure_installed(env, &verified.shop, token).await {
+    if let Err(e) = shopify::ensure_installed(env, verified.shop.as_str(), token).await {
         worker::console_warn!("token exchange for {}: {e}", verified.shop);
     }
     Ok(Session {

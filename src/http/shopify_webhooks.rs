@@ -12,9 +12,9 @@ use crate::core::shopify::payloads::{
 };
 use crate::core::values::ids::ShopDomain;
 use crate::core::values::phone::Phone;
-use crate::objects::cart_journey::{self, CartCommand};
-use crate::objects::shop_ledger::{
-    self, Checkouts, Customer, EventId, FanOut, Lookup, MessageOwner,
+use crate::objects::protocol::{
+    ask, tell_cart, ActiveOfCart, CartCommand, Customer, DataRequest, EndAll, EraseShop, EventSeen,
+    FindDeleted, Redact, RememberEvent,
 };
 use crate::platform::{config, crypto, store};
 
@@ -33,7 +33,7 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
         .ok_or_else(|| ApiError::bad_request("X-Shopify-Topic is missing"))?;
     let shop = headers
         .get("X-Shopify-Shop-Domain")?
-        .filter(|s| ShopDomain::parse(s).is_some())
+        .and_then(|s| ShopDomain::parse(&s))
         .ok_or_else(|| ApiError::bad_request("X-Shopify-Shop-Domain is missing or invalid"))?;
     let event_id = headers.get("X-Shopify-Event-Id")?;
 
@@ -42,10 +42,9 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
     // other topic by the shop ledger, so a repeated delivery does nothing twice.
     let ledger_dedupe = event_id
         .clone()
-        .filter(|_| !topic.starts_with("checkouts/"))
-        .map(|id| EventId { id });
-    if let Some(event) = &ledger_dedupe {
-        if shop_ledger::call::<_, bool>(env, &shop, "event_seen", event).await? {
+        .filter(|_| !topic.starts_with("checkouts/"));
+    if let Some(id) = &ledger_dedupe {
+        if ask(env, &shop, EventSeen { id: id.clone() }).await? {
             return Ok(Response::from_json(
                 &serde_json::json!({ "ok": true, "duplicate": true }),
             )?);
@@ -56,31 +55,25 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
             let checkout = Checkout::from_webhook(&body).map_err(bad)?;
             let token = checkout.token.clone();
             let command = CartCommand::Checkout { checkout, event_id };
-            cart_journey::send(env, &shop, &token, &command).await?;
+            tell_cart(env, &shop, &token, &command).await?;
         }
         "checkouts/delete" => {
             let deleted = DeletedCheckout::from_webhook(&body).map_err(bad)?;
-            let lookup = Lookup {
+            let find = FindDeleted {
                 cart_token: deleted.cart_token,
                 checkout_id: deleted.id,
             };
-            let owner: MessageOwner = shop_ledger::call(env, &shop, "lookup", &lookup).await?;
-            if let Some(token) = owner.checkout_token {
-                cart_journey::send(env, &shop, &token, &CartCommand::Deleted).await?;
+            if let Some(token) = ask(env, &shop, find).await?.checkout_token {
+                tell_cart(env, &shop, &token, &CartCommand::Deleted).await?;
             }
         }
         "orders/create" => {
             let order = Order::from_webhook(&body).map_err(bad)?;
             // The checkout the order came from, and the journeys of earlier checkouts of the
             // same cart: a shopper who comes back through a new checkout still bought.
-            let mut tokens: Vec<String> = order.checkout_token.iter().cloned().collect();
-            if order.cart_token.is_some() {
-                let lookup = Lookup {
-                    cart_token: order.cart_token.clone(),
-                    checkout_id: None,
-                };
-                let carts: Checkouts =
-                    shop_ledger::call(env, &shop, "active_of_cart", &lookup).await?;
+            let mut tokens: Vec<_> = order.checkout_token.iter().cloned().collect();
+            if let Some(cart_token) = order.cart_token.clone() {
+                let carts = ask(env, &shop, ActiveOfCart { cart_token }).await?;
                 for token in carts.checkout_tokens {
                     if !tokens.contains(&token) {
                         tokens.push(token);
@@ -89,18 +82,22 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
             }
             let command = CartCommand::Order { order };
             for token in tokens {
-                cart_journey::send(env, &shop, &token, &command).await?;
+                tell_cart(env, &shop, &token, &command).await?;
             }
         }
         "app/uninstalled" => {
             // Tokens go first, so nothing can be sent even before every cart hears of it.
-            store::forget_tokens(env, &shop).await?;
-            fan_out(env, &shop, "end_all", None).await?;
+            store::forget_tokens(env, shop.as_str()).await?;
+            ask(env, &shop, EndAll { shop: shop.clone() }).await?;
         }
         "customers/redact" => {
             let customer = customer(&body)?;
-            forget_reports(env, &shop, customer.phone.as_ref()).await?;
-            fan_out(env, &shop, "redact", Some(customer)).await?;
+            forget_reports(env, shop.as_str(), customer.phone.as_ref()).await?;
+            let redact = Redact {
+                shop: shop.clone(),
+                customer,
+            };
+            ask(env, &shop, redact).await?;
         }
         "customers/data_request" => {
             let request = CustomerRequest::from_webhook(&body).map_err(bad)?;
@@ -108,21 +105,22 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
                 .data_request_id
                 .clone()
                 .unwrap_or_else(|| "unnumbered".into());
-            let report: serde_json::Value =
-                shop_ledger::call(env, &shop, "data_request", &customer_of(request)).await?;
-            let sealed = crypto::seal(&crypto::data_key(env)?, &report.to_string())?;
-            store::put_data_request(env, &shop, &id, &sealed).await?;
+            let customer = customer_of(request);
+            let report = ask(env, &shop, DataRequest { customer }).await?;
+            let report = serde_json::to_string(&report).map_err(ApiError::internal)?;
+            let sealed = crypto::seal(&crypto::data_key(env)?, &report)?;
+            store::put_data_request(env, shop.as_str(), &id, &sealed).await?;
         }
         "shop/redact" => {
-            store::forget_shop(env, &shop).await?;
-            fan_out(env, &shop, "erase", None).await?;
+            store::forget_shop(env, shop.as_str()).await?;
+            ask(env, &shop, EraseShop { shop: shop.clone() }).await?;
         }
         // Accepted and ignored: Shopify retries anything but a 2xx.
         _ => {}
     }
     // shop/redact erased the ledger itself: nothing of the shop is kept, not even this id.
-    if let (Some(event), false) = (&ledger_dedupe, topic == "shop/redact") {
-        shop_ledger::call::<_, ()>(env, &shop, "remember_event", event).await?;
+    if let (Some(id), false) = (ledger_dedupe, topic == "shop/redact") {
+        ask(env, &shop, RememberEvent { id }).await?;
     }
     Ok(Response::from_json(&serde_json::json!({ "ok": true }))?)
 }
@@ -159,16 +157,4 @@ fn customer_of(request: CustomerRequest) -> Customer {
             .as_deref()
             .and_then(|p| Phone::parse(p, None).ok()),
     }
-}
-
-/// Hands an operation over every cart to the shop ledger, which erases or ends its own rows
-/// at once (before we answer, so a failure makes Shopify deliver again) and tells each cart
-/// from its outbox, in batches, however many there are.
-async fn fan_out(env: &Env, shop: &str, op: &str, customer: Option<Customer>) -> ApiResult<()> {
-    let fan = FanOut {
-        shop: shop.to_string(),
-        customer,
-    };
-    let _: Checkouts = shop_ledger::call(env, shop, op, &fan).await?;
-    Ok(())
 }

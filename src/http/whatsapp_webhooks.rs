@@ -7,10 +7,10 @@ use super::error::{ApiError, ApiResult};
 use super::read_body;
 use crate::core::crypto::signature::{constant_time_eq, verify_meta_webhook};
 use crate::core::journey::Delivery;
+use crate::core::values::ids::CheckoutToken;
 use crate::core::whatsapp::inbound::{parse_webhook, DeliveryStatus, InboundEvent};
 use crate::core::whatsapp::message::{interactive_message, text_message};
-use crate::objects::cart_journey::{self, CartCommand};
-use crate::objects::shop_ledger::{self, InboundCall, InboundPlan, MessageOwner, StatusCall};
+use crate::objects::protocol::{ask, tell_cart, CartCommand, InboundCall, StatusCall};
 use crate::platform::{config, store, whatsapp};
 
 pub async fn verify(req: Request, env: &Env) -> ApiResult<Response> {
@@ -82,15 +82,14 @@ async fn handle_event(env: &Env, event: InboundEvent) -> ApiResult<()> {
                 delivery: delivery.clone(),
                 at,
             };
-            let owner: MessageOwner = shop_ledger::call(env, &shop, "status", &call).await?;
+            let owner = ask(env, &shop, call).await?;
             // The ledger learns of a message when its send is reported; the callback data we
             // sent with it names the cart even if the status overtakes that report.
             let token = owner
                 .checkout_token
                 .or_else(|| checkout_of_callback(callback.as_deref()));
             if let Some(token) = token {
-                cart_journey::send(env, &shop, &token, &CartCommand::Status { wamid, delivery })
-                    .await?;
+                tell_cart(env, &shop, &token, &CartCommand::Status { wamid, delivery }).await?;
             }
         }
         InboundEvent::Message { .. } | InboundEvent::UserPreference { .. } => {
@@ -98,13 +97,14 @@ async fn handle_event(env: &Env, event: InboundEvent) -> ApiResult<()> {
                 event,
                 app_url: config::var_or(env, "APP_URL", ""),
             };
-            let plan: InboundPlan = shop_ledger::call(env, &shop, "inbound", &call).await?;
+            let plan = ask(env, &shop, call).await?;
             if let Some(signal) = plan.signal {
                 for token in &plan.journeys {
-                    cart_journey::send(env, &shop, token, &CartCommand::Shopper { signal }).await?;
+                    tell_cart(env, &shop, token, &CartCommand::Shopper { signal }).await?;
                 }
             }
-            if let (Some(reply), Some(mut record)) = (plan.reply, store::shop(env, &shop).await?) {
+            let record = store::shop(env, shop.as_str()).await?;
+            if let (Some(reply), Some(mut record)) = (plan.reply, record) {
                 store::open_whatsapp(env, &mut record)?;
                 if let Some(conn) = record.whatsapp {
                     if reply.buttons.is_empty() {
@@ -129,11 +129,11 @@ async fn handle_event(env: &Env, event: InboundEvent) -> ApiResult<()> {
 }
 
 /// The checkout named in `cb1;checkout={token};step={step_id}`, as `core::journey` writes it.
-fn checkout_of_callback(callback: Option<&str>) -> Option<String> {
+fn checkout_of_callback(callback: Option<&str>) -> Option<CheckoutToken> {
     let mut parts = callback?.split(';');
     (parts.next()? == "cb1").then_some(())?;
     parts
         .find_map(|p| p.strip_prefix("checkout="))
         .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .map(str::to_string)
+        .map(CheckoutToken::from)
 }

@@ -1,19 +1,26 @@
-//! JSON calls between the Worker and its Durable Objects: `POST https://do/{op}` with a JSON
-//! body, answered with JSON. Errors carry the object's message so they reach the logs.
+//! The transport under `protocol`: `POST https://do/{path}` with a JSON body, answered with
+//! JSON. Errors carry the object's message so they reach the logs.
 
 use serde::{de::DeserializeOwned, Serialize};
 use worker::{Error, Method, Request, RequestInit, Response, Result, Stub};
 
-pub async fn call<B: Serialize, R: DeserializeOwned>(stub: &Stub, op: &str, body: &B) -> Result<R> {
+pub async fn post<B: Serialize, R: DeserializeOwned>(
+    stub: &Stub,
+    path: &str,
+    body: &B,
+) -> Result<R> {
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_body(Some(serde_json::to_string(body)?.into()));
     let mut resp = stub
-        .fetch_with_request(Request::new_with_init(&format!("https://do/{op}"), &init)?)
+        .fetch_with_request(Request::new_with_init(
+            &format!("https://do/{path}"),
+            &init,
+        )?)
         .await?;
     if resp.status_code() != 200 {
         return Err(Error::RustError(format!(
-            "{op} answered {}: {}",
+            "{path} answered {}: {}",
             resp.status_code(),
             resp.text().await.unwrap_or_default()
         )));
@@ -21,15 +28,11 @@ pub async fn call<B: Serialize, R: DeserializeOwned>(stub: &Stub, op: &str, body
     resp.json().await
 }
 
-/// The operation name of a call received by an object.
-pub fn op(req: &Request) -> String {
+/// The path a call was posted to.
+pub fn path(req: &Request) -> String {
     req.path().trim_start_matches('/').to_string()
 }
 
 pub fn reply<T: Serialize>(value: &T) -> Result<Response> {
     Response::from_json(value)
-}
-
-pub fn unknown_op(op: &str) -> Result<Response> {
-    Response::error(format!("unknown operation {op}"), 404)
 }

@@ -1,4 +1,4 @@
-//! Secrets and vars from the Worker environment (DESIGN.md §3).
+//! Secrets and vars from the Worker environment (docs/contract.md §1–§3).
 
 use worker::{Env, Result};
 

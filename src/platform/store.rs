@@ -1,5 +1,6 @@
 //! Shop records and settings in Workers KV: read on every decision, written rarely.
 
+use crate::core::values::ids::{CheckoutToken, ShopDomain};
 use worker::{Env, Result};
 
 use super::crypto;
@@ -21,19 +22,20 @@ pub async fn playbook(env: &Env, domain: &str) -> Result<Playbook> {
 }
 
 /// The shop a WhatsApp business number belongs to (one number, one shop).
-pub async fn shop_for_number(env: &Env, phone_number_id: &str) -> Result<Option<String>> {
+pub async fn shop_for_number(env: &Env, phone_number_id: &str) -> Result<Option<ShopDomain>> {
     Ok(kv(env)?
         .get(&format!("wa:{phone_number_id}"))
         .text()
-        .await?)
+        .await?
+        .and_then(|shop| ShopDomain::parse(&shop)))
 }
 
 /// The journey a recovery link opens, as `(shop, checkout_token)`.
-pub async fn recovery_link(env: &Env, token: &str) -> Result<Option<(String, String)>> {
+pub async fn recovery_link(env: &Env, token: &str) -> Result<Option<(ShopDomain, CheckoutToken)>> {
     let value = kv(env)?.get(&format!("r:{token}")).text().await?;
     Ok(value.and_then(|v| {
         let (shop, checkout) = v.split_once(' ')?;
-        Some((shop.to_string(), checkout.to_string()))
+        Some((ShopDomain::parse(shop)?, CheckoutToken::new(checkout)))
     }))
 }
 

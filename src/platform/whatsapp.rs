@@ -98,7 +98,9 @@ async fn post<M: serde::Serialize>(
             .and_then(|a| a.messages.into_iter().next())
             .map(|m| m.id)
             .unwrap_or_default();
-        return Ok(SendOutcome::Accepted { wamid });
+        return Ok(SendOutcome::Accepted {
+            wamid: wamid.into(),
+        });
     }
     let code = serde_json::from_str::<Refused>(&text)
         .ok()

@@ -1,6 +1,6 @@
 // Validates the bodies the app POSTs to /{version}/{phone-number-id}/messages against Meta's own
 // OpenAPI file, so the Graph fake rejects what Meta's contract rejects. The file lags Meta's
-// guides in a few documented places (shared/reference/whatsapp-openapi-known-gaps.md); those, and
+// guides in a few documented places (tests/contracts/KNOWN-GAPS.md); those, and
 // only those, are patched below, each in one named place.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';

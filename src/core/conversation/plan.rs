@@ -16,7 +16,8 @@ use crate::core::whatsapp::inbound::{Content, Preference};
 
 /// What the ledger records for a keyword: what it meant, not the shopper's message itself,
 /// which may carry anything (a name, an address).
-pub const KEYWORD_OPT_OUT: &str = "Replied on WhatsApp with a stop keyword (STOP, PARAR, BAJA, ...)";
+pub const KEYWORD_OPT_OUT: &str =
+    "Replied on WhatsApp with a stop keyword (STOP, PARAR, BAJA, ...)";
 pub const KEYWORD_OPT_IN: &str = "Replied on WhatsApp with a start keyword (START, ...)";
 pub const PREFERENCE_STOP: &str = "Stopped marketing messages in WhatsApp";
 pub const PREFERENCE_RESUME: &str = "Resumed marketing messages in WhatsApp";
@@ -431,7 +432,11 @@ mod tests {
             content: &content,
         };
         let p = run(&w, event());
-        assert!(p.reply.unwrap().text.ends_with("https://cartback.test/r/rtok"));
+        assert!(p
+            .reply
+            .unwrap()
+            .text
+            .ends_with("https://cartback.test/r/rtok"));
         assert_eq!(p.signal, None);
         w.token = None;
         assert_eq!(run(&w, event()).reply, None);

@@ -36,7 +36,7 @@ const SHOPIFY_KEYS: [&str; 5] = [
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProxyRequest {
     /// `{name}.myshopify.com`.
-    pub shop: String,
+    pub shop: ShopDomain,
     /// The storefront customer's numeric id, when the shopper is logged in.
     pub logged_in_customer_id: Option<String>,
     /// Seconds since the Unix epoch, when Shopify forwarded the request.
@@ -105,9 +105,7 @@ pub fn verify_proxy(
         .map_err(|_| ProxyError::BadSignature)?;
 
     let shop = value("shop").ok_or(ProxyError::MissingShop)?;
-    if ShopDomain::parse(shop).is_none() {
-        return Err(ProxyError::InvalidShop);
-    }
+    let shop = ShopDomain::parse(shop).ok_or(ProxyError::InvalidShop)?;
     let timestamp = value("timestamp").ok_or(ProxyError::MissingTimestamp)?;
     let timestamp = parse_seconds(timestamp).ok_or(ProxyError::InvalidTimestamp)?;
     // Shopify sends the parameter empty for visitors who are not logged in.
@@ -117,7 +115,7 @@ pub fn verify_proxy(
         Some(_) => return Err(ProxyError::InvalidCustomerId),
     };
     Ok(ProxyRequest {
-        shop: shop.to_string(),
+        shop,
         logged_in_customer_id,
         timestamp,
     })
@@ -203,7 +201,7 @@ mod tests {
             .collect()
     }
 
-    /// Shopify's documented vector (shopify-app-platform reference, §5), as the Worker sees the
+    /// Shopify's documented app-proxy example, as the Worker sees the
     /// query once decoded: `path_prefix=%2Fapps%2Fawesome_reviews` is `/apps/awesome_reviews`.
     const VECTOR_SIGNATURE: &str =
         "4c68c8624d737112c91818c11017d24d334b524cb5c2b8ba08daa056f7395ddb";
@@ -240,7 +238,7 @@ mod tests {
         assert_eq!(
             verified,
             ProxyRequest {
-                shop: "shop-name.myshopify.com".into(),
+                shop: ShopDomain::parse("shop-name.myshopify.com").unwrap(),
                 logged_in_customer_id: Some("1".into()),
                 timestamp: 1317327555,
             }
@@ -437,7 +435,7 @@ mod tests {
     #[test]
     fn freshness_allows_ninety_seconds_either_way() {
         let at = |timestamp| ProxyRequest {
-            shop: "maple-and-finch-demo.myshopify.com".into(),
+            shop: ShopDomain::parse("maple-and-finch-demo.myshopify.com").unwrap(),
             logged_in_customer_id: None,
             timestamp,
         };

@@ -1,5 +1,5 @@
 //! Secrets and personal data at rest, sealed with AES-256-GCM under `DATA_ENCRYPTION_KEY`
-//! (DESIGN.md §7), and the keyed hash that lets us find a phone without storing it readable.
+//! (docs/rules.md §3), and the keyed hash that lets us find a phone without storing it readable.
 //!
 //! Sealed form: `v1.` + base64url(nonce ‖ ciphertext ‖ tag). The version prefix lets a later
 //! key or algorithm coexist with values already written. Nonces come from the caller: the core

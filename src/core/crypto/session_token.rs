@@ -1,5 +1,5 @@
 //! App Bridge session tokens: the `Authorization: Bearer` JWT on every `/api` call from the
-//! embedded admin page (shopify-app-platform reference §2). HS256, signed with the app secret.
+//! embedded admin page (Shopify's session-token documentation). HS256, signed with the app secret.
 //! The shop a request acts for is the token's `dest`, never a parameter the caller chose.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -19,7 +19,7 @@ const MAX_TOKEN_LEN: usize = 4_096;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionToken {
     /// `{name}.myshopify.com`, from `dest`.
-    pub shop: String,
+    pub shop: ShopDomain,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,14 +131,12 @@ pub fn verify(
     let shop = claims
         .dest
         .strip_prefix("https://")
-        .filter(|host| ShopDomain::parse(host).is_some())
+        .and_then(ShopDomain::parse)
         .ok_or(BadDestination)?;
     if claims.iss.strip_suffix("/admin") != Some(claims.dest.as_str()) {
         return Err(IssuerMismatch);
     }
-    Ok(SessionToken {
-        shop: shop.to_string(),
-    })
+    Ok(SessionToken { shop })
 }
 
 fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, SessionTokenError> {
@@ -153,7 +151,7 @@ mod tests {
     use super::*;
     use serde_json::{json, Value};
 
-    // Shopify's vector (shopify-app-platform reference §2): valid from 1700000000 to 1700000060.
+    // Shopify's vector (Shopify's session-token documentation): valid from 1700000000 to 1700000060.
     const VECTOR: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL3Rlc3Qtc2hvcC5teXNob3BpZnkuY29tL2FkbWluIiwiZGVzdCI6Imh0dHBzOi8vdGVzdC1zaG9wLm15c2hvcGlmeS5jb20iLCJhdWQiOiJ0ZXN0X2NsaWVudF9pZCIsInN1YiI6IjQyIiwiZXhwIjoxNzAwMDAwMDYwLCJuYmYiOjE3MDAwMDAwMDAsImlhdCI6MTcwMDAwMDAwMCwianRpIjoiMDAwMDAwMDAtMDAwMC00MDAwLTgwMDAtMDAwMDAwMDAwMDAwIiwic2lkIjoiYWJjMTIzIn0.oi6RIGBLQ9ZKOvcNJLFnR4yCIS88pfaAYS03nqvs_54";
     const KEY: &str = "test_client_id";
     const SECRET: &str = "test_client_secret";
@@ -194,7 +192,7 @@ mod tests {
     #[test]
     fn accepts_shopifys_vector() {
         let t = verify(VECTOR, KEY, SECRET, NOW).unwrap();
-        assert_eq!(t.shop, "test-shop.myshopify.com");
+        assert_eq!(t.shop.as_str(), "test-shop.myshopify.com");
         // Our signer agrees with Shopify's.
         assert_eq!(verify(&with(json!({})), KEY, SECRET, NOW), Ok(t));
     }

@@ -71,7 +71,7 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
-    // Shopify's documented vector (shopify-app-platform reference, §6.1).
+    // Shopify's documented webhook example.
     const BODY: &str = r#"{"id":450789469,"token":"2a1ace52255252df566af0faaedfbfa7"}"#;
     const SIG: &str = "1P9J+bOPgCv44L4FqbjL64EzT+ItKspXO1zqRyQdl6o=";
 

@@ -1,4 +1,4 @@
-//! Frequency caps per customer across all their carts (DESIGN.md §4 `caps`): at most
+//! Frequency caps per customer across all their carts (docs/playbook.md `caps`): at most
 //! `max_messages_per_customer` marketing messages in any sliding window of `window_days`.
 //!
 //! The history lives in the shop's ledger, keyed by the customer's phone, so two carts of the

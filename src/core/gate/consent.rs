@@ -1,4 +1,4 @@
-//! The consent ledger's model (DESIGN.md §7): append-only records of opt-ins and opt-outs per
+//! The consent ledger's model (docs/rules.md §3): append-only records of opt-ins and opt-outs per
 //! phone, what they add up to, and whether a marketing message may go out under the
 //! playbook's `consent_mode`. Also the rate limit of the storefront opt-in endpoint.
 

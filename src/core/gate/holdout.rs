@@ -1,4 +1,4 @@
-//! The holdout group (DESIGN.md §4 `holdout_percent`, §8): a random share of carts is never
+//! The holdout group (docs/playbook.md `holdout_percent`, docs/rules.md §4): a random share of carts is never
 //! messaged, so the dashboard can compare their recovery rate with the messaged carts' and
 //! answer honestly whether the messages caused the sales.
 //!

@@ -8,6 +8,7 @@ pub mod holdout;
 pub mod pacing;
 pub mod quiet_hours;
 
+use crate::core::values::ids::{CheckoutToken, StepId};
 use serde::{Deserialize, Serialize};
 
 use crate::core::gate::pacing::{take_slot, Micros};
@@ -18,8 +19,8 @@ use consent::{ConsentRecord, ConsentRefusal};
 /// What a cart asks the ledger before sending step `step_id`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GateRequest {
-    pub checkout_token: String,
-    pub step_id: String,
+    pub checkout_token: CheckoutToken,
+    pub step_id: StepId,
     /// The shopper accepted marketing at checkout (counts only in `checkout_marketing_consent`).
     pub checkout_consent: bool,
     /// In the control group: checked for eligibility like the others, then never sent.

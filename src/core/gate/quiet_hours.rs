@@ -1,5 +1,5 @@
 //! The shopper's local clock: which time zone a shopper is in, and when a message that falls due
-//! during their quiet hours may go out instead (DESIGN.md §4: deferred to their end, never
+//! during their quiet hours may go out instead (docs/playbook.md §6: deferred to their end, never
 //! dropped).
 //!
 //! Zones come from a hand-written country table rather than a geolocation database, to keep the

@@ -13,16 +13,27 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::gate::holdout::in_holdout;
 use crate::core::gate::quiet_hours::{defer, shopper_zone};
-use crate::core::gate::{Denial, GateRequest, GateVerdict};
-use crate::core::playbook::{Playbook, Step, Variable};
+use crate::core::gate::{GateRequest, GateVerdict};
+use crate::core::playbook::{Playbook, Step};
 use crate::core::shopify::payloads::{Checkout, Order};
+use crate::core::values::ids::{CheckoutToken, ShopDomain, StepId, Wamid};
 use crate::core::values::money::Money;
 use crate::core::values::phone::Phone;
-use crate::core::values::time::Millis;
-use crate::core::whatsapp::delivery::{backoff_ms, classify, SendOutcome, Verdict};
-use crate::core::whatsapp::message::{
-    choose_language, template_message, TemplateMessage, Variables,
-};
+use crate::core::values::time::{Millis, DAY_MS, HOUR_MS};
+use crate::core::whatsapp::delivery::{backoff_ms, classify, SendOutcome, Verdict, TOKEN_INVALID};
+use crate::core::whatsapp::message::{choose_language, template_message};
+
+mod cart;
+mod event;
+mod step;
+mod summary;
+mod variables;
+
+pub use cart::{Cart, Registration};
+pub use event::{Delivery, Effect, EndReason, Event, Fact, ShopContext, ShopperSignal, Status};
+pub use step::{SkipReason, StepRun, StepState};
+pub use summary::{JourneyStatus, StepSummary, Summary};
+use variables::JourneyVariables;
 
 /// How long a step may wait on the ledger, Shopify or Meta before we conclude the answer was
 /// lost. Longer than a WhatsApp send may take (its timeout is capped at 30 s), so a send in
@@ -31,363 +42,34 @@ use crate::core::whatsapp::message::{
 pub const ATTEMPT_GRACE_MS: i64 = 60_000;
 /// Transient refusals are retried this many times in all before the step counts as failed.
 pub const MAX_ATTEMPTS: u32 = 5;
-/// An order this long after the first message still counts as recovered (DESIGN.md §8).
-pub const ATTRIBUTION_MS: i64 = 7 * 86_400_000;
+/// An order this long after the first message still counts as recovered (docs/rules.md §4).
+pub const ATTRIBUTION_MS: i64 = 7 * DAY_MS;
 /// How often a paused shop's due steps look again whether sending has resumed.
-const PAUSED_RETRY_MS: i64 = 3_600_000;
-/// Meta's "access token expired or invalid".
-const TOKEN_INVALID: i64 = 190;
+const PAUSED_RETRY_MS: i64 = HOUR_MS;
 /// Delivery ids remembered to drop repeated webhooks (Shopify delivers at least once).
 const REMEMBERED_EVENTS: usize = 16;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Journey {
-    pub shop: String,
-    pub checkout: Checkout,
+    shop: ShopDomain,
+    checkout: Checkout,
     /// Opaque, unguessable token of the recovery link `/r/{token}`.
-    pub recovery_token: String,
+    recovery_token: String,
     /// Held out: tracked like the others, never messaged (the control group).
-    pub holdout: bool,
-    pub started_at: Millis,
-    pub status: Status,
-    pub steps: Vec<StepRun>,
+    holdout: bool,
+    started_at: Millis,
+    status: Status,
+    steps: Vec<StepRun>,
     #[serde(default)]
-    pub clicked_at: Option<Millis>,
+    clicked_at: Option<Millis>,
     seen_events: Vec<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum Status {
-    Active,
-    Ended { reason: EndReason, at: Millis },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EndReason {
-    /// An order was placed for this checkout.
-    Ordered,
-    /// Shopify reported the checkout completed.
-    Completed,
-    /// Shopify deleted the checkout.
-    Deleted,
-    /// Every step has run.
-    Finished,
-    /// The shopper opted out of messages.
-    OptedOut,
-    /// The shopper replied and the playbook stops on replies.
-    Replied,
-    /// The shopper tapped "Not interested".
-    NotInterested,
-    /// The app was uninstalled or the shop's data erased.
-    ShopGone,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StepRun {
-    pub id: String,
-    pub due_at: Millis,
-    pub attempts: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub discount_code: Option<String>,
-    #[serde(flatten)]
-    pub state: StepState,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum StepState {
-    Pending,
-    /// Asked the shop ledger for consent, caps and a pacing slot.
-    Gating {
-        since: Millis,
-    },
-    /// Creating the step's discount code at Shopify.
-    Discounting {
-        since: Millis,
-        slot_at: Millis,
-    },
-    /// Cleared by the ledger; waits for its pacing slot (`due_at`).
-    Granted,
-    /// Written down before the request leaves; resolved by `Event::Sent`.
-    Attempting {
-        since: Millis,
-    },
-    Sent {
-        wamid: String,
-        at: Millis,
-        #[serde(default)]
-        delivered: bool,
-        #[serde(default)]
-        read: bool,
-    },
-    Failed {
-        code: Option<i64>,
-        at: Millis,
-    },
-    /// The request may have left but its outcome was lost: never repeated.
-    Unknown {
-        since: Millis,
-    },
-    Skipped {
-        reason: SkipReason,
-        at: Millis,
-    },
-    Cancelled {
-        at: Millis,
-    },
-}
-
-impl StepState {
-    /// Not yet resolved: still has work ahead of it.
-    pub fn is_open(&self) -> bool {
-        matches!(
-            self,
-            StepState::Pending
-                | StepState::Gating { .. }
-                | StepState::Discounting { .. }
-                | StepState::Granted
-                | StepState::Attempting { .. }
-        )
-    }
-}
-
-/// Why a due step was not sent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SkipReason {
-    ShopDisabled,
-    WhatsappNotConnected,
-    StepRemoved,
-    NoPhone,
-    /// Meta refuses marketing templates to this country (US numbers since April 2025).
-    CountryBlocked,
-    /// A later step was already due; one message instead of a burst.
-    Superseded,
-    /// The journey is older than `journey_ttl_days`.
-    Expired,
-    /// The cart's value is outside the step's `when` condition.
-    ConditionNotMet,
-    /// In the held-out control group.
-    Holdout,
-    NoConsent,
-    OptedOut,
-    /// The shopper reached `caps.max_messages_per_customer`.
-    Capped,
-    /// Meta limited marketing to this shopper (131049) less than 24 hours ago.
-    MarketingLimited,
-    /// The step needs a discount code and none could be created.
-    DiscountUnavailable,
-}
-
-impl From<Denial> for SkipReason {
-    fn from(denial: Denial) -> Self {
-        match denial {
-            Denial::NoConsent => SkipReason::NoConsent,
-            Denial::OptedOut => SkipReason::OptedOut,
-            Denial::Holdout => SkipReason::Holdout,
-            Denial::Capped => SkipReason::Capped,
-            Denial::MarketingLimited => SkipReason::MarketingLimited,
-        }
-    }
-}
-
-/// A delivery status Meta reported for a sent message.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum Delivery {
-    Delivered,
-    Read,
-    Failed { code: Option<i64> },
-}
-
-/// What the shopper did in the conversation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ShopperSignal {
-    OptedOut,
-    Replied,
-    NotInterested,
-    Clicked,
-}
-
-/// What the journey is told about. Events are applied in any order and any number of times.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Event {
-    Checkout {
-        checkout: Box<Checkout>,
-        event_id: Option<String>,
-    },
-    Order(Order),
-    CheckoutDeleted,
-    ShopGone,
-    Timeout,
-    Gated {
-        step_id: String,
-        verdict: GateVerdict,
-    },
-    Discount {
-        step_id: String,
-        code: Option<String>,
-    },
-    Sent {
-        step_id: String,
-        outcome: SendOutcome,
-    },
-    Status {
-        wamid: String,
-        delivery: Delivery,
-    },
-    Shopper(ShopperSignal),
-}
-
-/// The shop as the journey needs to see it at decision time.
-#[derive(Clone, Copy, Debug)]
-pub struct ShopContext<'a> {
-    pub name: &'a str,
-    pub whatsapp_connected: bool,
-    /// Meta refused the shop's token; nothing is sent until the merchant reconnects.
-    pub sending_paused: bool,
-    /// The shop's IANA time zone, for quiet hours where the shopper's is ambiguous.
-    pub timezone: Option<&'a str>,
-    pub playbook: &'a Playbook,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum Effect {
-    /// Arm the timer at this instant, or disarm it.
-    Timer(Option<Millis>),
-    /// Ask the shop ledger; report its answer as `Event::Gated`.
-    Gate { request: GateRequest, phone: Phone },
-    /// Create this code at Shopify; report the result as `Event::Discount`.
-    CreateDiscount {
-        step_id: String,
-        code: String,
-        percent: u8,
-        ends_at: Millis,
-    },
-    /// Send this template; report the outcome back as `Event::Sent`.
-    Send {
-        step_id: String,
-        message: Box<TemplateMessage>,
-    },
-    /// A fact for the merchant's metrics and the logs.
-    Record(Fact),
-    /// The journey is over and its retention has passed: erase it whole.
-    Forget,
-    /// Meta refused the shop's token (190): stop the shop's sending until it reconnects.
-    PauseSending,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "fact", rename_all = "snake_case")]
-pub enum Fact {
-    Started {
-        holdout: bool,
-    },
-    Deferred {
-        step_id: String,
-        until: Millis,
-    },
-    Skipped {
-        step_id: String,
-        reason: SkipReason,
-    },
-    Sent {
-        step_id: String,
-        wamid: String,
-    },
-    Failed {
-        step_id: String,
-        code: Option<i64>,
-    },
-    Unknown {
-        step_id: String,
-    },
-    Ended {
-        reason: EndReason,
-    },
-    /// A finished journey is active again: its last message failed and will be retried.
-    Reopened,
-    /// The shopper opened the recovery link (counted once).
-    Clicked,
-    /// The journey's retention has passed: only its counts remain, no personal data.
-    Forgotten,
-    /// An order after a message (or, in the held-out group, after the first due time).
-    Recovered {
-        order_id: String,
-        total: Option<Money>,
-    },
-}
-
-/// What a cart's object holds: its journey once one begins, and whether the checkout was
-/// ordered or deleted before that (webhooks arrive out of order: an `orders/create` may come
-/// before the `checkouts/update` that carries the phone, which must then start nothing).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Cart {
-    #[serde(default)]
-    pub shop: String,
-    pub journey: Option<Journey>,
-    /// The shop ledger has indexed the journey (the shell retries until it has).
-    #[serde(default)]
-    pub registered: bool,
-    #[serde(default)]
-    pub closed_at: Option<Millis>,
-}
-
-impl Cart {
-    /// Applies `event`; `recovery_token` is used only if a journey begins.
-    pub fn handle(
-        &mut self,
-        shop: &str,
-        event: Event,
-        recovery_token: String,
-        ctx: ShopContext,
-        now: Millis,
-    ) -> Vec<Effect> {
-        shop.clone_into(&mut self.shop);
-        if let Some(journey) = &mut self.journey {
-            return journey.handle(event, ctx, now);
-        }
-        match event {
-            Event::Checkout { .. } if self.closed_at.is_some() => vec![],
-            Event::Checkout { checkout, event_id } => {
-                match Journey::begin(shop, *checkout, event_id, recovery_token, ctx, now) {
-                    Some((journey, effects)) => {
-                        self.journey = Some(journey);
-                        effects
-                    }
-                    None => vec![],
-                }
-            }
-            Event::Order(_) | Event::CheckoutDeleted | Event::ShopGone => {
-                self.closed_at = Some(now);
-                // The marker itself is kept only as long as a journey's data would be.
-                vec![Effect::Timer(Some(self.forget_marker_at(ctx.playbook)))]
-            }
-            Event::Timeout => match self.closed_at {
-                Some(_) if now >= self.forget_marker_at(ctx.playbook) => vec![Effect::Forget],
-                Some(_) => vec![Effect::Timer(Some(self.forget_marker_at(ctx.playbook)))],
-                None => vec![],
-            },
-            _ => vec![],
-        }
-    }
-
-    fn forget_marker_at(&self, playbook: &Playbook) -> Millis {
-        let ttl_seconds = i64::from(playbook.journey_ttl_days) * 86_400;
-        self.closed_at
-            .unwrap_or(Millis(0))
-            .plus_seconds(ttl_seconds)
-    }
 }
 
 impl Journey {
     /// A journey begins with the first checkout that has a usable phone; without one there is
     /// nobody to message and nothing is stored.
     pub fn begin(
-        shop: &str,
+        shop: &ShopDomain,
         checkout: Checkout,
         event_id: Option<String>,
         recovery_token: String,
@@ -397,9 +79,13 @@ impl Journey {
         if checkout.phone.is_none() || checkout.completed {
             return None;
         }
-        let holdout = in_holdout(shop, &checkout.token, ctx.playbook.holdout_percent);
+        let holdout = in_holdout(
+            shop.as_str(),
+            checkout.token.as_str(),
+            ctx.playbook.holdout_percent,
+        );
         let mut journey = Journey {
-            shop: shop.to_string(),
+            shop: shop.clone(),
             checkout,
             recovery_token,
             holdout,
@@ -422,8 +108,35 @@ impl Journey {
 
     /// When personal data is erased: `journey_ttl_days` after the last activity.
     pub fn forget_at(&self, playbook: &Playbook) -> Millis {
-        let ttl_seconds = i64::from(playbook.journey_ttl_days) * 86_400;
-        self.checkout.updated_at.plus_seconds(ttl_seconds)
+        self.checkout
+            .updated_at
+            .plus_millis(playbook.retention_ms())
+    }
+
+    pub fn shop(&self) -> &ShopDomain {
+        &self.shop
+    }
+
+    pub fn checkout_token(&self) -> &CheckoutToken {
+        &self.checkout.token
+    }
+
+    /// Where the recovery link sends the shopper: the checkout's own recovery URL, with the
+    /// latest discount code sent applied.
+    pub fn recovery_url(&self) -> Option<String> {
+        let url = self.checkout.recovery_url.clone()?;
+        let code = self
+            .steps
+            .iter()
+            .rev()
+            .find_map(|s| s.discount_code.clone());
+        Some(match code {
+            Some(code) => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}discount={code}")
+            }
+            None => url,
+        })
     }
 
     /// When the shell must deliver `Event::Timeout` next.
@@ -446,9 +159,7 @@ impl Journey {
     }
 
     pub fn handle(&mut self, event: Event, ctx: ShopContext, now: Millis) -> Vec<Effect> {
-        let before = self.next_deadline(ctx.playbook);
         let mut effects = vec![];
-        let is_timeout = event == Event::Timeout;
         match event {
             Event::Checkout { checkout, event_id } => {
                 self.on_checkout(*checkout, event_id, ctx, now, &mut effects)
@@ -469,19 +180,11 @@ impl Journey {
             }
             Event::Shopper(signal) => self.on_shopper(signal, ctx, now, &mut effects),
         }
-        if effects.contains(&Effect::Forget) {
-            return effects;
-        }
-        let after = self.next_deadline(ctx.playbook);
-        // After a timeout the runtime's alarm is spent, so it is re-armed even if unchanged.
-        if after != before || is_timeout {
-            effects.push(Effect::Timer(after));
-        }
         effects
     }
 
     fn matches_order(&self, order: &Order) -> bool {
-        order.checkout_token.as_deref() == Some(self.checkout.token.as_str())
+        order.checkout_token.as_ref() == Some(&self.checkout.token)
             || (order.cart_token.is_some() && order.cart_token == self.checkout.cart_token)
     }
 
@@ -688,9 +391,9 @@ impl Journey {
         }));
     }
 
-    /// The checks made right before each send, on the latest state (DESIGN.md §5 rule 3).
+    /// The checks made right before each send, on the latest state (docs/rules.md §1, rule 3).
     /// Consent, suppression and caps are the ledger's; everything the journey knows is here.
-    fn check(&self, step_id: &str, ctx: ShopContext, now: Millis) -> Result<(), SkipReason> {
+    fn check(&self, step_id: &StepId, ctx: ShopContext, now: Millis) -> Result<(), SkipReason> {
         let playbook = ctx.playbook;
         if !playbook.enabled {
             return Err(SkipReason::ShopDisabled);
@@ -714,13 +417,13 @@ impl Journey {
 
     fn on_gated(
         &mut self,
-        step_id: &str,
+        step_id: &StepId,
         verdict: GateVerdict,
         ctx: ShopContext,
         now: Millis,
         effects: &mut Vec<Effect>,
     ) {
-        let Some(i) = self.steps.iter().position(|s| s.id == step_id) else {
+        let Some(i) = self.steps.iter().position(|s| &s.id == step_id) else {
             return;
         };
         if !matches!(self.steps[i].state, StepState::Gating { .. }) || !self.is_active() {
@@ -760,7 +463,7 @@ impl Journey {
                     step_id: run.id.clone(),
                     code: discount_code(&self.recovery_token, &run.id, d.percent),
                     percent: d.percent,
-                    ends_at: now.plus_seconds(i64::from(d.expires_after_hours) * 3600),
+                    ends_at: now.plus_millis(i64::from(d.expires_after_hours) * HOUR_MS),
                 });
             }
             _ if slot_at > now => {
@@ -773,13 +476,13 @@ impl Journey {
 
     fn on_discount(
         &mut self,
-        step_id: &str,
+        step_id: &StepId,
         code: Option<String>,
         ctx: ShopContext,
         now: Millis,
         effects: &mut Vec<Effect>,
     ) {
-        let Some(i) = self.steps.iter().position(|s| s.id == step_id) else {
+        let Some(i) = self.steps.iter().position(|s| &s.id == step_id) else {
             return;
         };
         let StepState::Discounting { slot_at, .. } = self.steps[i].state else {
@@ -839,13 +542,13 @@ impl Journey {
 
     fn on_sent(
         &mut self,
-        step_id: &str,
+        step_id: &StepId,
         outcome: SendOutcome,
         now: Millis,
         effects: &mut Vec<Effect>,
     ) {
-        let seed = self.retry_seed(step_id);
-        let Some(run) = self.steps.iter_mut().find(|s| s.id == step_id) else {
+        let seed = self.retry_seed(step_id.as_str());
+        let Some(run) = self.steps.iter_mut().find(|s| &s.id == step_id) else {
             return;
         };
         let StepState::Attempting { since } = run.state else {
@@ -902,12 +605,12 @@ impl Journey {
 
     fn on_status(
         &mut self,
-        wamid: &str,
+        wamid: &Wamid,
         delivery: Delivery,
         now: Millis,
         effects: &mut Vec<Effect>,
     ) {
-        let seed = self.retry_seed(wamid);
+        let seed = self.retry_seed(wamid.as_str());
         // A journey that ended only because its last step went out takes that step back up
         // when Meta reports the message failed for a reason worth retrying.
         let retryable = matches!(&delivery, Delivery::Failed { code } if classify(400, *code) == Verdict::Retry);
@@ -953,7 +656,7 @@ impl Journey {
         }
     }
 
-    fn owns(&self, wamid: &str) -> bool {
+    fn owns(&self, wamid: &Wamid) -> bool {
         self.steps
             .iter()
             .any(|s| matches!(&s.state, StepState::Sent { wamid: w, .. } if w == wamid))
@@ -986,6 +689,7 @@ impl Journey {
     fn retry_seed(&self, salt: &str) -> u64 {
         self.checkout
             .token
+            .as_str()
             .bytes()
             .chain(salt.bytes())
             .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
@@ -1024,67 +728,6 @@ impl Journey {
     }
 }
 
-/// A journey as the merchant sees it in `GET /api/journeys`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Summary {
-    pub checkout_token: String,
-    pub status: &'static str,
-    pub end_reason: Option<EndReason>,
-    pub holdout: bool,
-    pub phone: Option<String>,
-    pub cart_total: Option<String>,
-    pub currency: Option<String>,
-    pub started_at: String,
-    pub steps: Vec<StepSummary>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct StepSummary {
-    pub id: String,
-    pub due_at: String,
-    pub state: String,
-    pub reason: Option<SkipReason>,
-}
-
-impl Journey {
-    pub fn summary(&self) -> Summary {
-        let (status, end_reason) = match self.status {
-            Status::Active => ("active", None),
-            Status::Ended { reason, .. } => ("ended", Some(reason)),
-        };
-        Summary {
-            checkout_token: self.checkout.token.clone(),
-            status,
-            end_reason,
-            holdout: self.holdout,
-            phone: self.checkout.phone.as_ref().map(|p| p.as_str().to_string()),
-            cart_total: self.checkout.total.as_ref().map(|t| t.to_decimal_string()),
-            currency: self
-                .checkout
-                .total
-                .as_ref()
-                .map(|t| t.currency().as_str().to_string()),
-            started_at: self.started_at.to_rfc3339(),
-            steps: self
-                .steps
-                .iter()
-                .map(|s| StepSummary {
-                    id: s.id.clone(),
-                    due_at: s.due_at.to_rfc3339(),
-                    state: serde_json::to_value(&s.state)
-                        .ok()
-                        .and_then(|v| v.get("state").and_then(|t| t.as_str()).map(str::to_string))
-                        .unwrap_or_default(),
-                    reason: match s.state {
-                        StepState::Skipped { reason, .. } => Some(reason),
-                        _ => None,
-                    },
-                })
-                .collect(),
-        }
-    }
-}
-
 /// Meta has refused marketing templates to US numbers since 2025-04-01. Numbers of US
 /// territories in the +1 plan are treated alike: the pause is by US phone number.
 fn marketing_allowed(phone: &Phone) -> bool {
@@ -1115,13 +758,13 @@ fn condition_holds(step: &Step, total: Option<&Money>) -> bool {
 
 /// The step's code: unique per journey and step, the same on every retry, at most 15
 /// characters as WhatsApp's copy-code button requires (`CB10-K7Q2XMA`).
-pub fn discount_code(recovery_token: &str, step_id: &str, percent: u8) -> String {
+pub fn discount_code(recovery_token: &str, step_id: &StepId, percent: u8) -> String {
     use sha2::{Digest, Sha256};
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let digest = Sha256::new()
         .chain_update(recovery_token.as_bytes())
         .chain_update([0])
-        .chain_update(step_id.as_bytes())
+        .chain_update(step_id.as_str().as_bytes())
         .finalize();
     let suffix: String = digest
         .iter()
@@ -1129,53 +772,6 @@ pub fn discount_code(recovery_token: &str, step_id: &str, percent: u8) -> String
         .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
         .collect();
     format!("CB{percent}-{suffix}")
-}
-
-struct JourneyVariables<'a> {
-    journey: &'a Journey,
-    run: &'a StepRun,
-    step: &'a Step,
-    shop_name: &'a str,
-}
-
-impl Variables for JourneyVariables<'_> {
-    fn value(&self, var: Variable) -> String {
-        let c = &self.journey.checkout;
-        let locale = c.locale.as_deref().unwrap_or("en");
-        match var {
-            Variable::FirstName => c
-                .first_name
-                .clone()
-                .unwrap_or_else(|| greeting_fallback(locale).to_string()),
-            Variable::ShopName => self.shop_name.to_string(),
-            Variable::CartTotal => c
-                .total
-                .as_ref()
-                .map(|t| t.format(locale))
-                .unwrap_or_default(),
-            Variable::ItemCount => c.item_count.to_string(),
-            Variable::TopItemTitle => c.top_item_title.clone().unwrap_or_default(),
-            Variable::ItemsSummary => c.items_summary.clone(),
-            Variable::RecoveryToken => self.journey.recovery_token.clone(),
-            Variable::DiscountCode => self.run.discount_code.clone().unwrap_or_default(),
-            Variable::DiscountPercent => self
-                .step
-                .discount
-                .as_ref()
-                .map(|d| format!("{}%", d.percent))
-                .unwrap_or_default(),
-        }
-    }
-}
-
-/// Stands in for a first name Shopify did not give us ("Hi there").
-fn greeting_fallback(locale: &str) -> &'static str {
-    match locale.split(['-', '_']).next().unwrap_or("") {
-        "pt" | "es" | "it" => "cliente",
-        "fr" => "client",
-        "de" => "Kunde",
-        _ => "there",
-    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,13 @@
 //! repeated, orders, alarms at any time, opt-outs, replies and every send outcome, for two
 //! carts of the same shopper sharing one shop ledger.
 
+use crate::core::playbook::Variable;
+use crate::core::values::ids::{ShopDomain, StepId};
+
+fn shop() -> ShopDomain {
+    ShopDomain::parse("shop.myshopify.com").unwrap()
+}
+
 use proptest::prelude::*;
 
 use super::*;
@@ -103,7 +110,7 @@ struct World {
     ordered: [bool; 2],
     opted_out: bool,
     /// Sends that may have reached the shopper, per (cart, step).
-    delivered: Vec<(usize, String, Millis)>,
+    delivered: Vec<(usize, StepId, Millis)>,
 }
 
 fn ctx(playbook: &Playbook) -> ShopContext<'_> {
@@ -122,7 +129,7 @@ impl World {
             "../../../tests/fixtures/shopify/checkouts-update.json"
         ))
         .unwrap();
-        c.token = format!("cart{cart}");
+        c.token = format!("cart{cart}").into();
         c.cart_token = Some(format!("c{cart}"));
         c.updated_at = updated_at;
         c.phone = Some(Phone::parse(PHONE, None).unwrap());
@@ -132,7 +139,7 @@ impl World {
 
     fn event(&mut self, cart: usize, event: Event) {
         let token = format!("tok{cart}");
-        let effects = self.carts[cart].handle("shop", event, token, ctx(&self.playbook), self.now);
+        let effects = self.carts[cart].handle(&shop(), event, token, ctx(&self.playbook), self.now);
         self.run(cart, effects);
     }
 
@@ -173,7 +180,7 @@ impl World {
                     self.assert_not_quiet();
                     let outcome = match self.outcome {
                         Outcome::Accepted => SendOutcome::Accepted {
-                            wamid: format!("wamid.{cart}.{step_id}.{}", self.now.0),
+                            wamid: format!("wamid.{cart}.{step_id}.{}", self.now.0).into(),
                         },
                         Outcome::Transient => SendOutcome::Rejected {
                             http_status: 400,
@@ -194,7 +201,7 @@ impl World {
             };
             let token = format!("tok{cart}");
             queue.extend(self.carts[cart].handle(
-                "shop",
+                &shop(),
                 event,
                 token,
                 ctx(&self.playbook),
@@ -245,7 +252,7 @@ proptest! {
                     world.ordered[cart] = true;
                     let order = Order {
                         id: format!("o{cart}"),
-                        checkout_token: Some(format!("cart{cart}")),
+                        checkout_token: Some(format!("cart{cart}").into()),
                         cart_token: None,
                         total: None,
                         created_at: Some(world.now),
@@ -255,8 +262,7 @@ proptest! {
                 Input::Alarm { cart } => {
                     // Alarms fire at their deadline or late, never early, and repeat.
                     let deadline = world.carts[cart]
-                        .journey
-                        .as_ref()
+                        .journey()
                         .and_then(|j| j.next_deadline(&world.playbook));
                     if let Some(deadline) = deadline {
                         world.now = world.now.max(deadline);

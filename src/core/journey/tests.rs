@@ -4,7 +4,10 @@
 use super::*;
 use crate::core::gate::consent::{ConsentKind, ConsentRecord, ConsentSource};
 use crate::core::gate::{self, GateVerdict};
+use crate::core::playbook::Variable;
 use crate::core::playbook::{Caps, ConsentMode, Discount, QuietHours, Step, Template};
+use crate::core::values::ids::{ShopDomain, StepId};
+use crate::core::whatsapp::message::TemplateMessage;
 
 /// 2027-01-15T08:00:00Z: 03:00 in Toronto, 08:00 in Lisbon.
 const T0: Millis = Millis(1_800_000_000_000);
@@ -57,7 +60,7 @@ fn checkout(updated_at: Millis, phone: Option<&str>) -> Checkout {
 
 fn begin(p: &Playbook, c: Checkout) -> (Journey, Vec<Effect>) {
     Journey::begin(
-        "maple.myshopify.com",
+        &ShopDomain::parse("maple.myshopify.com").unwrap(),
         c,
         Some("ev-1".into()),
         "tok".into(),
@@ -118,7 +121,7 @@ fn run(
     p: &Playbook,
     effects: Vec<Effect>,
     now: Millis,
-) -> Vec<(String, TemplateMessage)> {
+) -> Vec<(StepId, TemplateMessage)> {
     let mut queue = std::collections::VecDeque::from(effects);
     let mut sent = vec![];
     while let Some(effect) = queue.pop_front() {
@@ -147,7 +150,7 @@ fn tick(
     ledger: &mut Ledger,
     p: &Playbook,
     now: Millis,
-) -> Vec<(String, TemplateMessage)> {
+) -> Vec<(StepId, TemplateMessage)> {
     let effects = j.handle(Event::Timeout, ctx(p), now);
     run(j, ledger, p, effects, now)
 }
@@ -171,10 +174,7 @@ fn a_checkout_with_a_phone_schedules_its_first_step_after_the_delay() {
     let (j, effects) = begin(&p, checkout(T0, Some(CA_PHONE)));
     assert_eq!(
         effects,
-        vec![
-            Effect::Record(Fact::Started { holdout: false }),
-            Effect::Timer(Some(T0.plus_seconds(1800)))
-        ]
+        vec![Effect::Record(Fact::Started { holdout: false }),]
     );
     assert_eq!(j.next_deadline(&p), Some(T0.plus_seconds(1800)));
 }
@@ -182,7 +182,14 @@ fn a_checkout_with_a_phone_schedules_its_first_step_after_the_delay() {
 #[test]
 fn a_checkout_without_a_usable_phone_never_schedules() {
     let p = playbook();
-    let none = Journey::begin("s", checkout(T0, None), None, "t".into(), ctx(&p), T0);
+    let none = Journey::begin(
+        &ShopDomain::parse("s.myshopify.com").unwrap(),
+        checkout(T0, None),
+        None,
+        "t".into(),
+        ctx(&p),
+        T0,
+    );
     assert!(none.is_none());
 }
 
@@ -195,7 +202,8 @@ fn the_alarm_sends_the_due_step_once_and_arms_the_next() {
 
     // An early alarm sends nothing and re-arms for the due time.
     let early = j.handle(Event::Timeout, ctx(&p), due.plus_millis(-1));
-    assert_eq!(early, vec![Effect::Timer(Some(due))]);
+    assert!(early.is_empty());
+    assert_eq!(j.next_deadline(&p), Some(due));
 
     let sent = tick(&mut j, &mut ledger, &p, due);
     assert_eq!(sent.len(), 1);
@@ -207,7 +215,7 @@ fn the_alarm_sends_the_due_step_once_and_arms_the_next() {
     assert!(tick(&mut j, &mut ledger, &p, due.plus_millis(5)).is_empty());
 
     let after = accept(&mut j, &p, "reminder", "wamid.1", due.plus_millis(300));
-    assert!(after.contains(&Effect::Timer(Some(T0.plus_seconds(86_400)))));
+    assert_eq!(j.next_deadline(&p), Some(T0.plus_seconds(86_400)));
     assert!(after.contains(&Effect::Record(Fact::Sent {
         step_id: "reminder".into(),
         wamid: "wamid.1".into()
@@ -227,7 +235,7 @@ fn an_order_before_the_due_time_cancels_everything() {
     .unwrap();
     let effects = j.handle(Event::Order(order), ctx(&p), T0.plus_seconds(60));
     // Only the retention deadline is left.
-    assert!(effects.contains(&Effect::Timer(Some(j.forget_at(&p)))));
+    assert_eq!(j.next_deadline(&p), Some(j.forget_at(&p)));
     assert!(tick(&mut j, &mut ledger, &p, T0.plus_seconds(1800)).is_empty());
     assert!(matches!(
         j.status,
@@ -315,7 +323,8 @@ fn new_activity_re_times_steps_not_yet_sent() {
         ctx(&p),
         later,
     );
-    assert_eq!(effects, vec![Effect::Timer(Some(later.plus_seconds(1800)))]);
+    assert!(effects.is_empty());
+    assert_eq!(j.next_deadline(&p), Some(later.plus_seconds(1800)));
     assert_eq!(j.steps[1].due_at, later.plus_seconds(86_400));
 }
 
@@ -568,7 +577,7 @@ fn a_step_due_in_quiet_hours_waits_for_their_end() {
         step_id: "reminder".into(),
         until: nine
     })));
-    assert!(effects.contains(&Effect::Timer(Some(nine))));
+    assert_eq!(j.next_deadline(&p), Some(nine));
     assert_eq!(tick(&mut j, &mut ledger, &p, nine).len(), 1);
 }
 
@@ -661,7 +670,7 @@ fn a_discount_step_creates_its_code_once_and_sends_it() {
         ctx(&p),
         due,
     );
-    let code = discount_code("tok", "reminder", 10);
+    let code = discount_code("tok", &"reminder".into(), 10);
     assert!(granted.contains(&Effect::CreateDiscount {
         step_id: "reminder".into(),
         code: code.clone(),
@@ -745,7 +754,7 @@ fn a_later_pacing_slot_is_waited_for() {
         ctx(&p),
         due,
     );
-    assert!(effects.contains(&Effect::Timer(Some(slot))));
+    assert_eq!(j.next_deadline(&p), Some(slot));
     assert!(!effects.iter().any(|e| matches!(e, Effect::Send { .. })));
     let at_slot = j.handle(Event::Timeout, ctx(&p), slot);
     assert!(at_slot.iter().any(|e| matches!(e, Effect::Send { .. })));

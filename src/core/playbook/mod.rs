@@ -1,8 +1,10 @@
-//! The merchant's recovery playbook (DESIGN.md §4, version 1): which messages go out, when, and
+//! The merchant's recovery playbook (docs/playbook.md, version 1): which messages go out, when, and
 //! under which rules. Stored as JSON in KV; read by the cart's journey on every decision.
 
 pub mod validation;
 
+use crate::core::values::ids::StepId;
+use crate::core::values::time::DAY_MS;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -39,7 +41,7 @@ pub enum ConsentMode {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
-    pub id: String,
+    pub id: StepId,
     /// Counted from the checkout's last activity, not from the previous step.
     pub delay_seconds: i64,
     pub template: Template,
@@ -118,8 +120,13 @@ fn default_ttl_days() -> u32 {
 }
 
 impl Playbook {
-    pub fn step(&self, id: &str) -> Option<&Step> {
-        self.steps.iter().find(|s| s.id == id)
+    pub fn step(&self, id: &StepId) -> Option<&Step> {
+        self.steps.iter().find(|s| &s.id == id)
+    }
+
+    /// How long a journey's personal data is kept after the checkout's last activity.
+    pub fn retention_ms(&self) -> i64 {
+        i64::from(self.journey_ttl_days) * DAY_MS
     }
 }
 
@@ -187,9 +194,9 @@ impl Default for Playbook {
     }
 }
 
-/// The playbook of DESIGN.md §4, as merchants and tests write it.
+/// The sample playbook of docs/playbook.md §1, as merchants and tests write it.
 #[cfg(test)]
-pub(crate) const DESIGN_EXAMPLE: &str = r#"{
+pub(crate) const SAMPLE_PLAYBOOK: &str = r#"{
   "version": 1,
   "enabled": true,
   "consent_mode": "whatsapp_opt_in",
@@ -221,10 +228,15 @@ mod tests {
 
     #[test]
     fn the_design_example_parses_and_round_trips() {
-        let p: Playbook = serde_json::from_str(DESIGN_EXAMPLE).unwrap();
+        let p: Playbook = serde_json::from_str(SAMPLE_PLAYBOOK).unwrap();
         assert_eq!(p.steps.len(), 2);
         assert_eq!(
-            p.step("offer").unwrap().discount.as_ref().unwrap().percent,
+            p.step(&"offer".into())
+                .unwrap()
+                .discount
+                .as_ref()
+                .unwrap()
+                .percent,
             10
         );
         let again: Playbook = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();

@@ -1,4 +1,4 @@
-//! Checks a merchant's playbook (DESIGN.md §4) before it is stored, so `PUT /api/playbook`
+//! Checks a merchant's playbook (docs/playbook.md) before it is stored, so `PUT /api/playbook`
 //! can answer 400 with one message per offending field instead of storing a playbook the
 //! journey would trip over at 3 a.m.
 //!
@@ -129,7 +129,7 @@ fn validate_step(
         errors.push(FieldError::new(format!("{path}.{field}"), message));
     };
     let id_chars = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-';
-    if !(1..=32).contains(&step.id.len()) || !step.id.bytes().all(id_chars) {
+    if !(1..=32).contains(&step.id.as_str().len()) || !step.id.as_str().bytes().all(id_chars) {
         error(
             "id",
             "must be 1 to 32 characters of a-z, 0-9, _ and -".into(),
@@ -383,7 +383,7 @@ fn path_at(body: &[u8], end: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::playbook::{Caps, Condition, Discount, QuietHours, DESIGN_EXAMPLE};
+    use crate::core::playbook::{Caps, Condition, Discount, QuietHours, SAMPLE_PLAYBOOK};
 
     /// The fields named by the errors of `p` after `change`.
     fn errors_after(change: impl FnOnce(&mut Playbook)) -> Vec<FieldError> {
@@ -408,7 +408,7 @@ mod tests {
     #[test]
     fn the_design_example_and_the_default_are_valid() {
         assert_eq!(validate(&Playbook::default()), vec![]);
-        let p = parse(DESIGN_EXAMPLE.as_bytes()).unwrap();
+        let p = parse(SAMPLE_PLAYBOOK.as_bytes()).unwrap();
         assert_eq!(p.steps.len(), 2);
         let minimal = r#"{"version":1,"steps":[{"id":"a","delay_seconds":1,
             "template":{"name":"t","languages":["en_US"]}}]}"#;
@@ -430,7 +430,7 @@ mod tests {
             let step = p.steps[0].clone();
             p.steps = (0..11)
                 .map(|i| Step {
-                    id: format!("s{i}"),
+                    id: format!("s{i}").into(),
                     ..step.clone()
                 })
                 .collect();
@@ -443,7 +443,7 @@ mod tests {
             };
             p.steps = (0..5000)
                 .map(|i| Step {
-                    id: format!("s{i}"),
+                    id: format!("s{i}").into(),
                     ..step.clone()
                 })
                 .collect();
@@ -453,7 +453,7 @@ mod tests {
             let step = p.steps[0].clone();
             p.steps = (0..10)
                 .map(|i| Step {
-                    id: format!("s{i}"),
+                    id: format!("s{i}").into(),
                     ..step.clone()
                 })
                 .collect();
@@ -498,9 +498,9 @@ mod tests {
     #[test]
     fn step_ids_and_delays() {
         for bad in ["", "Reminder", "re minder", "é", &"a".repeat(33)] {
-            breaks("steps[1].id", |p| p.steps[1].id = bad.to_string());
+            breaks("steps[1].id", |p| p.steps[1].id = bad.into());
         }
-        passes(|p| p.steps[1].id = format!("a-b_9{}", "x".repeat(27)));
+        passes(|p| p.steps[1].id = format!("a-b_9{}", "x".repeat(27)).into());
         breaks("steps[1].id", |p| p.steps[1].id = "reminder".into());
         let errors = errors_after(|p| p.steps[1].id = "reminder".into());
         assert_eq!(errors[0].message, "repeats the id of steps[0]");
@@ -776,7 +776,7 @@ mod tests {
 
         #[test]
         fn a_damaged_playbook_gets_an_answer(at in 0usize..2000, byte: u8, keep in 0usize..2000) {
-            let mut body = DESIGN_EXAMPLE.as_bytes().to_vec();
+            let mut body = SAMPLE_PLAYBOOK.as_bytes().to_vec();
             let at = at % body.len();
             body[at] = byte;
             body.truncate(keep);

@@ -1,5 +1,5 @@
-//! A step's recovery code at Shopify (`discountCodeBasicCreate`, shopify-app-platform reference
-//! §8): the GraphQL request, and what each answer means. The shell sends it, waits and retries
+//! A step's recovery code at Shopify (`discountCodeBasicCreate`, Shopify's Admin GraphQL
+//! API): the GraphQL request, and what each answer means. The shell sends it, waits and retries
 //! as told here; it never reads the answer itself.
 //!
 //! Retrying is safe because the caller derives the code from the journey and step: a retry of

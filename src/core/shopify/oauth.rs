@@ -1,4 +1,4 @@
-//! Getting and keeping an Admin API token (shopify-app-platform reference §3, §4): the query
+//! Getting and keeping an Admin API token (Shopify's OAuth and token-exchange documentation): the query
 //! HMAC of the authorization-code flow, the state that ties its callback to the browser that
 //! started it, the authorize URL, and the bodies and answers of the three token grants
 //! (token exchange, refresh, authorization code). The shell sends; this decides.

@@ -2,6 +2,7 @@
 //! Only the fields we use are read; everything is optional in Shopify's world, so absence is
 //! handled here and the rest of the core works with validated values.
 
+use crate::core::values::ids::CheckoutToken;
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,7 @@ use crate::core::values::time::Millis;
 /// (a cart's whole state must stay within a few KiB, whatever the number of line items).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Checkout {
-    pub token: String,
+    pub token: CheckoutToken,
     /// Shopify's numeric id: `checkouts/delete` names the checkout only by it and the cart.
     #[serde(default)]
     pub id: Option<String>,
@@ -45,7 +46,7 @@ pub struct Checkout {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Order {
     pub id: String,
-    pub checkout_token: Option<String>,
+    pub checkout_token: Option<CheckoutToken>,
     pub cart_token: Option<String>,
     pub total: Option<Money>,
     pub created_at: Option<Millis>,
@@ -213,7 +214,7 @@ impl Checkout {
         let items = summarize_items(&raw.line_items, currency.as_deref());
 
         Ok(Checkout {
-            token: checkout_token,
+            token: CheckoutToken::new(checkout_token),
             id: raw.id.as_ref().and_then(numeric_id),
             cart_token: token(raw.cart_token),
             updated_at,
@@ -388,7 +389,7 @@ impl Order {
         };
         Ok(Order {
             id,
-            checkout_token: token(raw.checkout_token),
+            checkout_token: token(raw.checkout_token).map(CheckoutToken::new),
             cart_token: token(raw.cart_token),
             total,
             created_at: raw.created_at.as_deref().and_then(Millis::parse_rfc3339),
@@ -437,7 +438,7 @@ mod tests {
         let o = Order::from_webhook(ORDER).unwrap();
         assert_eq!(o.id, "6354782910463");
         assert_eq!(
-            o.checkout_token.as_deref(),
+            o.checkout_token.as_ref().map(|t| t.as_str()),
             Some("4d9ed871eaca8d62a63c301b8c3dc244")
         );
     }

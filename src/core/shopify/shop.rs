@@ -87,8 +87,6 @@ pub struct WhatsAppConnection {
     pub paused: bool,
 }
 
-
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +121,4 @@ mod tests {
         assert!(!r.needs_reauth);
         assert_eq!(r.installed_at, None);
     }
-
 }

@@ -29,6 +29,12 @@ impl ShopDomain {
     }
 }
 
+impl PartialEq<&str> for ShopDomain {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
 impl TryFrom<String> for ShopDomain {
     type Error = String;
     fn try_from(value: String) -> Result<Self, String> {
@@ -64,6 +70,24 @@ macro_rules! name {
         impl PartialEq<str> for $name {
             fn eq(&self, other: &str) -> bool {
                 self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(value: &str) -> $name {
+                $name(value.to_string())
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(value: String) -> $name {
+                $name(value)
             }
         }
     };
@@ -124,7 +148,10 @@ mod tests {
     #[test]
     fn a_shop_domain_is_validated_when_read_back() {
         let shop: ShopDomain = serde_json::from_str("\"a1.myshopify.com\"").unwrap();
-        assert_eq!(serde_json::to_string(&shop).unwrap(), "\"a1.myshopify.com\"");
+        assert_eq!(
+            serde_json::to_string(&shop).unwrap(),
+            "\"a1.myshopify.com\""
+        );
         assert!(serde_json::from_str::<ShopDomain>("\"evil.com\"").is_err());
     }
 

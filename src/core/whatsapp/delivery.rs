@@ -1,13 +1,20 @@
-//! What a refused or failed WhatsApp send means for the step (DESIGN.md §5 rule 5).
+//! What a refused or failed WhatsApp send means for the step (docs/rules.md §1, rule 5).
 
 use serde::{Deserialize, Serialize};
+
+use crate::core::values::ids::Wamid;
+
+/// Meta's per-user marketing limit: this shopper got enough marketing for now (24 h).
+pub const MARKETING_LIMITED: i64 = 131049;
+/// Meta's "access token expired or invalid".
+pub const TOKEN_INVALID: i64 = 190;
 
 /// The outcome of one send attempt, as the shell observed it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum SendOutcome {
     /// Meta accepted the message (HTTP 200) and gave it this id.
-    Accepted { wamid: String },
+    Accepted { wamid: Wamid },
     /// Meta answered with an error: nothing was sent.
     Rejected { http_status: u16, code: Option<i64> },
     /// The request may have left and we do not know what happened (timeout, network error).

@@ -6,6 +6,7 @@
 //! and only a body that is not a JSON object is refused. Every string kept is bounded, because
 //! these values end up in Durable Object state and the merchant's inbox.
 
+use crate::core::values::ids::Wamid;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -33,17 +34,17 @@ pub enum InboundEvent {
     Message {
         phone_number_id: String,
         from: Phone,
-        wamid: String,
+        wamid: Wamid,
         at: Millis,
         profile_name: Option<String>,
         /// The wamid of the message this one answers (a tapped template button, for example).
-        context_wamid: Option<String>,
+        context_wamid: Option<Wamid>,
         content: Content,
     },
     /// Progress of a message we sent.
     Status {
         phone_number_id: String,
-        wamid: String,
+        wamid: Wamid,
         status: DeliveryStatus,
         at: Millis,
         recipient: Option<Phone>,
@@ -245,12 +246,12 @@ fn label(value: Option<&Value>, max: usize) -> Option<String> {
 }
 
 /// Message ids key idempotency records, so they must be plain.
-fn wamid(value: Option<&Value>) -> Option<String> {
+fn wamid(value: Option<&Value>) -> Option<Wamid> {
     value
         .and_then(Value::as_str)
         .filter(|id| (1..=MAX_ID_CHARS).contains(&id.len()))
         .filter(|id| id.bytes().all(|b| b.is_ascii_graphic()))
-        .map(str::to_owned)
+        .map(Wamid::from)
 }
 
 /// Unix seconds as a string of digits (messages, statuses) or a JSON integer (user_preferences).
@@ -456,7 +457,7 @@ mod tests {
         assert_eq!(*at, Millis(1_792_004_564_000));
         assert_eq!(profile_name.as_deref(), Some("Emily Carter"));
         assert_eq!(
-            context_wamid.as_deref(),
+            context_wamid.as_ref().map(Wamid::as_str),
             Some("wamid.HBgLMTQxNjU1NTAxNDIVAgARGBJEODMwMTZFMTg5ODMwMkVEMzcA")
         );
         assert_eq!(
@@ -493,7 +494,7 @@ mod tests {
         );
         assert_eq!(content.text(), "Complete my order");
         assert_eq!(
-            context_wamid.as_deref(),
+            context_wamid.as_ref().map(Wamid::as_str),
             Some("wamid.HBgLMTQxNjU1NTAxNDIVAgARGBJCMzRFODZEQzU2RUI4MjgzMzMA")
         );
         assert_eq!(*at, Millis(1_792_089_252_000));

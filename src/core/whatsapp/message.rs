@@ -295,7 +295,7 @@ mod tests {
     #[test]
     fn builds_the_fixture_offer_exactly() {
         let playbook = Playbook::default();
-        let step = playbook.step("offer").unwrap();
+        let step = playbook.step(&"offer".into()).unwrap();
         let to = Phone::parse("+14165550142", None).unwrap();
         let msg = template_message(
             step,

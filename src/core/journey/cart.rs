@@ -1,0 +1,137 @@
+//! What a cart's object holds: its journey once one begins, and whether the checkout was
+//! ordered or deleted before that (webhooks arrive out of order: an `orders/create` may come
+//! before the `checkouts/update` that carries the phone, which must then start nothing).
+
+use serde::{Deserialize, Serialize};
+
+use super::{Effect, Event, Journey, ShopContext, Summary};
+use crate::core::metrics::segment;
+use crate::core::playbook::Playbook;
+use crate::core::values::ids::{CheckoutToken, ShopDomain};
+use crate::core::values::phone::Phone;
+use crate::core::values::time::Millis;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cart {
+    #[serde(default)]
+    shop: Option<ShopDomain>,
+    journey: Option<Journey>,
+    /// The shop ledger has indexed the journey (the shell retries until it has).
+    #[serde(default)]
+    registered: bool,
+    #[serde(default)]
+    closed_at: Option<Millis>,
+}
+
+/// What the shop ledger indexes about a journey: how lookups, opt-outs, redaction and the
+/// metrics find it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Registration {
+    pub checkout_token: CheckoutToken,
+    pub cart_token: Option<String>,
+    pub checkout_id: Option<String>,
+    pub recovery_token: String,
+    pub customer_id: Option<String>,
+    /// The shopper's locale, for the language of our replies.
+    pub locale: Option<String>,
+    pub phone: Phone,
+    pub holdout: bool,
+    pub segment: String,
+    pub at: Millis,
+}
+
+impl Cart {
+    /// Applies `event`; `recovery_token` is used only if a journey begins.
+    pub fn handle(
+        &mut self,
+        shop: &ShopDomain,
+        event: Event,
+        recovery_token: String,
+        ctx: ShopContext,
+        now: Millis,
+    ) -> Vec<Effect> {
+        self.shop = Some(shop.clone());
+        if let Some(journey) = &mut self.journey {
+            return journey.handle(event, ctx, now);
+        }
+        match event {
+            Event::Checkout { .. } if self.closed_at.is_some() => vec![],
+            Event::Checkout { checkout, event_id } => {
+                match Journey::begin(shop, *checkout, event_id, recovery_token, ctx, now) {
+                    Some((journey, effects)) => {
+                        self.journey = Some(journey);
+                        effects
+                    }
+                    None => vec![],
+                }
+            }
+            Event::Order(_) | Event::CheckoutDeleted | Event::ShopGone => {
+                // The marker itself is kept only as long as a journey's data would be.
+                self.closed_at = Some(now);
+                vec![]
+            }
+            Event::Timeout => match self.closed_at {
+                Some(_) if now >= self.forget_marker_at(ctx.playbook) => vec![Effect::Forget],
+                _ => vec![],
+            },
+            _ => vec![],
+        }
+    }
+
+    /// When the shell must deliver `Event::Timeout` next: the cart's only timer.
+    pub fn next_deadline(&self, playbook: &Playbook) -> Option<Millis> {
+        match (&self.journey, self.closed_at) {
+            (Some(journey), _) => journey.next_deadline(playbook),
+            (None, Some(_)) => Some(self.forget_marker_at(playbook)),
+            (None, None) => None,
+        }
+    }
+
+    pub fn shop(&self) -> Option<&ShopDomain> {
+        self.shop.as_ref()
+    }
+
+    pub fn journey(&self) -> Option<&Journey> {
+        self.journey.as_ref()
+    }
+
+    /// Nothing worth storing: no journey began and the checkout was never closed.
+    pub fn is_blank(&self) -> bool {
+        self.journey.is_none() && self.closed_at.is_none()
+    }
+
+    pub fn summary(&self) -> Option<Summary> {
+        self.journey.as_ref().map(Journey::summary)
+    }
+
+    /// What the shop ledger must index, until it has (see [`Cart::mark_registered`]).
+    pub fn registration(&self) -> Option<Registration> {
+        if self.registered {
+            return None;
+        }
+        let journey = self.journey.as_ref()?;
+        let c = &journey.checkout;
+        Some(Registration {
+            checkout_token: c.token.clone(),
+            cart_token: c.cart_token.clone(),
+            checkout_id: c.id.clone(),
+            recovery_token: journey.recovery_token.clone(),
+            customer_id: c.customer_id.clone(),
+            locale: c.locale.clone(),
+            phone: c.phone.clone()?,
+            holdout: journey.holdout,
+            segment: segment(c.total.as_ref()).to_string(),
+            at: journey.started_at,
+        })
+    }
+
+    pub fn mark_registered(&mut self) {
+        self.registered = true;
+    }
+
+    fn forget_marker_at(&self, playbook: &Playbook) -> Millis {
+        self.closed_at
+            .unwrap_or(Millis(0))
+            .plus_millis(playbook.retention_ms())
+    }
+}

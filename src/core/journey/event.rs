@@ -1,0 +1,186 @@
+//! What a journey is told (events), what it asks the shell to do (effects), and what it
+//! reports for the merchant's metrics (facts).
+
+use serde::{Deserialize, Serialize};
+
+use super::SkipReason;
+use crate::core::gate::GateRequest;
+use crate::core::gate::GateVerdict;
+use crate::core::playbook::Playbook;
+use crate::core::shopify::payloads::{Checkout, Order};
+use crate::core::values::ids::{StepId, Wamid};
+use crate::core::values::money::Money;
+use crate::core::values::phone::Phone;
+use crate::core::values::time::Millis;
+use crate::core::whatsapp::delivery::SendOutcome;
+use crate::core::whatsapp::message::TemplateMessage;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Status {
+    Active,
+    Ended { reason: EndReason, at: Millis },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// An order was placed for this checkout.
+    Ordered,
+    /// Shopify reported the checkout completed.
+    Completed,
+    /// Shopify deleted the checkout.
+    Deleted,
+    /// Every step has run.
+    Finished,
+    /// The shopper opted out of messages.
+    OptedOut,
+    /// The shopper replied and the playbook stops on replies.
+    Replied,
+    /// The shopper tapped "Not interested".
+    NotInterested,
+    /// The app was uninstalled or the shop's data erased.
+    ShopGone,
+}
+
+impl EndReason {
+    /// The reason's name, as the ledger stores it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Ordered => "ordered",
+            EndReason::Completed => "completed",
+            EndReason::Deleted => "deleted",
+            EndReason::Finished => "finished",
+            EndReason::OptedOut => "opted_out",
+            EndReason::Replied => "replied",
+            EndReason::NotInterested => "not_interested",
+            EndReason::ShopGone => "shop_gone",
+        }
+    }
+}
+
+/// A delivery status Meta reported for a sent message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Delivery {
+    Delivered,
+    Read,
+    Failed { code: Option<i64> },
+}
+
+/// What the shopper did in the conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShopperSignal {
+    OptedOut,
+    Replied,
+    NotInterested,
+    Clicked,
+}
+
+/// What the journey is told about. Events are applied in any order and any number of times.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    Checkout {
+        checkout: Box<Checkout>,
+        event_id: Option<String>,
+    },
+    Order(Order),
+    CheckoutDeleted,
+    ShopGone,
+    Timeout,
+    Gated {
+        step_id: StepId,
+        verdict: GateVerdict,
+    },
+    Discount {
+        step_id: StepId,
+        code: Option<String>,
+    },
+    Sent {
+        step_id: StepId,
+        outcome: SendOutcome,
+    },
+    Status {
+        wamid: Wamid,
+        delivery: Delivery,
+    },
+    Shopper(ShopperSignal),
+}
+
+/// The shop as the journey needs to see it at decision time.
+#[derive(Clone, Copy, Debug)]
+pub struct ShopContext<'a> {
+    pub name: &'a str,
+    pub whatsapp_connected: bool,
+    /// Meta refused the shop's token; nothing is sent until the merchant reconnects.
+    pub sending_paused: bool,
+    /// The shop's IANA time zone, for quiet hours where the shopper's is ambiguous.
+    pub timezone: Option<&'a str>,
+    pub playbook: &'a Playbook,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Ask the shop ledger; report its answer as `Event::Gated`.
+    Gate { request: GateRequest, phone: Phone },
+    /// Create this code at Shopify; report the result as `Event::Discount`.
+    CreateDiscount {
+        step_id: StepId,
+        code: String,
+        percent: u8,
+        ends_at: Millis,
+    },
+    /// Send this template; report the outcome back as `Event::Sent`.
+    Send {
+        step_id: StepId,
+        message: Box<TemplateMessage>,
+    },
+    /// A fact for the merchant's metrics and the logs.
+    Record(Fact),
+    /// The journey is over and its retention has passed: erase it whole.
+    Forget,
+    /// Meta refused the shop's token (190): stop the shop's sending until it reconnects.
+    PauseSending,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "fact", rename_all = "snake_case")]
+pub enum Fact {
+    Started {
+        holdout: bool,
+    },
+    Deferred {
+        step_id: StepId,
+        until: Millis,
+    },
+    Skipped {
+        step_id: StepId,
+        reason: SkipReason,
+    },
+    Sent {
+        step_id: StepId,
+        wamid: Wamid,
+    },
+    Failed {
+        step_id: StepId,
+        code: Option<i64>,
+    },
+    Unknown {
+        step_id: StepId,
+    },
+    Ended {
+        reason: EndReason,
+    },
+    /// A finished journey is active again: its last message failed and will be retried.
+    Reopened,
+    /// The shopper opened the recovery link (counted once).
+    Clicked,
+    /// The journey's retention has passed: only its counts remain, no personal data.
+    Forgotten,
+    /// An order after a message (or, in the held-out group, after the first due time).
+    Recovered {
+        order_id: String,
+        total: Option<Money>,
+    },
+}

@@ -1,0 +1,329 @@
+//! The typed messages between the Worker and its two Durable Objects, and the one client
+//! function for each object. Both objects and the HTTP layer import this module; neither object
+//! imports the other.
+//!
+//! Every ledger operation is a variant of [`LedgerRequest`] carrying its own call type, and
+//! each call type names its reply type ([`LedgerCall::Reply`]), so a caller cannot expect the
+//! wrong answer and the compiler lists every operation in one place.
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use worker::{Env, Result};
+
+use super::rpc;
+use crate::core::conversation::plan::Reply;
+use crate::core::conversation::Faq;
+use crate::core::gate::consent::ConsentRecord;
+use crate::core::gate::{GateRequest, GateVerdict};
+use crate::core::journey::{Delivery, Fact, Registration, ShopperSignal, Summary};
+use crate::core::metrics::MetricsBy;
+use crate::core::playbook::{Caps, ConsentMode};
+use crate::core::shopify::payloads::{Checkout, Order};
+use crate::core::values::ids::{CheckoutToken, ShopDomain, Wamid};
+use crate::core::values::phone::Phone;
+use crate::core::values::time::Millis;
+use crate::core::whatsapp::inbound::InboundEvent;
+
+// ---- the cart's object ----
+
+/// What the Worker (or the ledger's outbox) tells a cart's object.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CartCommand {
+    Checkout {
+        checkout: Checkout,
+        event_id: Option<String>,
+    },
+    Order {
+        order: Order,
+    },
+    Deleted,
+    /// The app was uninstalled or the shop's data erased: the journey ends.
+    ShopGone,
+    Status {
+        wamid: Wamid,
+        delivery: Delivery,
+    },
+    Shopper {
+        signal: ShopperSignal,
+    },
+    /// Erase the journey whole (customer or shop redaction).
+    Erase,
+    /// The recovery link was opened: where to send the shopper.
+    Recover,
+}
+
+/// What a cart answers: for `Recover`, the checkout URL with the discount applied.
+#[derive(Serialize, Deserialize, Default)]
+pub struct CartAnswer {
+    pub redirect: Option<String>,
+}
+
+/// Delivers a command to the object of `shop` + `checkout_token`.
+pub async fn tell_cart(
+    env: &Env,
+    shop: &ShopDomain,
+    checkout_token: &CheckoutToken,
+    command: &CartCommand,
+) -> Result<CartAnswer> {
+    let stub = env
+        .durable_object("CART")?
+        .get_by_name(&format!("{shop}:{checkout_token}"))?;
+    // The shop rides in the path: the object's own name is not readable everywhere.
+    rpc::post(&stub, shop.as_str(), command).await
+}
+
+// ---- the shop's ledger ----
+
+/// A ledger operation: its call type, and the type it is answered with.
+pub trait LedgerCall: Serialize {
+    type Reply: Serialize + DeserializeOwned;
+    fn into_request(self) -> LedgerRequest;
+}
+
+/// Asks the ledger of `shop`.
+pub async fn ask<C: LedgerCall>(env: &Env, shop: &ShopDomain, call: C) -> Result<C::Reply> {
+    let stub = env.durable_object("SHOP")?.get_by_name(shop.as_str())?;
+    rpc::post(&stub, "ledger", &call.into_request()).await
+}
+
+macro_rules! ledger_calls {
+    ($($(#[$doc:meta])* $variant:ident($call:ty) -> $reply:ty;)*) => {
+        /// Every operation of the shop ledger.
+        #[derive(Serialize, Deserialize)]
+        #[serde(tag = "op", content = "call", rename_all = "snake_case")]
+        pub enum LedgerRequest {
+            $($(#[$doc])* $variant($call),)*
+        }
+
+        $(impl LedgerCall for $call {
+            type Reply = $reply;
+            fn into_request(self) -> LedgerRequest {
+                LedgerRequest::$variant(self)
+            }
+        })*
+    };
+}
+
+ledger_calls! {
+    /// A journey began: index it for lookups, opt-outs, redaction and metrics.
+    Begin(Registration) -> ();
+    /// May this step go now? Consent, suppression, caps and a pacing slot, in one run.
+    Gate(GateCall) -> GateVerdict;
+    /// What happened in a cart, and how its journey looks now.
+    Report(Report) -> ();
+    /// A delivery status of one of our messages.
+    Status(StatusCall) -> Owner;
+    /// The checkout `checkouts/delete` names.
+    FindDeleted(FindDeleted) -> Owner;
+    /// Every running journey of a cart (each checkout the shopper started from it).
+    ActiveOfCart(ActiveOfCart) -> Checkouts;
+    AddConsent(AddConsent) -> ();
+    Consents(ConsentsOf) -> Vec<ConsentRecord>;
+    Journeys(JourneysQuery) -> Vec<Summary>;
+    /// A shopper's message or marketing preference: what it leads to.
+    Inbound(InboundCall) -> InboundPlan;
+    /// The storefront opt-in's rate limits.
+    OptInAllowed(OptInCall) -> bool;
+    Faq(GetFaq) -> Faq;
+    PutFaq(PutFaq) -> Faq;
+    Inbox(GetInbox) -> Inbox;
+    Resolve(Resolve) -> Resolved;
+    /// `app/uninstalled`: every running journey ends.
+    EndAll(EndAll) -> Checkouts;
+    /// `customers/redact`: the customer's rows go, their carts are erased.
+    Redact(Redact) -> Checkouts;
+    /// `customers/data_request`: what the ledger holds about the customer.
+    DataRequest(DataRequest) -> DataReport;
+    Metrics(MetricsQuery) -> serde_json::Value;
+    /// Has this Shopify event (`X-Shopify-Event-Id`) been handled?
+    EventSeen(EventSeen) -> bool;
+    RememberEvent(RememberEvent) -> ();
+    /// `shop/redact`: every row goes, every cart is erased, then the ledger wipes itself.
+    Erase(EraseShop) -> Checkouts;
+}
+
+/// A cart's report after each event: what happened, and how the journey looks now.
+#[derive(Serialize, Deserialize)]
+pub struct Report {
+    pub checkout_token: CheckoutToken,
+    pub facts: Vec<Fact>,
+    pub at: Millis,
+    /// The journey as `GET /api/journeys` shows it; sealed at rest.
+    pub summary: Option<Summary>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct GateCall {
+    pub request: GateRequest,
+    pub phone: Phone,
+    pub mode: ConsentMode,
+    pub caps: Option<Caps>,
+    pub phone_number_id: String,
+    pub per_second: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct StatusCall {
+    pub wamid: Wamid,
+    pub delivery: Delivery,
+    pub at: Millis,
+}
+
+/// Which cart something belongs to, when the ledger knows.
+#[derive(Serialize, Deserialize)]
+pub struct Owner {
+    pub checkout_token: Option<CheckoutToken>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct FindDeleted {
+    pub cart_token: Option<String>,
+    pub checkout_id: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct ActiveOfCart {
+    pub cart_token: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct AddConsent {
+    pub phone: Phone,
+    pub record: ConsentRecord,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct ConsentsOf {
+    pub phone: Phone,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JourneyFilter {
+    Active,
+    Ended,
+    All,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct JourneysQuery {
+    pub status: JourneyFilter,
+}
+
+/// A shopper's message or marketing preference, with where our links point.
+#[derive(Serialize, Deserialize)]
+pub struct InboundCall {
+    pub event: InboundEvent,
+    pub app_url: String,
+}
+
+/// What the Worker must do about an inbound event: tell these carts, send this reply.
+#[derive(Serialize, Deserialize, Default)]
+pub struct InboundPlan {
+    pub signal: Option<ShopperSignal>,
+    pub journeys: Vec<CheckoutToken>,
+    pub reply: Option<Reply>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct OptInCall {
+    pub client: String,
+    pub phone: Phone,
+    pub now: Millis,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct GetFaq;
+
+#[derive(Serialize, Deserialize)]
+pub struct PutFaq {
+    pub faq: Faq,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct GetInbox;
+
+/// `GET /api/inbox`: shoppers waiting for a person.
+#[derive(Serialize, Deserialize)]
+pub struct Inbox {
+    pub conversations: Vec<Conversation>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Conversation {
+    pub phone: String,
+    pub name: Option<String>,
+    pub last_message: String,
+    pub since: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Resolve {
+    pub phone: Phone,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Resolved {
+    pub resolved: bool,
+}
+
+/// A customer to erase or report on: by Shopify customer id and by phone.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Customer {
+    pub customer_id: Option<String>,
+    pub phone: Option<Phone>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct EndAll {
+    pub shop: ShopDomain,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Redact {
+    pub shop: ShopDomain,
+    pub customer: Customer,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct DataRequest {
+    pub customer: Customer,
+}
+
+/// What the ledger holds about a customer.
+#[derive(Serialize, Deserialize)]
+pub struct DataReport {
+    pub phone: Option<String>,
+    pub consents: Vec<ConsentRecord>,
+    pub journeys: Vec<Summary>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct EraseShop {
+    pub shop: ShopDomain,
+}
+
+/// The carts an operation touched.
+#[derive(Serialize, Deserialize, Default)]
+pub struct Checkouts {
+    pub checkout_tokens: Vec<CheckoutToken>,
+}
+
+/// `GET /api/metrics`: journeys started in `[from, to)`, broken down by `by`.
+#[derive(Serialize, Deserialize)]
+pub struct MetricsQuery {
+    pub from: Millis,
+    pub to: Millis,
+    pub by: Option<MetricsBy>,
+}
+
+/// A Shopify event, by its `X-Shopify-Event-Id`.
+#[derive(Serialize, Deserialize)]
+pub struct EventSeen {
+    pub id: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct RememberEvent {
+    pub id: String,
+}

@@ -1,0 +1,76 @@
+//! The consent ledger (append-only), the suppression list it keeps in step, and the
+//! storefront opt-in's rate limits.
+
+use worker::Result;
+
+use super::db::{i, s, Db, Text};
+use crate::core::crypto::seal;
+use crate::core::gate::consent::{ConsentKind, ConsentRecord, RateCounts, RateLimit};
+use crate::core::values::time::HOUR_MS;
+use crate::objects::protocol::OptInCall;
+
+/// Storefront opt-ins per client and per phone, each per hour: the body is not signed.
+const OPTIN_LIMITS: [(&str, RateLimit); 2] = [
+    (
+        "client",
+        RateLimit {
+            limit: 10,
+            window_ms: HOUR_MS,
+        },
+    ),
+    (
+        "phone",
+        RateLimit {
+            limit: 5,
+            window_ms: HOUR_MS,
+        },
+    ),
+];
+
+impl Db {
+    pub fn consent_records(&self, phone_hash: &str) -> Result<Vec<ConsentRecord>> {
+        let rows: Vec<Text> = self.rows(
+            "SELECT record AS v FROM consents WHERE phone_hash = ? ORDER BY id",
+            vec![s(phone_hash)],
+        )?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| serde_json::from_str(&r.v).ok())
+            .collect())
+    }
+
+    /// The ledger is append-only: records are added, never changed. The suppression list
+    /// follows the latest record.
+    pub fn append_consent(&self, phone_hash: &str, record: &ConsentRecord) -> Result<()> {
+        self.exec(
+            "INSERT INTO consents (phone_hash, record) VALUES (?, ?)",
+            vec![s(phone_hash), s(serde_json::to_string(record)?)],
+        )?;
+        if record.kind == ConsentKind::OptOut {
+            self.exec(
+                "INSERT OR IGNORE INTO suppressed (phone_hash, at) VALUES (?, ?)",
+                vec![s(phone_hash), i(record.at.0)],
+            )
+        } else {
+            self.exec(
+                "DELETE FROM suppressed WHERE phone_hash = ?",
+                vec![s(phone_hash)],
+            )
+        }
+    }
+
+    pub fn optin_allowed(&self, c: OptInCall) -> Result<bool> {
+        let keys = [
+            seal::lookup_hash(self.key(), &format!("client:{}", c.client)),
+            self.hash(&c.phone),
+        ];
+        let mut allowed = true;
+        for ((name, limit), key) in OPTIN_LIMITS.iter().zip(keys) {
+            let setting = format!("rate:{name}");
+            let mut counts: RateCounts = self.json_setting(&setting)?;
+            allowed &= limit.check(&mut counts, &key, c.now);
+            self.put_json_setting(&setting, &counts)?;
+        }
+        Ok(allowed)
+    }
+}

@@ -1,0 +1,110 @@
+//! The gate's persistence: reads what the core's gate needs about the shopper and the number,
+//! and writes what it decided (the consent it implied, the send it granted, the pacing slot).
+
+use worker::Result;
+
+use super::db::{i, s, token, Count, Db, Int};
+use crate::core::gate::caps::MAX_WINDOW_DAYS;
+use crate::core::gate::{self, GateVerdict};
+use crate::core::values::time::{Millis, DAY_MS};
+use crate::objects::protocol::GateCall;
+
+impl Db {
+    /// Consent, suppression, caps and pacing in one synchronous run: atomic for the shop.
+    /// Slots are reckoned on the ledger's clock: calls queue here, and a caller's clock would
+    /// hand out slots already past.
+    pub fn gate(&self, g: GateCall, now: Millis) -> Result<GateVerdict> {
+        let phone_hash = self.hash(&g.phone);
+        let req = &g.request;
+        let t = || token(&req.checkout_token);
+        let step = || s(req.step_id.as_str());
+        // A repeated ask for the same attempt (a lost answer) gets the same slot. A retry after
+        // a refusal is a new attempt: checked afresh, and paced afresh.
+        let attempt = i(req.attempt.into());
+        let earlier: Option<Int> = self.first(
+            "SELECT slot_at AS v FROM sends WHERE checkout_token = ? AND step_id = ? AND attempt = ?",
+            vec![t(), step(), attempt.clone()],
+        )?;
+        if let Some(slot) = earlier {
+            return Ok(GateVerdict::Granted {
+                slot_at: Millis(slot.v),
+            });
+        }
+        let consents = self.consent_records(&phone_hash)?;
+        let suppressed = self
+            .first::<Count>(
+                "SELECT count(*) AS n FROM suppressed WHERE phone_hash = ?",
+                vec![s(phone_hash.clone())],
+            )?
+            .is_some_and(|c| c.n > 0);
+        let limited_until = self
+            .first::<Int>(
+                "SELECT until AS v FROM limited WHERE phone_hash = ?",
+                vec![s(phone_hash.clone())],
+            )?
+            .map(|r| Millis(r.v));
+        // Each step counts once against the caps, however many attempts it took; this step's
+        // own earlier attempts do not count against it.
+        let sends: Vec<Millis> = self
+            .rows::<Int>(
+                "SELECT min(at) AS v FROM sends WHERE phone_hash = ?
+                   AND NOT (checkout_token = ? AND step_id = ?)
+                 GROUP BY checkout_token, step_id",
+                vec![s(phone_hash.clone()), t(), step()],
+            )?
+            .into_iter()
+            .map(|r| Millis(r.v))
+            .collect();
+        let pacing_next_free = self
+            .first::<Int>(
+                "SELECT next_free AS v FROM pacing WHERE phone_number_id = ?",
+                vec![s(g.phone_number_id.clone())],
+            )?
+            .map_or(0, |r| r.v);
+        let decision = gate::decide(
+            req,
+            &gate::Ledger {
+                consents: &consents,
+                suppressed,
+                limited_until,
+                sends: &sends,
+                pacing_next_free,
+            },
+            &gate::Settings {
+                mode: g.mode,
+                caps: g.caps.as_ref(),
+                per_second: g.per_second,
+            },
+            now,
+        );
+        if let Some(record) = &decision.record {
+            self.append_consent(&phone_hash, record)?;
+        }
+        if decision.eligible {
+            self.exec(
+                "UPDATE journeys SET eligible_at = coalesce(eligible_at, ?) WHERE checkout_token = ?",
+                vec![i(now.0), t()],
+            )?;
+        }
+        if let (Some(next_free), GateVerdict::Granted { slot_at }) =
+            (decision.pacing_next_free, &decision.verdict)
+        {
+            self.exec(
+                "INSERT INTO sends (checkout_token, step_id, attempt, phone_hash, at, slot_at)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+                vec![t(), step(), attempt, s(phone_hash), i(now.0), i(slot_at.0)],
+            )?;
+            // Sends older than the longest cap window no longer count for anything.
+            self.exec(
+                "DELETE FROM sends WHERE at < ?",
+                vec![i(now.0 - i64::from(MAX_WINDOW_DAYS) * DAY_MS)],
+            )?;
+            self.exec(
+                "INSERT INTO pacing (phone_number_id, next_free) VALUES (?, ?)
+                 ON CONFLICT(phone_number_id) DO UPDATE SET next_free = excluded.next_free",
+                vec![s(g.phone_number_id), i(next_free)],
+            )?;
+        }
+        Ok(decision.verdict)
+    }
+}

@@ -1,0 +1,207 @@
+//! The dashboard's numbers (docs/rules.md §4), counted from the journey index: the funnel,
+//! recovered revenue, the held-out comparison, skips, failures and opt-outs.
+
+use serde::{Deserialize, Serialize};
+use worker::{Result, SqlStorageValue};
+
+use super::db::{i, Count, Db};
+use crate::core::metrics::MetricsBy;
+use crate::objects::protocol::MetricsQuery;
+
+/// The funnel's columns, in order (docs/rules.md §4); each counts journeys that reached the stage.
+const FUNNEL: &str = "count(*) AS abandoned, count(eligible_at) AS eligible,
+  count(messaged_at) AS messaged, count(delivered_at) AS delivered, count(read_at) AS read,
+  count(replied_at) AS replied, count(clicked_at) AS clicked, count(recovered_at) AS recovered";
+
+#[derive(Deserialize, Serialize)]
+struct Funnel {
+    abandoned: i64,
+    eligible: i64,
+    messaged: i64,
+    delivered: i64,
+    read: i64,
+    replied: i64,
+    clicked: i64,
+    recovered: i64,
+}
+
+#[derive(Deserialize, Serialize)]
+struct Grouped {
+    key: String,
+    #[serde(flatten)]
+    funnel: Funnel,
+}
+
+#[derive(Deserialize)]
+struct Revenue {
+    currency: String,
+    total: i64,
+    orders: i64,
+}
+
+#[derive(Deserialize, Serialize)]
+struct Tally {
+    key: String,
+    n: i64,
+}
+
+#[derive(Deserialize)]
+struct GroupRow {
+    holdout: i64,
+    journeys: i64,
+    recovered: i64,
+}
+
+impl Db {
+    pub fn metrics(&self, q: MetricsQuery) -> Result<serde_json::Value> {
+        let range = || vec![i(q.from.0), i(q.to.0)];
+        let within = "started_at >= ? AND started_at < ?";
+        // The funnel is the messaged group's; held-out journeys are reported beside it.
+        let funnel: Funnel = self
+            .rows(
+                &format!("SELECT {FUNNEL} FROM journeys WHERE holdout = 0 AND {within}"),
+                range(),
+            )?
+            .into_iter()
+            .next()
+            .ok_or_else(|| worker::Error::RustError("empty funnel".into()))?;
+        // Revenue in the shop's main currency: the one most recovered orders were paid in.
+        let revenue: Option<Revenue> = self
+            .rows(
+                &format!(
+                    "SELECT currency, sum(revenue_minor) AS total, count(*) AS orders FROM journeys
+                     WHERE holdout = 0 AND recovered_at IS NOT NULL AND currency IS NOT NULL AND {within}
+                     GROUP BY currency ORDER BY orders DESC LIMIT 1"
+                ),
+                range(),
+            )?
+            .into_iter()
+            .next();
+        let money = revenue.as_ref().and_then(|r| {
+            let currency = crate::core::values::money::Currency::parse(&r.currency).ok()?;
+            let total = crate::core::values::money::Money::from_minor(r.total, currency);
+            let average =
+                crate::core::values::money::Money::from_minor(r.total / r.orders.max(1), currency);
+            Some((
+                total.to_decimal_string(),
+                average.to_decimal_string(),
+                r.currency.clone(),
+            ))
+        });
+        let groups: Vec<GroupRow> = self.rows(
+            &format!(
+                "SELECT holdout, count(*) AS journeys, count(recovered_at) AS recovered FROM journeys
+                 WHERE eligible_at IS NOT NULL AND {within} GROUP BY holdout"
+            ),
+            range(),
+        )?;
+        let group = |holdout: i64| {
+            let g = groups.iter().find(|g| g.holdout == holdout);
+            crate::core::gate::holdout::Group {
+                journeys: g.map_or(0, |g| g.journeys as u64),
+                recovered: g.map_or(0, |g| g.recovered as u64),
+            }
+        };
+        let (messaged, held_out) = (group(0), group(1));
+        let skipped: Vec<Tally> = self.rows(
+            "SELECT reason AS key, count(*) AS n FROM skips
+             WHERE at >= ? AND at < ? GROUP BY reason ORDER BY n DESC",
+            range(),
+        )?;
+        let failures: Vec<Tally> = self.rows(
+            "SELECT CAST(error_code AS TEXT) AS key, count(*) AS n FROM messages
+             WHERE error_code IS NOT NULL AND sent_at >= ? AND sent_at < ? GROUP BY error_code",
+            range(),
+        )?;
+        let opt_outs: Vec<Count> = self.rows(
+            "SELECT count(*) AS n FROM consents
+             WHERE json_extract(record, '$.kind') = 'opt_out'
+               AND json_extract(record, '$.at') >= ? AND json_extract(record, '$.at') < ?",
+            range(),
+        )?;
+        let opt_outs = opt_outs.first().map_or(0, |c| c.n);
+        let breakdown = match q.by {
+            Some(MetricsBy::Day) => Some(self.grouped(
+                &format!("date(started_at / 1000, 'unixepoch') AS key, {FUNNEL}"),
+                within,
+                range(),
+            )?),
+            Some(MetricsBy::Segment) => {
+                Some(self.grouped(&format!("segment AS key, {FUNNEL}"), within, range())?)
+            }
+            Some(MetricsBy::Step | MetricsBy::Template) => Some(self.by_step(range())?),
+            None => None,
+        };
+        Ok(serde_json::json!({
+            "funnel": funnel,
+            "recovered_revenue": money.as_ref().map_or("0".to_string(), |m| m.0.clone()),
+            "average_order_value": money.as_ref().map(|m| m.1.clone()),
+            "currency": money.map(|m| m.2),
+            "opt_outs": opt_outs,
+            "opt_out_rate": rate(opt_outs, funnel.messaged),
+            "skipped": skipped,
+            "failures": failures,
+            "holdout": {
+                "messaged": messaged,
+                "held_out": held_out,
+                "lift": crate::core::gate::holdout::lift(messaged, held_out),
+            },
+            "breakdown": breakdown,
+        }))
+    }
+
+    fn grouped(
+        &self,
+        select: &str,
+        within: &str,
+        args: Vec<SqlStorageValue>,
+    ) -> Result<serde_json::Value> {
+        let rows: Vec<Grouped> = self.rows(
+            &format!("SELECT {select} FROM journeys WHERE holdout = 0 AND {within} GROUP BY key ORDER BY key"),
+            args,
+        )?;
+        Ok(serde_json::to_value(rows)?)
+    }
+
+    /// Per step: messages sent, delivered-or-read journeys, failures and skips.
+    fn by_step(&self, args: Vec<SqlStorageValue>) -> Result<serde_json::Value> {
+        let sent: Vec<Tally> = self.rows(
+            "SELECT step_id AS key, count(*) AS n FROM messages WHERE sent_at >= ? AND sent_at < ? GROUP BY step_id",
+            args.clone(),
+        )?;
+        let failed: Vec<Tally> = self.rows(
+            "SELECT step_id AS key, count(*) AS n FROM messages
+             WHERE status = 'failed' AND sent_at >= ? AND sent_at < ? GROUP BY step_id",
+            args.clone(),
+        )?;
+        let skipped: Vec<Tally> = self.rows(
+            "SELECT step_id AS key, count(*) AS n FROM skips WHERE at >= ? AND at < ? GROUP BY step_id",
+            args,
+        )?;
+        let mut steps: Vec<String> = sent
+            .iter()
+            .chain(&failed)
+            .chain(&skipped)
+            .map(|t| t.key.clone())
+            .collect();
+        steps.sort();
+        steps.dedup();
+        let count =
+            |list: &[Tally], step: &str| list.iter().find(|t| t.key == step).map_or(0, |t| t.n);
+        Ok(steps
+            .iter()
+            .map(|step| {
+                serde_json::json!({
+                    "key": step,
+                    "messaged": count(&sent, step),
+                    "failed": count(&failed, step),
+                    "skipped": count(&skipped, step),
+                })
+            })
+            .collect())
+    }
+}
+
+fn rate(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}

@@ -1,0 +1,124 @@
+//! `ShopLedger`: one SQLite-backed Durable Object per shop, the single writer of everything that
+//! spans carts and must be strongly consistent: the consent ledger, suppression, frequency caps,
+//! send pacing, the journey index, conversations and the metrics (docs/architecture.md §3).
+//!
+//! Each request is one [`LedgerRequest`], handled by a run of synchronous SQL statements, so two
+//! requests never interleave. Decisions are the core's: the ledger reads what a decision
+//! needs, calls the core, and writes what it returns.
+
+mod compliance;
+mod consent;
+mod conversations;
+mod db;
+mod gate;
+mod journeys;
+mod metrics;
+mod outbox;
+
+use serde::Serialize;
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
+
+use super::protocol::{Checkouts, LedgerCall, LedgerRequest};
+use super::rpc;
+use crate::core::gate::consent::ConsentRecord;
+use crate::core::journey::Registration;
+use crate::platform::clock::now;
+use crate::platform::crypto;
+use db::{Db, SCHEMA};
+
+use crate::objects::protocol as p;
+
+#[durable_object]
+pub struct ShopLedger {
+    state: State,
+    env: Env,
+}
+
+impl DurableObject for ShopLedger {
+    fn new(state: State, env: Env) -> Self {
+        // The schema is idempotent; a failure here surfaces on the first query.
+        let _ = state.storage().sql().exec(SCHEMA, None);
+        Self { state, env }
+    }
+
+    /// Delivers the outbox to the carts, a batch per run; runs again until it is empty.
+    async fn alarm(&self) -> Result<Response> {
+        let db = self.db()?;
+        let run = db.deliver(&self.env).await?;
+        let storage = self.state.storage();
+        if run.more {
+            // Failures wait a little; a full batch goes on at once.
+            storage
+                .set_alarm(if run.failed { 5_000 } else { 0 })
+                .await?;
+        } else if db.setting(outbox::ERASE_KEY)?.is_some() {
+            storage.delete_all().await?;
+            storage.sql().exec(SCHEMA, None)?;
+        }
+        Response::ok("ok")
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let request: LedgerRequest = serde_json::from_str(&req.text().await?)?;
+        let db = self.db()?;
+        let response = handle(&db, request)?;
+        if db.wants_wake() {
+            self.state.storage().set_alarm(0).await?;
+        }
+        Ok(response)
+    }
+}
+
+impl ShopLedger {
+    fn db(&self) -> Result<Db> {
+        Ok(Db::new(
+            self.state.storage().sql(),
+            crypto::data_key(&self.env)?,
+        ))
+    }
+}
+
+/// Answers `call` with `reply`, which must be the reply type its call names.
+fn answer<C: LedgerCall>(reply: C::Reply) -> Result<Response>
+where
+    C::Reply: Serialize,
+{
+    rpc::reply(&reply)
+}
+
+fn handle(db: &Db, request: LedgerRequest) -> Result<Response> {
+    use LedgerRequest as R;
+    match request {
+        R::Begin(c) => answer::<Registration>(db.begin(c)?),
+        R::Gate(c) => answer::<p::GateCall>(db.gate(c, now())?),
+        R::Report(c) => answer::<p::Report>(db.report(c)?),
+        R::Status(c) => answer::<p::StatusCall>(db.status(c)?),
+        R::FindDeleted(c) => answer::<p::FindDeleted>(db.find_deleted(c)?),
+        R::ActiveOfCart(c) => answer::<p::ActiveOfCart>(checkouts(db.active_of_cart(c)?)),
+        R::AddConsent(c) => {
+            answer::<p::AddConsent>(db.append_consent(&db.hash(&c.phone), &c.record)?)
+        }
+        R::Consents(c) => {
+            let records: Vec<ConsentRecord> = db.consent_records(&db.hash(&c.phone))?;
+            answer::<p::ConsentsOf>(records)
+        }
+        R::Journeys(c) => answer::<p::JourneysQuery>(db.journeys(c)?),
+        R::Inbound(c) => answer::<p::InboundCall>(db.inbound(c, now())?),
+        R::OptInAllowed(c) => answer::<p::OptInCall>(db.optin_allowed(c)?),
+        R::Faq(_) => answer::<p::GetFaq>(db.faq()?),
+        R::PutFaq(c) => answer::<p::PutFaq>(db.put_faq(c.faq)?),
+        R::Inbox(_) => answer::<p::GetInbox>(db.inbox()?),
+        R::Resolve(c) => answer::<p::Resolve>(db.resolve(c)?),
+        R::EndAll(c) => answer::<p::EndAll>(checkouts(db.end_all(c)?)),
+        R::Redact(c) => answer::<p::Redact>(checkouts(db.redact(c, now())?)),
+        R::DataRequest(c) => answer::<p::DataRequest>(db.data_request(c.customer)?),
+        R::Metrics(c) => answer::<p::MetricsQuery>(db.metrics(c)?),
+        R::EventSeen(c) => answer::<p::EventSeen>(db.event_seen(&c.id)?),
+        R::RememberEvent(c) => answer::<p::RememberEvent>(db.remember_event(&c.id, now())?),
+        R::Erase(c) => answer::<p::EraseShop>(checkouts(db.erase(c)?)),
+    }
+}
+
+fn checkouts(checkout_tokens: Vec<crate::core::values::ids::CheckoutToken>) -> Checkouts {
+    Checkouts { checkout_tokens }
+}
