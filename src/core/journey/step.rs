@@ -152,3 +152,87 @@ impl From<Denial> for SkipReason {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::journey::EndReason;
+
+    /// The names the ledger stores are the names the wire carries.
+    #[test]
+    fn names_are_the_serialized_names() {
+        use SkipReason::*;
+        for reason in [
+            ShopDisabled,
+            WhatsappNotConnected,
+            StepRemoved,
+            NoPhone,
+            CountryBlocked,
+            Superseded,
+            Expired,
+            ConditionNotMet,
+            Holdout,
+            NoConsent,
+            OptedOut,
+            Capped,
+            MarketingLimited,
+            DiscountUnavailable,
+        ] {
+            assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
+        }
+        for reason in [
+            EndReason::Ordered,
+            EndReason::Completed,
+            EndReason::Deleted,
+            EndReason::Finished,
+            EndReason::OptedOut,
+            EndReason::Replied,
+            EndReason::NotInterested,
+            EndReason::ShopGone,
+        ] {
+            assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
+        }
+        let at = Millis(1);
+        for state in [
+            StepState::Pending,
+            StepState::Gating { since: at },
+            StepState::Discounting {
+                since: at,
+                slot_at: at,
+            },
+            StepState::Granted,
+            StepState::Attempting { since: at },
+            StepState::Sent {
+                wamid: "wamid.1".into(),
+                at,
+                delivered: false,
+                read: false,
+            },
+            StepState::Failed { code: None, at },
+            StepState::Unknown { since: at },
+            StepState::Skipped {
+                reason: SkipReason::Capped,
+                at,
+            },
+            StepState::Cancelled { at },
+        ] {
+            assert_eq!(serde_json::to_value(&state).unwrap()["state"], state.name());
+        }
+    }
+
+    #[test]
+    fn every_gate_denial_is_a_skip_reason_of_the_same_name() {
+        for denial in [
+            Denial::NoConsent,
+            Denial::OptedOut,
+            Denial::Holdout,
+            Denial::Capped,
+            Denial::MarketingLimited,
+        ] {
+            assert_eq!(
+                serde_json::to_value(denial).unwrap(),
+                SkipReason::from(denial).as_str()
+            );
+        }
+    }
+}

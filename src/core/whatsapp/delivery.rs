@@ -3,9 +3,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::core::values::ids::Wamid;
+use crate::core::values::time::{Millis, DAY_MS};
 
-/// Meta's per-user marketing limit: this shopper got enough marketing for now (24 h).
+/// Meta's per-user marketing limit: this shopper got enough marketing for now.
 pub const MARKETING_LIMITED: i64 = 131049;
+/// How long no marketing goes to a shopper after [`MARKETING_LIMITED`].
+pub const MARKETING_LIMIT_MS: i64 = DAY_MS;
 /// Meta's "access token expired or invalid".
 pub const TOKEN_INVALID: i64 = 190;
 
@@ -32,6 +35,11 @@ pub enum Verdict {
 /// Codes Meta documents as transient: throughput, pair rate, unknown and temporary errors.
 const TRANSIENT: &[i64] = &[1, 2, 4, 80007, 130429, 131000, 131016, 131056];
 
+/// Until when a refusal with `code` at `at` bars marketing to the shopper, if it does.
+pub fn marketing_barred_until(code: Option<i64>, at: Millis) -> Option<Millis> {
+    (code == Some(MARKETING_LIMITED)).then(|| at.plus_millis(MARKETING_LIMIT_MS))
+}
+
 pub fn classify(http_status: u16, code: Option<i64>) -> Verdict {
     match code {
         Some(c) if TRANSIENT.contains(&c) => Verdict::Retry,
@@ -52,6 +60,18 @@ pub fn backoff_ms(attempt: u32, seed: u64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_marketing_limit_bars_marketing_for_a_day() {
+        let at = Millis(1_000);
+        assert_eq!(
+            marketing_barred_until(Some(131049), at),
+            Some(Millis(1_000 + 86_400_000))
+        );
+        for other in [None, Some(131026), Some(130429), Some(190)] {
+            assert_eq!(marketing_barred_until(other, at), None);
+        }
+    }
 
     #[test]
     fn classifies_by_code_before_status() {

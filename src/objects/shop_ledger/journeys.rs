@@ -7,7 +7,7 @@ use super::db::{i, s, token, Db, Text};
 use crate::core::journey::{Delivery, Fact, Registration, Summary};
 use crate::core::values::ids::CheckoutToken;
 use crate::core::values::time::{Millis, DAY_MS};
-use crate::core::whatsapp::delivery::MARKETING_LIMITED;
+use crate::core::whatsapp::delivery::marketing_barred_until;
 use crate::objects::protocol::{
     ActiveOfCart, FindDeleted, JourneyFilter, JourneysQuery, Owner, Report, StatusCall,
 };
@@ -57,10 +57,11 @@ impl Db {
                     "INSERT OR REPLACE INTO skips (checkout_token, step_id, reason, at) VALUES (?, ?, ?, ?)",
                     vec![t(), s(step_id.as_str()), s(reason.as_str()), at.clone()],
                 )?,
-                Fact::Failed {
-                    code: Some(MARKETING_LIMITED),
-                    ..
-                } => self.limit_marketing(&r.checkout_token, r.at)?,
+                Fact::Failed { code, .. } => {
+                    if let Some(until) = marketing_barred_until(*code, r.at) {
+                        self.limit_marketing(&r.checkout_token, until)?;
+                    }
+                }
                 Fact::Forgotten => self.exec(
                     "UPDATE journeys SET summary = NULL, locale = NULL, recovery_token = NULL,
                        customer_hash = NULL, phone_hash = '' WHERE checkout_token = ?",
@@ -88,10 +89,7 @@ impl Db {
                         t(),
                     ],
                 )?,
-                Fact::Started { .. }
-                | Fact::Deferred { .. }
-                | Fact::Failed { .. }
-                | Fact::Unknown { .. } => {}
+                Fact::Started { .. } | Fact::Deferred { .. } | Fact::Unknown { .. } => {}
             }
         }
         if let Some(summary) = &r.summary {
@@ -104,13 +102,13 @@ impl Db {
         Ok(())
     }
 
-    /// Meta's per-user marketing limit (131049): no marketing to this shopper for a day.
-    pub fn limit_marketing(&self, checkout_token: &CheckoutToken, at: Millis) -> Result<()> {
+    /// Meta limited marketing to this journey's shopper: none goes to them until `until`.
+    fn limit_marketing(&self, checkout_token: &CheckoutToken, until: Millis) -> Result<()> {
         self.exec(
             "INSERT INTO limited (phone_hash, until)
                SELECT phone_hash, ? FROM journeys WHERE checkout_token = ?
              ON CONFLICT(phone_hash) DO UPDATE SET until = excluded.until",
-            vec![i(at.plus_millis(DAY_MS).0), token(checkout_token)],
+            vec![i(until.0), token(checkout_token)],
         )
     }
 
@@ -140,8 +138,8 @@ impl Db {
                         s(self.wamid_hash(&c.wamid)),
                     ],
                 )?;
-                if *code == Some(MARKETING_LIMITED) {
-                    self.limit_marketing(&owner, c.at)?;
+                if let Some(until) = marketing_barred_until(*code, c.at) {
+                    self.limit_marketing(&owner, until)?;
                 }
             }
         }

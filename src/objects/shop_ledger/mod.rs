@@ -28,6 +28,9 @@ use db::{Db, SCHEMA};
 
 use crate::objects::protocol as p;
 
+/// How long the outbox waits before telling carts again that did not take their command.
+const RETRY_AFTER_FAILURE_MS: i64 = 5_000;
+
 #[durable_object]
 pub struct ShopLedger {
     state: State,
@@ -49,7 +52,11 @@ impl DurableObject for ShopLedger {
         if run.more {
             // Failures wait a little; a full batch goes on at once.
             storage
-                .set_alarm(if run.failed { 5_000 } else { 0 })
+                .set_alarm(if run.failed {
+                    RETRY_AFTER_FAILURE_MS
+                } else {
+                    0
+                })
                 .await?;
         } else if db.setting(outbox::ERASE_KEY)?.is_some() {
             storage.delete_all().await?;
