@@ -7,6 +7,7 @@ use std::time::Instant;
 use cartback::core::journey::{Cart, Event, ShopContext};
 use cartback::core::playbook::Playbook;
 use cartback::core::shopify::payloads::Checkout;
+use cartback::core::values::ids::ShopDomain;
 use cartback::core::values::time::Millis;
 
 const T0: Millis = Millis(1_800_000_000_000);
@@ -26,21 +27,16 @@ fn main() {
         playbook: &playbook,
     };
 
+    let shop = ShopDomain::parse("shop.myshopify.com").expect("a valid domain");
     let decide = |checkout: Checkout| {
         let mut cart = Cart::default();
         let event = Event::Checkout {
             checkout: Box::new(checkout),
             event_id: Some("event".into()),
         };
-        cart.handle("shop.myshopify.com", event, "token".into(), ctx, T0);
+        cart.handle(&shop, event, "token".into(), ctx, T0);
         let due = T0.plus_seconds(1800);
-        cart.handle(
-            "shop.myshopify.com",
-            Event::Timeout,
-            String::new(),
-            ctx,
-            due,
-        );
+        cart.handle(&shop, Event::Timeout, String::new(), ctx, due);
         cart
     };
 
