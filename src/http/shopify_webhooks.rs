@@ -10,8 +10,12 @@ use crate::core::crypto::signature::verify_shopify_webhook;
 use crate::core::shopify::payloads::{
     Checkout, CustomerRequest, DeletedCheckout, Order, PayloadError,
 };
+use crate::core::shopify::webhook::{
+    admit, link_names_other_shop, uninstall_is_current, Admission, Topic,
+};
 use crate::core::values::ids::ShopDomain;
 use crate::core::values::phone::Phone;
+use crate::core::values::time::Millis;
 use crate::objects::protocol::{
     ask, tell_cart, ActiveOfCart, CartCommand, Customer, DataRequest, EndAll, EraseShop, EventSeen,
     FindDeleted, Redact, RememberEvent,
@@ -30,6 +34,7 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
     }
     let topic = headers
         .get("X-Shopify-Topic")?
+        .map(|t| Topic::parse(&t))
         .ok_or_else(|| ApiError::bad_request("X-Shopify-Topic is missing"))?;
     let shop = headers
         .get("X-Shopify-Shop-Domain")?
@@ -38,11 +43,13 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
     let event_id = headers.get("X-Shopify-Event-Id")?;
 
     let bad = |e: PayloadError| ApiError::bad_request(e.to_string());
+    // The secret signs more than webhooks: decide first whether this body may act at all.
+    if let Admission::Ignore(why) = admit(topic, &shop, &body).map_err(bad)? {
+        return ignored(why);
+    }
     // Checkout events are deduplicated by their own cart (with their order in time); every
     // other topic by the shop ledger, so a repeated delivery does nothing twice.
-    let ledger_dedupe = event_id
-        .clone()
-        .filter(|_| !topic.starts_with("checkouts/"));
+    let ledger_dedupe = event_id.clone().filter(|_| !topic.deduplicated_by_cart());
     if let Some(id) = &ledger_dedupe {
         if ask(env, &shop, EventSeen { id: id.clone() }).await? {
             return Ok(Response::from_json(
@@ -50,25 +57,38 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
             )?);
         }
     }
-    match topic.as_str() {
-        "checkouts/create" | "checkouts/update" => {
+    match topic {
+        Topic::CheckoutsCreate | Topic::CheckoutsUpdate => {
             let checkout = Checkout::from_webhook(&body).map_err(bad)?;
+            if link_names_other_shop(checkout.recovery_url.as_deref(), &shop) {
+                return ignored("the checkout belongs to another shop");
+            }
             let token = checkout.token.clone();
             let command = CartCommand::Checkout { checkout, event_id };
             tell_cart(env, &shop, &token, &command).await?;
         }
-        "checkouts/delete" => {
+        Topic::CheckoutsDelete => {
+            // Exactly the checkout named: by its token (Admin API 2026-04 and later), else by
+            // the id older versions send; never another checkout of the same cart.
             let deleted = DeletedCheckout::from_webhook(&body).map_err(bad)?;
-            let find = FindDeleted {
-                cart_token: deleted.cart_token,
-                checkout_id: deleted.id,
+            let token = match (deleted.token, deleted.id) {
+                (Some(token), _) => Some(token),
+                (None, Some(checkout_id)) => {
+                    ask(env, &shop, FindDeleted { checkout_id })
+                        .await?
+                        .checkout_token
+                }
+                (None, None) => None,
             };
-            if let Some(token) = ask(env, &shop, find).await?.checkout_token {
+            if let Some(token) = token {
                 tell_cart(env, &shop, &token, &CartCommand::Deleted).await?;
             }
         }
-        "orders/create" => {
+        Topic::OrdersCreate => {
             let order = Order::from_webhook(&body).map_err(bad)?;
+            if link_names_other_shop(order.status_url.as_deref(), &shop) {
+                return ignored("the order belongs to another shop");
+            }
             // The checkout the order came from, and the journeys of earlier checkouts of the
             // same cart: a shopper who comes back through a new checkout still bought.
             let mut tokens: Vec<_> = order.checkout_token.iter().cloned().collect();
@@ -85,12 +105,21 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
                 tell_cart(env, &shop, &token, &command).await?;
             }
         }
-        "app/uninstalled" => {
+        Topic::AppUninstalled => {
+            let triggered_at = headers
+                .get("X-Shopify-Triggered-At")?
+                .and_then(|t| Millis::parse_rfc3339(&t));
+            let installed_at = store::shop(env, shop.as_str())
+                .await?
+                .and_then(|r| r.installed_at);
+            if !uninstall_is_current(triggered_at, installed_at) {
+                return ignored("the shop has installed cartback again since");
+            }
             // Tokens go first, so nothing can be sent even before every cart hears of it.
             store::forget_tokens(env, shop.as_str()).await?;
             ask(env, &shop, EndAll { shop: shop.clone() }).await?;
         }
-        "customers/redact" => {
+        Topic::CustomersRedact => {
             let customer = customer(&body)?;
             forget_reports(env, shop.as_str(), customer.phone.as_ref()).await?;
             let redact = Redact {
@@ -99,7 +128,7 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
             };
             ask(env, &shop, redact).await?;
         }
-        "customers/data_request" => {
+        Topic::CustomersDataRequest => {
             let request = CustomerRequest::from_webhook(&body).map_err(bad)?;
             let id = request
                 .data_request_id
@@ -111,17 +140,24 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
             let sealed = crypto::seal(&crypto::data_key(env)?, &report)?;
             store::put_data_request(env, shop.as_str(), &id, &sealed).await?;
         }
-        "shop/redact" => {
+        Topic::ShopRedact => {
             store::forget_shop(env, shop.as_str()).await?;
             ask(env, &shop, EraseShop { shop: shop.clone() }).await?;
         }
         // Accepted and ignored: Shopify retries anything but a 2xx.
-        _ => {}
+        Topic::Other => {}
     }
     // shop/redact erased the ledger itself: nothing of the shop is kept, not even this id.
-    if let (Some(id), false) = (ledger_dedupe, topic == "shop/redact") {
+    if let (Some(id), false) = (ledger_dedupe, topic == Topic::ShopRedact) {
         ask(env, &shop, RememberEvent { id }).await?;
     }
+    Ok(Response::from_json(&serde_json::json!({ "ok": true }))?)
+}
+
+/// A delivery that verified but may not act: answered 200 like any other, so a forger learns
+/// nothing and Shopify does not retry.
+fn ignored(why: &'static str) -> ApiResult<Response> {
+    worker::console_warn!("shopify webhook ignored: {why}");
     Ok(Response::from_json(&serde_json::json!({ "ok": true }))?)
 }
 

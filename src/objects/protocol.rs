@@ -175,10 +175,10 @@ pub struct Owner {
     pub checkout_token: Option<CheckoutToken>,
 }
 
+/// A checkout by the numeric id older `checkouts/delete` payloads name it by.
 #[derive(Serialize, Deserialize)]
 pub struct FindDeleted {
-    pub cart_token: Option<String>,
-    pub checkout_id: Option<String>,
+    pub checkout_id: String,
 }
 
 #[derive(Serialize, Deserialize)]

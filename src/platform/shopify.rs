@@ -353,9 +353,13 @@ async fn save(env: &Env, shop: &str, access: &Access, name: Option<String>) -> w
     let mut record = store::shop(env, shop).await?.unwrap_or_default();
     let untouched = record.shopify == access.loaded;
     if access.changed {
+        // A grant while we held no token is an installation: the first, or one after an
+        // uninstall. An `app/uninstalled` triggered before it is old news.
+        if record.shopify.is_none() {
+            record.installed_at = Some(now);
+        }
         record.shopify = Some(access.install.clone());
         record.needs_reauth = false;
-        record.installed_at.get_or_insert(now);
     }
     if access.needs_reauth && (untouched || access.changed) {
         record.needs_reauth = true;

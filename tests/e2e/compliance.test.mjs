@@ -85,6 +85,22 @@ test("an order from a new checkout of the same cart stops the earlier journey", 
   expect(templatesTo(app.graph, phone)).toHaveLength(0);
 });
 
+test("checkouts/delete (Admin API 2026-04 and later) ends exactly the checkout its token names", async () => {
+  const cart = `cart${Date.now()}`;
+  const [first, second] = [freshPhone(), freshPhone()];
+  const deletedCheckout = checkoutOf(first);
+  deletedCheckout.cart_token = cart;
+  const newer = checkoutOf(second);
+  newer.cart_token = cart;
+  await shopifyWebhook(app, "checkouts/update", deletedCheckout);
+  await shopifyWebhook(app, "checkouts/update", newer);
+  // The newer payloads carry no id: only the token (and the cart, which names both).
+  const deleted = { token: deletedCheckout.token, cart_token: cart };
+  expect((await shopifyWebhook(app, "checkouts/delete", deleted)).status).toBe(200);
+  await expect.poll(() => templatesTo(app.graph, second).length, { timeout: 8000 }).toBe(1);
+  expect(templatesTo(app.graph, first)).toHaveLength(0);
+});
+
 test("customers/data_request makes what we hold available to the merchant", async () => {
   const phone = freshPhone();
   const checkout = checkoutOf(phone);

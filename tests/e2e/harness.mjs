@@ -173,7 +173,7 @@ export const signShopify = (body, secret = SECRETS.SHOPIFY_API_SECRET) =>
   createHmac("sha256", secret).update(body).digest("base64");
 
 /** POSTs a Shopify webhook; `hmac` overrides the signature, `eventId` the event id. */
-export function shopifyWebhook(app, topic, payload, { hmac, eventId = randomUUID(), shop = SHOP } = {}) {
+export function shopifyWebhook(app, topic, payload, { hmac, eventId = randomUUID(), shop = SHOP, triggeredAt } = {}) {
   const body = typeof payload === "string" ? payload : JSON.stringify(payload);
   return app.mf.dispatchFetch(`${app.url}webhooks/shopify`, {
     method: "POST",
@@ -183,6 +183,7 @@ export function shopifyWebhook(app, topic, payload, { hmac, eventId = randomUUID
       "X-Shopify-Shop-Domain": shop,
       "X-Shopify-API-Version": "2025-10",
       "X-Shopify-Event-Id": eventId,
+      "X-Shopify-Triggered-At": triggeredAt ?? new Date().toISOString(),
       "X-Shopify-Hmac-Sha256": hmac ?? signShopify(body),
     },
     body,

@@ -256,6 +256,7 @@ proptest! {
                         cart_token: None,
                         total: None,
                         created_at: Some(world.now),
+                        status_url: None,
                     };
                     world.event(cart, Event::Order(order));
                 }

@@ -286,6 +286,7 @@ fn an_order_for_another_checkout_changes_nothing() {
         cart_token: None,
         total: None,
         created_at: None,
+        status_url: None,
     };
     assert!(j.handle(Event::Order(order), ctx(&p), T0).is_empty());
     assert!(j.is_active());
@@ -605,6 +606,7 @@ fn the_held_out_group_is_checked_but_never_messaged() {
         cart_token: None,
         total: None,
         created_at: Some(T0.plus_seconds(4000)),
+        status_url: None,
     };
     let effects = j.handle(Event::Order(order), ctx(&p), T0.plus_seconds(4000));
     assert!(effects

@@ -1,6 +1,8 @@
-//! Shopify: webhook payloads, the shop record, discount codes and the Admin API token grants.
+//! Shopify: which webhooks to act on, their payloads, the shop record, discount codes and the
+//! Admin API token grants.
 
 pub mod discount;
 pub mod oauth;
 pub mod payloads;
 pub mod shop;
+pub mod webhook;

@@ -50,6 +50,9 @@ pub struct Order {
     pub cart_token: Option<String>,
     pub total: Option<Money>,
     pub created_at: Option<Millis>,
+    /// `order_status_url`: its host names the shop the order belongs to.
+    #[serde(default)]
+    pub status_url: Option<String>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -65,6 +68,8 @@ impl std::error::Error for PayloadError {}
 
 const MAX_TITLE_CHARS: usize = 60;
 const MAX_TOKEN_CHARS: usize = 128;
+/// Links kept from a payload (the checkout's recovery URL, the order's status page).
+const MAX_URL_CHARS: usize = 2000;
 
 #[derive(Deserialize)]
 struct RawCheckout<'a> {
@@ -127,6 +132,7 @@ struct RawOrder {
     currency: Option<String>,
     total_price: Option<String>,
     created_at: Option<String>,
+    order_status_url: Option<String>,
 }
 
 fn bad(msg: impl Into<String>) -> PayloadError {
@@ -232,7 +238,7 @@ impl Checkout {
             items_summary: items.summary,
             recovery_url: raw
                 .abandoned_checkout_url
-                .filter(|u| u.starts_with("https://") && u.len() <= 2000),
+                .filter(|u| u.starts_with("https://") && u.len() <= MAX_URL_CHARS),
             accepts_marketing: raw.buyer_accepts_marketing.unwrap_or(false),
             accepts_sms_marketing: raw.buyer_accepts_sms_marketing.unwrap_or(false),
             customer_id: raw
@@ -304,11 +310,12 @@ fn numeric_id(v: &serde_json::Value) -> Option<String> {
     }
 }
 
-/// `checkouts/delete` carries no token: only the id and the cart token.
+/// The checkout `checkouts/delete` names: by its token since Admin API 2026-04, by its numeric
+/// id before (older payloads carry no token).
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeletedCheckout {
+    pub token: Option<CheckoutToken>,
     pub id: Option<String>,
-    pub cart_token: Option<String>,
 }
 
 impl DeletedCheckout {
@@ -317,16 +324,15 @@ impl DeletedCheckout {
         struct Raw {
             id: Option<serde_json::Value>,
             token: Option<String>,
-            cart_token: Option<String>,
         }
         let raw: Raw =
             serde_json::from_slice(body).map_err(|e| bad(format!("invalid checkout JSON: {e}")))?;
         let deleted = DeletedCheckout {
+            token: token(raw.token).map(CheckoutToken::new),
             id: raw.id.as_ref().and_then(numeric_id),
-            cart_token: token(raw.cart_token).or(token(raw.token)),
         };
-        if deleted.id.is_none() && deleted.cart_token.is_none() {
-            return Err(bad("deleted checkout has neither id nor cart_token"));
+        if deleted.token.is_none() && deleted.id.is_none() {
+            return Err(bad("the deleted checkout has neither token nor id"));
         }
         Ok(deleted)
     }
@@ -393,6 +399,9 @@ impl Order {
             cart_token: token(raw.cart_token),
             total,
             created_at: raw.created_at.as_deref().and_then(Millis::parse_rfc3339),
+            status_url: raw
+                .order_status_url
+                .filter(|u| u.starts_with("https://") && u.len() <= MAX_URL_CHARS),
         })
     }
 }
@@ -450,14 +459,21 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(d.id.as_deref(), Some("36521894117523"));
-        assert_eq!(
-            d.cart_token.as_deref(),
-            Some("8b1b416090082bf3b0803f06056a7b90")
-        );
+        // The cart token names every checkout of the cart: never used to pick one.
+        assert_eq!(d.token, None);
         assert_eq!(
             Checkout::from_webhook(UPDATE).unwrap().id.as_deref(),
             Some("36521894117523")
         );
+    }
+
+    #[test]
+    fn a_deleted_checkout_of_2026_04_and_later_is_named_by_its_token() {
+        let d =
+            DeletedCheckout::from_webhook(br#"{"token": "abc123", "cart_token": "c1"}"#).unwrap();
+        assert_eq!(d.token, Some(CheckoutToken::new("abc123")));
+        assert_eq!(d.id, None);
+        assert!(DeletedCheckout::from_webhook(br#"{"cart_token": "c1"}"#).is_err());
     }
 
     #[test]

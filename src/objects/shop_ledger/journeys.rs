@@ -161,18 +161,11 @@ impl Db {
             .map(|r| CheckoutToken::new(r.v)))
     }
 
-    pub fn find_deleted(&self, l: FindDeleted) -> Result<Owner> {
-        let found = match (l.cart_token, l.checkout_id) {
-            (Some(cart), _) => self.first::<Text>(
-                "SELECT checkout_token AS v FROM journeys WHERE cart_token = ? ORDER BY started_at DESC LIMIT 1",
-                vec![s(cart)],
-            )?,
-            (None, Some(id)) => self.first::<Text>(
-                "SELECT checkout_token AS v FROM journeys WHERE checkout_id = ? LIMIT 1",
-                vec![s(id)],
-            )?,
-            (None, None) => None,
-        };
+    pub fn find_deleted(&self, f: FindDeleted) -> Result<Owner> {
+        let found = self.first::<Text>(
+            "SELECT checkout_token AS v FROM journeys WHERE checkout_id = ? LIMIT 1",
+            vec![s(f.checkout_id)],
+        )?;
         Ok(Owner {
             checkout_token: found.map(|r| CheckoutToken::new(r.v)),
         })
