@@ -37,7 +37,8 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.is_empty() || !s.len().is_multiple_of(2) || !s.is_ascii() {
+    // Hex digits only: `from_str_radix` alone would also take a sign (`+e`).
+    if s.is_empty() || !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..s.len())
@@ -331,6 +332,54 @@ mod tests {
             Err(QueryError::Stale)
         );
         assert_eq!(verify_query("other", &q, now), Err(QueryError::BadHmac));
+    }
+
+    /// Found by fuzzing (`fuzz/regressions/oauth_hmac`): `u8::from_str_radix` takes a sign, so
+    /// `+e` read as the byte `0e` and a signature written `70+e2d…` passed for `700e2d…`.
+    #[test]
+    fn hmac_hex_takes_no_sign() {
+        let now = Millis(1_337_178_173_000);
+        let signed = "code=0907a61c0c8d55e99db179b68161bc00&shop=some-shop.myshopify.com&state=0.6784241404160823&timestamp=1337178173&hmac=";
+        let q = |hmac: &str| pairs(&format!("{signed}{hmac}"));
+        assert_eq!(
+            verify_query(
+                "hush",
+                &q("700e2dadb827fcc8609e9d5ce208b2e9cdaab9df07390d2cbca10d7c328fc4bf"),
+                now
+            ),
+            Ok(())
+        );
+        for hmac in [
+            "70+e2dadb827fcc8609e9d5ce208b2e9cdaab9df07390d2cbca10d7c328fc4bf",
+            "70-e2dadb827fcc8609e9d5ce208b2e9cdaab9df07390d2cbca10d7c328fc4bf",
+            "9d0a285733d889898c407721dba9e3+7bef67ad4acddc2367878460c71cd9ba9",
+        ] {
+            assert_eq!(
+                verify_query("hush", &q(hmac), now),
+                Err(QueryError::MissingHmac),
+                "{hmac}"
+            );
+        }
+        let cookie = state_cookie("hush", "some-shop.myshopify.com", "s", now);
+        let (expires, tag) = cookie.split_once('.').unwrap();
+        let signed_tag = |t: &str| format!("{expires}.{t}");
+        assert!(verify_state(
+            "hush",
+            "some-shop.myshopify.com",
+            "s",
+            &signed_tag(tag),
+            now
+        ));
+        if let Some(i) = (0..tag.len()).step_by(2).find(|&i| &tag[i..=i] == "0") {
+            let plus = format!("{}+{}", &tag[..i], &tag[i + 1..]);
+            assert!(!verify_state(
+                "hush",
+                "some-shop.myshopify.com",
+                "s",
+                &signed_tag(&plus),
+                now
+            ));
+        }
     }
 
     #[test]
