@@ -5,6 +5,12 @@
 // Every POST .../messages ends up in exactly one of three arrays, so tests can assert on what the
 // app really sent: `messages` (accepted), `invalid` (Meta's contract would reject the body) and
 // `rejected` (Graph said no: auth, unknown number, scripted failure, throughput limit).
+//
+// `setFaults` turns on a seeded fault mode: server errors, 130429, slow answers and answers that
+// never come. Each send's fate is drawn from the seed and the send's identity (its callback data
+// or recipient, and how many times that was sent before), not from arrival order, so the same
+// seed gives the same faults however the Worker's requests interleave. `faults.log` has one
+// entry per send it decided.
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { validateSendMessage } from './whatsapp-openapi.mjs';
@@ -53,6 +59,48 @@ const ERROR_TEXTS = {
 };
 
 const fbtraceId = () => `A${randomBytes(16).toString('base64url').slice(0, 22)}`;
+
+/** mulberry32: a tiny seeded PRNG; returns floats in [0, 1). */
+export function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** FNV-1a over a string: a 32-bit seed for mulberry32 derived from a key. */
+export function hashSeed(key) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+// The server failures a send may meet: Meta's own transient errors (code 1 or 2, flagged
+// is_transient, as graph.facebook.com answers them) and a proxy in front of Graph answering
+// with HTML and no error code at all.
+const SERVER_ERRORS = [
+  () => ({
+    status: 500,
+    body: { error: { message: 'An unknown error has occurred.', type: 'OAuthException', is_transient: true, code: 1, fbtrace_id: fbtraceId() } },
+  }),
+  () => ({
+    status: 500,
+    body: { error: { message: 'An unexpected error has occurred. Please retry your request later.', type: 'OAuthException', is_transient: true, code: 2, error_subcode: 2018218, fbtrace_id: fbtraceId() } },
+  }),
+  () => ({
+    status: 503,
+    body: { error: { message: '(#2) Service temporarily unavailable', type: 'OAuthException', is_transient: true, code: 2, fbtrace_id: fbtraceId() } },
+  }),
+  () => ({
+    status: 502,
+    contentType: 'text/html; charset=utf-8',
+    text: '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>proxygen</center></body></html>',
+  }),
+];
 
 function whatsappError(code, details) {
   const [title, defaultDetails] = ERROR_TEXTS[code] ?? ['Request failed', `The request failed with error code ${code}.`];
@@ -128,6 +176,10 @@ export function createGraphFake({ now = Date.now } = {}) {
   const failures = []; // one scripted answer per upcoming send
   let perSecond = null;
   const recentSends = new Map(); // phoneNumberId -> timestamps of accepted sends
+  let faultMode = null; // setFaults()
+  const faultLog = [];
+  const faultAttempts = new Map(); // send identity -> sends seen
+  const held = new Set(); // answers being held back: { timer, release }
 
   const subscribe = (kind) => (callback) => {
     listeners[kind].add(callback);
@@ -139,14 +191,41 @@ export function createGraphFake({ now = Date.now } = {}) {
     for (const callback of listeners[kind]) callback(entry);
   }
 
-  function reply({ status, body }, version) {
+  function reply({ status, body, text, contentType }, version) {
     const headers = {
-      'content-type': 'application/json; charset=UTF-8',
+      'content-type': contentType ?? 'application/json; charset=UTF-8',
       'x-fb-trace-id': randomBytes(8).toString('base64url').slice(0, 11),
       'x-fb-request-id': randomBytes(18).toString('base64url').slice(0, 23),
     };
     if (version) headers['facebook-api-version'] = version;
-    return new Response(JSON.stringify(body), { status, headers });
+    return new Response(text ?? JSON.stringify(body), { status, headers });
+  }
+
+  // Holds an answer back for `ms`; reset() and releaseHeld() let every held answer go at once.
+  function hold(ms) {
+    if (!(ms > 0)) return undefined;
+    return new Promise((resolve) => {
+      const entry = { release: () => { clearTimeout(entry.timer); held.delete(entry); resolve(); } };
+      entry.timer = setTimeout(entry.release, ms);
+      held.add(entry);
+    });
+  }
+
+  // One send's fate under the fault mode, from the seed and the send's identity.
+  function decideFault(body, phoneNumberId) {
+    const id = `${phoneNumberId}|${body.to}|${body.biz_opaque_callback_data ?? body.type}`;
+    const attempt = (faultAttempts.get(id) ?? 0) + 1;
+    faultAttempts.set(id, attempt);
+    const f = faultMode;
+    const random = mulberry32(hashSeed(`${f.seed}|${id}|${attempt}`));
+    const [fate, delayDraw, delayAmount, variant] = [random(), random(), random(), random()];
+    const kind =
+      fate < f.blackhole ? 'blackhole'
+        : fate < f.blackhole + f.serverError ? 'server_error'
+          : fate < f.blackhole + f.serverError + f.throttled ? 'throttled'
+            : 'ok';
+    const delayMs = delayDraw < f.delayShare ? Math.floor(delayAmount * f.delayMaxMs) : 0;
+    return { id, attempt, kind, delayMs, variant };
   }
 
   const bearer = (request) => /^Bearer\s+(.+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
@@ -172,7 +251,7 @@ export function createGraphFake({ now = Date.now } = {}) {
     }
     const refuse = (answer) => {
       record(rejected, 'rejected', {
-        at, phoneNumberId, to: body?.to, type: body?.type, body, code: answer.body.error.code, httpStatus: answer.status,
+        at, phoneNumberId, to: body?.to, type: body?.type, body, code: answer.body?.error?.code ?? null, httpStatus: answer.status,
       });
       return answer;
     };
@@ -193,11 +272,38 @@ export function createGraphFake({ now = Date.now } = {}) {
     }
 
     if (failures.length) return refuse(failures.shift());
-    if (!takeRateSlot(phoneNumberId, at)) return refuse(scriptedError(130429));
 
+    const fault = faultMode ? decideFault(body, phoneNumberId) : null;
+    if (fault) {
+      const entry = { at, phoneNumberId, to: body.to, type: body.type, callback: body.biz_opaque_callback_data, ...fault };
+      delete entry.variant;
+      if (fault.kind === 'blackhole') entry.holdMs = faultMode.blackholeMs;
+      else entry.holdMs = fault.delayMs;
+      faultLog.push(entry);
+      const answer =
+        fault.kind === 'server_error' ? SERVER_ERRORS[Math.floor(fault.variant * SERVER_ERRORS.length)]()
+          : fault.kind === 'throttled' ? scriptedError(130429)
+            : null;
+      if (answer) {
+        entry.httpStatus = answer.status;
+        entry.code = answer.body?.error?.code ?? null;
+        return { ...refuse(answer), holdMs: entry.holdMs };
+      }
+      entry.httpStatus = 200;
+      const accepted = accept(body, phoneNumberId, at, { blackholed: fault.kind === 'blackhole', holdMs: entry.holdMs });
+      entry.wamid = accepted.body.messages[0].id;
+      return { ...accepted, holdMs: entry.holdMs };
+    }
+
+    if (!takeRateSlot(phoneNumberId, at)) return refuse(scriptedError(130429));
+    return accept(body, phoneNumberId, at);
+  }
+
+  // Meta took the message: it may reach the shopper whether or not its answer gets back.
+  function accept(body, phoneNumberId, at, extra = {}) {
     const waId = body.to.replace(/\D/g, '');
     const wamid = newWamid(waId);
-    record(messages, 'message', { at, phoneNumberId, to: body.to, type: body.type, body, wamid });
+    record(messages, 'message', { at, phoneNumberId, to: body.to, type: body.type, body, wamid, ...extra });
     return {
       status: 200,
       body: {
@@ -241,7 +347,11 @@ export function createGraphFake({ now = Date.now } = {}) {
       const [first, nodeId, edge, ...rest] = pathname.split('/').filter(Boolean);
       const version = /^v\d+\.\d+$/.test(first ?? '') ? first : undefined;
       if (version && nodeId && rest.length === 0) {
-        if (edge === 'messages' && request.method === 'POST') return reply(await send(request, nodeId), version);
+        if (edge === 'messages' && request.method === 'POST') {
+          const answer = await send(request, nodeId);
+          await hold(answer.holdMs);
+          return reply(answer, version);
+        }
         if (edge === undefined && request.method === 'GET') return reply(getNumber(request, nodeId), version);
       }
       return reply(unknownPath(pathname), version);
@@ -265,6 +375,36 @@ export function createGraphFake({ now = Date.now } = {}) {
       perSecond = limit;
     },
 
+    /**
+     * Seeded faults on every send from now on (null turns them off). Shares of sends:
+     * `serverError` (5xx: Meta's code 1 or 2, or a proxy's HTML page), `throttled` (130429 with
+     * HTTP 400, Meta's fixture body), `blackhole` (accepted and recorded in `messages`, so it may
+     * reach the shopper, but the answer is held `blackholeMs`, past the Worker's send timeout).
+     * Independently, `delayShare` of the answers are held up to `delayMaxMs`. Scripted
+     * `failNext` answers still come first; the rate limit does not apply under faults.
+     */
+    setFaults(options) {
+      if (options === null) {
+        faultMode = null;
+        return;
+      }
+      const f = { serverError: 0, throttled: 0, blackhole: 0, delayShare: 0, delayMaxMs: 0, blackholeMs: 31_000, ...options };
+      if (!Number.isInteger(f.seed)) throw new Error('setFaults: seed must be an integer');
+      for (const share of ['serverError', 'throttled', 'blackhole', 'delayShare']) {
+        if (!(f[share] >= 0 && f[share] <= 1)) throw new Error(`setFaults: ${share} must be a share in [0, 1]`);
+      }
+      if (f.serverError + f.throttled + f.blackhole > 1) throw new Error('setFaults: the failure shares add up to more than 1');
+      faultMode = f;
+    },
+
+    /** What the fault mode decided, one entry per send: kind, attempt, holdMs, httpStatus, code, wamid. */
+    faults: { log: faultLog },
+
+    /** Lets every held answer go now (before disposing of the Worker). */
+    releaseHeld() {
+      for (const entry of [...held]) entry.release();
+    },
+
     onMessage: subscribe('message'),
     onInvalid: subscribe('invalid'),
     onRejected: subscribe('rejected'),
@@ -276,6 +416,10 @@ export function createGraphFake({ now = Date.now } = {}) {
       failures.length = 0;
       perSecond = null;
       recentSends.clear();
+      faultMode = null;
+      faultLog.length = 0;
+      faultAttempts.clear();
+      for (const entry of [...held]) entry.release();
     },
   };
 }
