@@ -9,11 +9,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::playbook::ConsentMode;
 use crate::core::values::time::Millis;
+use crate::core::whatsapp::delivery::SHOPPER_STOPPED_MARKETING;
 
 /// What the ledger records when a checkout's marketing consent stands in for a WhatsApp opt-in.
 pub const CHECKOUT_CONSENT_WORDING: &str = "Accepted marketing (email or SMS) at checkout; the \
      merchant attests that its checkout consent wording covers WhatsApp messages \
      (consent_mode checkout_marketing_consent).";
+
+const REFUSAL_WORDING: &str = "WhatsApp refused a message: the shopper has stopped marketing \
+     messages from this business (error 131050)";
+const REDACTION_WORDING: &str = "The shopper's data was erased at their request \
+     (customers/redact); the number is kept only as a keyed hash so it is never messaged again";
 
 /// Longest consent wording kept, in characters.
 pub const MAX_WORDING_CHARS: usize = 1000;
@@ -35,9 +41,26 @@ pub enum ConsentSource {
     WhatsappKeyword,
     CheckoutMarketingConsent,
     Import,
+    /// Meta refused a message because the shopper stopped marketing messages (131050).
+    WhatsappRefusal,
+    /// `customers/redact` erased the shopper's records; this one stays so the number is
+    /// never messaged again.
+    Redaction,
 }
 
 impl ConsentSource {
+    /// Only the phone's owner can lift what came from the phone: a stop word, WhatsApp's own
+    /// "stop marketing", a send refused because of it, and the suppression kept after an
+    /// erasure. Anyone can type a number into a storefront.
+    fn binds_the_phone(self) -> bool {
+        matches!(
+            self,
+            ConsentSource::WhatsappKeyword
+                | ConsentSource::WhatsappRefusal
+                | ConsentSource::Redaction
+        )
+    }
+
     /// The shopper personally asked for WhatsApp messages just now, which alone can lift an
     /// earlier opt-out. A checkout box ticked for email or SMS cannot, nor can an imported
     /// list, which may predate the opt-out.
@@ -62,6 +85,33 @@ pub struct ConsentRecord {
 }
 
 impl ConsentRecord {
+    /// The opt-out a send refused with `code` implies, if any: with 131050 the shopper has
+    /// stopped marketing messages in WhatsApp, and Meta tells us instead of them.
+    pub fn implied_by_refusal(code: Option<i64>, at: Millis) -> Option<ConsentRecord> {
+        (code == Some(SHOPPER_STOPPED_MARKETING)).then(|| ConsentRecord::from_refusal(at))
+    }
+
+    fn from_refusal(at: Millis) -> ConsentRecord {
+        ConsentRecord {
+            kind: ConsentKind::OptOut,
+            source: ConsentSource::WhatsappRefusal,
+            wording: REFUSAL_WORDING.to_string(),
+            at,
+            cart_token: None,
+        }
+    }
+
+    /// What stays of a shopper's consent after `customers/redact`.
+    pub fn after_redaction(at: Millis) -> ConsentRecord {
+        ConsentRecord {
+            kind: ConsentKind::OptOut,
+            source: ConsentSource::Redaction,
+            wording: REDACTION_WORDING.to_string(),
+            at,
+            cart_token: None,
+        }
+    }
+
     /// A record the shopper made from their own phone: a keyword or WhatsApp's own menu.
     pub fn from_whatsapp(kind: ConsentKind, wording: &str, at: Millis) -> ConsentRecord {
         ConsentRecord {
@@ -83,21 +133,36 @@ pub enum ConsentStatus {
 }
 
 /// What a phone's records add up to. The latest record wins, except that an opt-out is only
-/// lifted by an explicit opt-in (storefront widget, WhatsApp START) strictly later than it.
-/// Records may come in any order; an opt-in and an opt-out at the same instant is an opt-out.
+/// lifted by an explicit opt-in (storefront widget, WhatsApp START) strictly later than it,
+/// and an opt-out that came from the phone only by an opt-in from the phone (START, or the
+/// confirmation the storefront widget asks for): a storefront opt-in after it is a request
+/// that changes nothing. Records may come in any order; an opt-in and an opt-out at the same
+/// instant is an opt-out.
 pub fn status(records: &[ConsentRecord]) -> ConsentStatus {
     status_of(records.iter())
 }
 
-fn status_of<'a>(mut records: impl Iterator<Item = &'a ConsentRecord> + Clone) -> ConsentStatus {
-    let last_opt_out = records
-        .clone()
-        .filter(|r| r.kind == ConsentKind::OptOut)
+fn latest<'a>(
+    records: impl Iterator<Item = &'a ConsentRecord>,
+    kind: ConsentKind,
+    from_phone: bool,
+) -> Option<Millis> {
+    records
+        .filter(|r| r.kind == kind && (!from_phone || r.source.binds_the_phone()))
         .map(|r| r.at)
-        .max();
+        .max()
+}
+
+fn status_of<'a>(mut records: impl Iterator<Item = &'a ConsentRecord> + Clone) -> ConsentStatus {
+    let last_opt_out = latest(records.clone(), ConsentKind::OptOut, false);
+    let phone_opt_out = latest(records.clone(), ConsentKind::OptOut, true);
+    let phone_opt_in = latest(records.clone(), ConsentKind::OptIn, true);
+    // An opt-out from the phone that no later opt-in from the phone has lifted.
+    let phone_bound = phone_opt_out.is_some_and(|out| phone_opt_in.is_none_or(|i| i <= out));
     let opted_in = records.any(|r| {
         r.kind == ConsentKind::OptIn
             && last_opt_out.is_none_or(|out| r.at > out && r.source.is_explicit())
+            && (!phone_bound || r.source.binds_the_phone())
     });
     if opted_in {
         ConsentStatus::OptedIn
@@ -242,7 +307,10 @@ mod tests {
     }
 
     use ConsentKind::{OptIn, OptOut};
-    use ConsentSource::{CheckoutMarketingConsent, Import, StorefrontWidget, WhatsappKeyword};
+    use ConsentSource::{
+        CheckoutMarketingConsent, Import, Redaction, StorefrontWidget, WhatsappKeyword,
+        WhatsappRefusal,
+    };
 
     #[test]
     fn status_follows_the_latest_record() {
@@ -281,7 +349,7 @@ mod tests {
 
     #[test]
     fn only_an_explicit_later_opt_in_lifts_an_opt_out() {
-        let stop = record(OptOut, WhatsappKeyword, 10);
+        let stop = record(OptOut, Import, 10);
         for source in [CheckoutMarketingConsent, Import] {
             assert_eq!(
                 status(&[stop.clone(), record(OptIn, source, 20)]),
@@ -301,6 +369,46 @@ mod tests {
                 "a tie is an opt-out"
             );
         }
+    }
+
+    #[test]
+    fn an_opt_out_from_the_phone_is_lifted_only_from_the_phone() {
+        for stop in [
+            record(OptOut, WhatsappKeyword, 10),
+            record(OptOut, WhatsappRefusal, 10),
+            record(OptOut, Redaction, 10),
+        ] {
+            // Anyone can type a number into a storefront: a request, not a lift.
+            for source in [StorefrontWidget, CheckoutMarketingConsent, Import] {
+                assert_eq!(
+                    status(&[stop.clone(), record(OptIn, source, 20)]),
+                    ConsentStatus::OptedOut,
+                    "{:?} then {source:?}",
+                    stop.source
+                );
+            }
+            let start = record(OptIn, WhatsappKeyword, 30);
+            assert_eq!(
+                status(&[stop.clone(), start.clone()]),
+                ConsentStatus::OptedIn
+            );
+            // Once the phone has lifted it, a later opt-out and storefront opt-in behave as
+            // any others.
+            let later = [
+                stop.clone(),
+                start,
+                record(OptOut, Import, 40),
+                record(OptIn, StorefrontWidget, 50),
+            ];
+            assert_eq!(status(&later), ConsentStatus::OptedIn);
+        }
+        assert_eq!(
+            ConsentRecord::implied_by_refusal(Some(131050), T).map(|r| r.source),
+            Some(ConsentSource::WhatsappRefusal)
+        );
+        assert_eq!(ConsentRecord::implied_by_refusal(Some(131026), T), None);
+        assert_eq!(ConsentRecord::implied_by_refusal(None, T), None);
+        assert_eq!(ConsentRecord::after_redaction(T).kind, OptOut);
     }
 
     #[test]

@@ -9,6 +9,8 @@ use crate::core::values::time::{Millis, DAY_MS};
 pub const MARKETING_LIMITED: i64 = 131049;
 /// How long no marketing goes to a shopper after [`MARKETING_LIMITED`].
 pub const MARKETING_LIMIT_MS: i64 = DAY_MS;
+/// Meta refused a marketing message because the shopper stopped marketing from the business.
+pub const SHOPPER_STOPPED_MARKETING: i64 = 131050;
 /// Meta's "access token expired or invalid".
 pub const TOKEN_INVALID: i64 = 190;
 

@@ -3,7 +3,8 @@
 
 use worker::Result;
 
-use super::db::{i, s, token, Db, Text, DATA_TABLES};
+use super::db::{s, token, Db, Text, DATA_TABLES};
+use crate::core::gate::consent::ConsentRecord;
 use crate::core::values::ids::CheckoutToken;
 use crate::core::values::time::Millis;
 use crate::objects::protocol::{CartCommand, Customer, DataReport, EndAll, EraseShop, Redact};
@@ -47,16 +48,14 @@ impl Db {
         phone_hashes.sort();
         phone_hashes.dedup();
         for hash in phone_hashes {
-            for table in ["consents", "inbox", "limited"] {
+            for table in ["consents", "inbox", "limited", "suppressed"] {
                 self.exec(
                     &format!("DELETE FROM {table} WHERE phone_hash = ?"),
                     vec![s(hash.clone())],
                 )?;
             }
-            self.exec(
-                "INSERT OR IGNORE INTO suppressed (phone_hash, at) VALUES (?, ?)",
-                vec![s(hash), i(now.0)],
-            )?;
+            // Lifted only from the phone itself, like any opt-out the phone made.
+            self.append_consent(&hash, &ConsentRecord::after_redaction(now))?;
         }
         self.enqueue(&r.shop, &found, &CartCommand::Erase)?;
         Ok(found)

@@ -3,9 +3,11 @@
 
 use worker::Result;
 
-use super::db::{i, s, Db, Text};
+use super::db::{i, s, token, Db, Text};
 use crate::core::crypto::seal;
-use crate::core::gate::consent::{ConsentKind, ConsentRecord, RateCounts, RateLimit};
+use crate::core::gate::consent::{self, ConsentRecord, ConsentStatus, RateCounts, RateLimit};
+use crate::core::values::ids::CheckoutToken;
+use crate::core::values::time::Millis;
 use crate::core::values::time::HOUR_MS;
 use crate::objects::protocol::OptInCall;
 
@@ -39,14 +41,14 @@ impl Db {
             .collect())
     }
 
-    /// The ledger is append-only: records are added, never changed. The suppression list
-    /// follows the latest record.
+    /// The ledger is append-only: records are added, never changed. The suppression list is
+    /// what the records add up to (the core's [`consent::status`]), kept for the gate.
     pub fn append_consent(&self, phone_hash: &str, record: &ConsentRecord) -> Result<()> {
         self.exec(
             "INSERT INTO consents (phone_hash, record) VALUES (?, ?)",
             vec![s(phone_hash), s(serde_json::to_string(record)?)],
         )?;
-        if record.kind == ConsentKind::OptOut {
+        if consent::status(&self.consent_records(phone_hash)?) == ConsentStatus::OptedOut {
             self.exec(
                 "INSERT OR IGNORE INTO suppressed (phone_hash, at) VALUES (?, ?)",
                 vec![s(phone_hash), i(record.at.0)],
@@ -56,6 +58,21 @@ impl Db {
                 "DELETE FROM suppressed WHERE phone_hash = ?",
                 vec![s(phone_hash)],
             )
+        }
+    }
+
+    /// An opt-out Meta's refusal of this journey's message implies (131050).
+    pub fn refused(&self, checkout: &CheckoutToken, code: Option<i64>, at: Millis) -> Result<()> {
+        let Some(record) = ConsentRecord::implied_by_refusal(code, at) else {
+            return Ok(());
+        };
+        let phone = self.first::<Text>(
+            "SELECT phone_hash AS v FROM journeys WHERE checkout_token = ? AND phone_hash != ''",
+            vec![token(checkout)],
+        )?;
+        match phone {
+            Some(phone) => self.append_consent(&phone.v, &record),
+            None => Ok(()),
         }
     }
 

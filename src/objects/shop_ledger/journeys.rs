@@ -61,6 +61,7 @@ impl Db {
                     if let Some(until) = marketing_barred_until(*code, r.at) {
                         self.limit_marketing(&r.checkout_token, until)?;
                     }
+                    self.refused(&r.checkout_token, *code, r.at)?;
                 }
                 Fact::Forgotten => self.exec(
                     "UPDATE journeys SET summary = NULL, locale = NULL, recovery_token = NULL,
@@ -141,6 +142,7 @@ impl Db {
                 if let Some(until) = marketing_barred_until(*code, c.at) {
                     self.limit_marketing(&owner, until)?;
                 }
+                self.refused(&owner, *code, c.at)?;
             }
         }
         Ok(Owner {
