@@ -172,6 +172,10 @@ pub enum Fact {
     Ended {
         reason: EndReason,
     },
+    /// The checkout's latest phone differs from the one before (`None`: it has none now).
+    PhoneChanged {
+        phone: Option<Phone>,
+    },
     /// A finished journey is active again: its last message failed and will be retried.
     Reopened,
     /// The shopper opened the recovery link (counted once).

@@ -256,6 +256,12 @@ impl Journey {
             return;
         }
         let completed = checkout.completed;
+        // The journey follows the latest phone; the ledger's index must follow it too.
+        if checkout.phone != self.checkout.phone {
+            effects.push(Effect::Record(Fact::PhoneChanged {
+                phone: checkout.phone.clone(),
+            }));
+        }
         self.checkout = checkout;
         if completed {
             self.end(EndReason::Completed, now, effects);
@@ -277,6 +283,7 @@ impl Journey {
                     id: step.id.clone(),
                     due_at,
                     attempts: 0,
+                    gate_rounds: 0,
                     discount_code: None,
                     state: StepState::Pending,
                 }),
@@ -363,7 +370,8 @@ impl Journey {
                     || self.checkout.accepts_sms_marketing,
                 holdout: self.holdout,
                 cart_token: self.checkout.cart_token.clone(),
-                attempt: run.attempts,
+                // A new number for every ask but the repeat of a lost answer.
+                attempt: run.attempts + run.gate_rounds,
             },
             phone,
         });
@@ -509,7 +517,11 @@ impl Journey {
         // A wait for the pace or a discount can run into quiet hours: then the step waits for
         // their end, and its grant (same attempt) is honoured again by the ledger.
         if let Some(until) = self.quiet_until(ctx, now) {
-            self.steps[i].state = StepState::Pending;
+            // Put back: it asks the gate afresh when quiet hours end, so an opt-out or a cap
+            // reached meanwhile still stops it.
+            let run = &mut self.steps[i];
+            run.state = StepState::Pending;
+            run.gate_rounds += 1;
             return self.defer_step(i, until, effects);
         }
         let (Some(step), Some(phone)) = (

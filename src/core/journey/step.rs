@@ -11,6 +11,9 @@ pub struct StepRun {
     pub id: StepId,
     pub due_at: Millis,
     pub attempts: u32,
+    /// Times a granted step was put back (quiet hours began) and must ask the gate again.
+    #[serde(default)]
+    pub gate_rounds: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount_code: Option<String>,
     #[serde(flatten)]

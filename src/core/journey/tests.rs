@@ -850,3 +850,95 @@ fn journey_state_stays_small_and_round_trips() {
     assert!(json.len() < 4096, "{} bytes", json.len());
     assert_eq!(serde_json::from_str::<Journey>(&json).unwrap(), j);
 }
+
+#[test]
+fn a_grant_put_back_by_quiet_hours_asks_the_gate_again() {
+    let mut p = playbook();
+    p.quiet_hours = Some(QuietHours {
+        start: "21:00".into(),
+        end: "09:00".into(),
+    });
+    let mut ledger = Ledger::open();
+    // Due at 20:59 in Toronto; the pace grants a slot two minutes later, in quiet hours.
+    let due = Millis::parse_rfc3339("2027-01-16T01:59:00Z").unwrap();
+    let (mut j, _) = begin(&p, checkout(due.plus_seconds(-1800), Some(CA_PHONE)));
+    let asked = j.handle(Event::Timeout, ctx(&p), due);
+    let first = asked
+        .iter()
+        .find_map(|e| match e {
+            Effect::Gate { request, .. } => Some(request.clone()),
+            _ => None,
+        })
+        .expect("the due step asks the gate");
+    let slot = due.plus_seconds(120);
+    j.handle(
+        Event::Gated {
+            step_id: "reminder".into(),
+            verdict: GateVerdict::Granted { slot_at: slot },
+        },
+        ctx(&p),
+        due,
+    );
+    let put_back = j.handle(Event::Timeout, ctx(&p), slot);
+    assert!(!put_back.iter().any(|e| matches!(e, Effect::Send { .. })));
+    let nine = Millis::parse_rfc3339("2027-01-16T14:00:00Z").unwrap();
+    assert_eq!(j.next_deadline(&p), Some(nine));
+    // The shopper says STOP overnight; the morning's ask is a new one, and is refused.
+    ledger.consents.push(ConsentRecord {
+        kind: ConsentKind::OptOut,
+        source: ConsentSource::WhatsappKeyword,
+        wording: "STOP".into(),
+        at: slot.plus_seconds(60),
+        cart_token: None,
+    });
+    let morning = j.handle(Event::Timeout, ctx(&p), nine);
+    let again = morning
+        .iter()
+        .find_map(|e| match e {
+            Effect::Gate { request, .. } => Some(request.clone()),
+            _ => None,
+        })
+        .expect("asked again");
+    assert_ne!(
+        again.attempt, first.attempt,
+        "not the repeat of a lost answer"
+    );
+    let sent = run(&mut j, &mut ledger, &p, morning, nine);
+    assert!(sent.is_empty());
+    assert!(matches!(
+        j.steps[0].state,
+        StepState::Skipped {
+            reason: SkipReason::OptedOut,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_new_phone_on_the_checkout_moves_the_journey_to_it() {
+    let p = playbook();
+    let mut ledger = Ledger::open();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    let later = T0.plus_seconds(60);
+    let effects = j.handle(
+        Event::Checkout {
+            checkout: Box::new(checkout(later, Some("+351912345678"))),
+            event_id: Some("ev-2".into()),
+        },
+        ctx(&p),
+        later,
+    );
+    let new_phone = Phone::parse("+351912345678", None).unwrap();
+    assert_eq!(
+        effects,
+        vec![Effect::Record(Fact::PhoneChanged {
+            phone: Some(new_phone.clone())
+        })]
+    );
+    let sent = tick(&mut j, &mut ledger, &p, later.plus_seconds(1800));
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].1.to, new_phone.as_str());
+    // The old number is nowhere in the cart's state any more.
+    let stored = serde_json::to_string(&j).unwrap();
+    assert!(!stored.contains("4165550142"));
+}

@@ -515,6 +515,19 @@ fn complete(code: &CallingCode, national: &str) -> Result<Phone, PhoneError> {
         Some(rest) if calling == "52" && rest.len() == 10 => rest,
         _ => national,
     };
+    // Brazilian mobiles gained a ninth digit (a leading 9) in 2012–2016, and WhatsApp still
+    // reports many older accounts without it: an area code and eight digits starting with 6–9
+    // (landlines start with 2–5) are that mobile, written the way Shopify has it now.
+    let ninth;
+    let national = match national.as_bytes() {
+        [_, _, first, ..]
+            if calling == "55" && national.len() == 10 && matches!(first, b'6'..=b'9') =>
+        {
+            ninth = format!("{}9{}", &national[..2], &national[2..]);
+            ninth.as_str()
+        }
+        _ => national,
+    };
     let (min, max) = NATIONAL_LENGTHS
         .iter()
         .find(|(c, _, _)| *c == calling)
@@ -688,6 +701,20 @@ mod tests {
         assert_eq!(Phone::parse("55 1234 5678", Some("MX")).unwrap(), shopify);
         assert_eq!(shopify.as_str(), "+525512345678");
         assert_eq!(shopify.region(), Some("MX"));
+    }
+
+    #[test]
+    fn brazilian_mobiles_without_the_ninth_digit_are_the_same_number() {
+        let shopify = Phone::parse("+55 11 98765-4321", None).unwrap();
+        assert_eq!(shopify.as_str(), "+5511987654321");
+        assert_eq!(Phone::from_wa_id("551187654321").unwrap(), shopify);
+        assert_eq!(Phone::from_wa_id("5511987654321").unwrap(), shopify);
+        assert_eq!(Phone::parse("(11) 8765-4321", Some("BR")).unwrap(), shopify);
+        // A landline keeps its eight digits.
+        assert_eq!(
+            Phone::from_wa_id("551132654321").unwrap().as_str(),
+            "+551132654321"
+        );
     }
 
     #[test]

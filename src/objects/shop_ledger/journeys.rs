@@ -68,6 +68,10 @@ impl Db {
                        customer_hash = NULL, phone_hash = '' WHERE checkout_token = ?",
                     vec![t()],
                 )?,
+                Fact::PhoneChanged { phone } => self.exec(
+                    "UPDATE journeys SET phone_hash = ? WHERE checkout_token = ? AND phone_hash != ''",
+                    vec![s(phone.as_ref().map(|p| self.hash(p)).unwrap_or_default()), t()],
+                )?,
                 Fact::Clicked => self.exec(
                     "UPDATE journeys SET clicked_at = coalesce(clicked_at, ?) WHERE checkout_token = ?",
                     vec![at.clone(), t()],
