@@ -13,12 +13,15 @@ use crate::core::values::time::{Millis, DAY_MS};
 
 /// `GET /api/metrics` without `from`: the last 30 days.
 const DEFAULT_RANGE_DAYS: i64 = 30;
+use crate::core::metrics::valid_vital;
 use crate::core::metrics::MetricsBy;
+use crate::core::shopify::shop::WhatsAppConnection;
 use crate::core::values::ids::ShopDomain;
 use crate::core::whatsapp::delivery::SendOutcome;
-use crate::core::whatsapp::message::sample_message;
+use crate::core::whatsapp::message::{sample_message, text_message, MAX_TEXT_CHARS};
 use crate::objects::protocol::{
-    ask, ConsentsOf, GetFaq, GetInbox, JourneyFilter, JourneysQuery, MetricsQuery, PutFaq, Resolve,
+    ask, ConsentsOf, GetFaq, GetInbox, JourneyFilter, JourneysQuery, MetricsQuery, PutFaq,
+    RecordVital, ReplyTarget, Resolve,
 };
 use crate::platform::{clock, config, crypto, store, whatsapp};
 
@@ -259,6 +262,92 @@ pub async fn resolve_inbox(req: &mut Request, env: &Env, shop: &ShopDomain) -> A
     json(&ask(env, shop, Resolve { phone }).await?)
 }
 
+#[derive(Deserialize)]
+struct ReplyBody {
+    phone: String,
+    text: String,
+}
+
+/// `POST /api/inbox/reply`: the merchant answers a shopper waiting for a person, in free form,
+/// while the 24-hour window of the shopper's last message is open.
+pub async fn reply_inbox(req: &mut Request, env: &Env, shop: &ShopDomain) -> ApiResult<Response> {
+    let b: ReplyBody = body(req).await?;
+    let phone = any_phone(&b.phone)?;
+    let text = b.text.trim();
+    if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "text must be 1 to {MAX_TEXT_CHARS} characters"
+        )));
+    }
+    let window = ask(
+        env,
+        shop,
+        ReplyTarget {
+            phone: phone.clone(),
+        },
+    )
+    .await?;
+    if !window.waiting {
+        return Err(ApiError::new(
+            404,
+            "not_found",
+            "no conversation with this shopper waits for an answer",
+        ));
+    }
+    if !conversation::window_open(window.last_inbound, clock::now()) {
+        return Err(ApiError::new(
+            409,
+            "window_closed",
+            "the shopper wrote more than 24 hours ago: WhatsApp allows only approved templates now",
+        ));
+    }
+    let conn = connection(env, shop).await?;
+    send_answer(whatsapp::send(env, &conn, &text_message(&phone, text)).await)
+}
+
+/// `GET /api/faq/try?q=`: what the bot would answer to that question now.
+pub async fn try_faq(req: &Request, env: &Env, shop: &ShopDomain) -> ApiResult<Response> {
+    let q = query(req, "q")?
+        .filter(|q| !q.trim().is_empty())
+        .ok_or_else(|| ApiError::bad_request("q is required"))?;
+    if q.chars().count() > MAX_TEXT_CHARS {
+        return Err(ApiError::bad_request("q is too long"));
+    }
+    let faq = ask(env, shop, GetFaq).await?;
+    let (entry, language) = conversation::try_faq(&faq, &q);
+    json(&serde_json::json!({
+        "answer": entry.and_then(|i| faq.entries.get(i)).map(|e| e.answer.clone()),
+        "entry": entry,
+        "language": language.code(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct Vital {
+    name: String,
+    value: f64,
+}
+
+/// `POST /api/web-vitals`: the admin page's own web vitals, kept for their p75.
+pub async fn web_vitals(req: &mut Request, env: &Env, shop: &ShopDomain) -> ApiResult<Response> {
+    let v: Vital = body(req).await?;
+    if !valid_vital(&v.name, v.value) {
+        return Err(ApiError::bad_request(
+            "name must be LCP, CLS, INP, FCP or TTFB, with a finite value of at least 0",
+        ));
+    }
+    ask(
+        env,
+        shop,
+        RecordVital {
+            name: v.name,
+            value: v.value,
+        },
+    )
+    .await?;
+    Ok(Response::empty()?.with_status(204))
+}
+
 /// `customers/data_request` reports, opened for the merchant who must pass them on.
 pub async fn data_requests(env: &Env, shop: &ShopDomain) -> ApiResult<Response> {
     let key = crypto::data_key(env)?;
@@ -283,16 +372,32 @@ pub async fn test_message(req: &mut Request, env: &Env, shop: &ShopDomain) -> Ap
         .steps
         .first()
         .ok_or_else(|| ApiError::bad_request("the playbook has no steps"))?;
+    let name = store::shop(env, shop.as_str())
+        .await?
+        .unwrap_or_default()
+        .name;
+    let conn = connection(env, shop).await?;
+    let message = sample_message(step, &phone, &playbook.default_language, &name);
+    send_answer(whatsapp::send(env, &conn, &message).await)
+}
+
+/// The shop's WhatsApp connection, its token opened; 409 when there is none.
+async fn connection(env: &Env, shop: &ShopDomain) -> ApiResult<WhatsAppConnection> {
     let mut record = store::shop(env, shop.as_str()).await?.unwrap_or_default();
     store::open_whatsapp(env, &mut record)?;
-    let conn = record
+    record
         .whatsapp
-        .ok_or_else(|| ApiError::new(409, "whatsapp_not_connected", "connect WhatsApp first"))?;
-    let message = sample_message(step, &phone, &playbook.default_language, &record.name);
-    match whatsapp::send(env, &conn, &message).await {
-        SendOutcome::Accepted { wamid } => {
-            json(&serde_json::json!({ "status": "sent", "wamid": wamid }))
-        }
+        .ok_or_else(|| ApiError::new(409, "whatsapp_not_connected", "connect WhatsApp first"))
+}
+
+/// What the merchant is told of a message sent from the admin page.
+fn send_answer(outcome: SendOutcome) -> ApiResult<Response> {
+    match outcome {
+        SendOutcome::Accepted { wamid } => json(&serde_json::json!({
+            "status": "sent",
+            "sent": true,
+            "wamid": wamid,
+        })),
         SendOutcome::Rejected { code, .. } => Err(ApiError::new(
             502,
             "whatsapp_refused",

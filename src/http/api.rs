@@ -1,6 +1,7 @@
 //! `/api/*`: the embedded admin page's JSON API. Every route acts for the shop named by the
 //! verified session token, and only for it.
 
+use futures_util::future::join;
 use worker::{Env, Method, Request, Response};
 
 use super::admin;
@@ -22,6 +23,9 @@ enum Endpoint {
     PutFaq,
     Inbox,
     ResolveInbox,
+    ReplyInbox,
+    TryFaq,
+    WebVitals,
     DataRequests,
     TestMessage,
 }
@@ -41,6 +45,9 @@ pub async fn route(mut req: Request, env: &Env, path: &str) -> ApiResult<Respons
         (Method::Put, "/api/faq") => Endpoint::PutFaq,
         (Method::Get, "/api/inbox") => Endpoint::Inbox,
         (Method::Post, "/api/inbox/resolve") => Endpoint::ResolveInbox,
+        (Method::Post, "/api/inbox/reply") => Endpoint::ReplyInbox,
+        (Method::Get, "/api/faq/try") => Endpoint::TryFaq,
+        (Method::Post, "/api/web-vitals") => Endpoint::WebVitals,
         (Method::Get, "/api/data-requests") => Endpoint::DataRequests,
         (Method::Post, "/api/test-message") => Endpoint::TestMessage,
         _ => return Err(ApiError::not_found()),
@@ -60,6 +67,9 @@ pub async fn route(mut req: Request, env: &Env, path: &str) -> ApiResult<Respons
         Endpoint::PutFaq => admin::put_faq(&mut req, env, shop).await,
         Endpoint::Inbox => admin::inbox(env, shop).await,
         Endpoint::ResolveInbox => admin::resolve_inbox(&mut req, env, shop).await,
+        Endpoint::ReplyInbox => admin::reply_inbox(&mut req, env, shop).await,
+        Endpoint::TryFaq => admin::try_faq(&req, env, shop).await,
+        Endpoint::WebVitals => admin::web_vitals(&mut req, env, shop).await,
         Endpoint::DataRequests => admin::data_requests(env, shop).await,
         Endpoint::TestMessage => admin::test_message(&mut req, env, shop).await,
     }
@@ -67,14 +77,19 @@ pub async fn route(mut req: Request, env: &Env, path: &str) -> ApiResult<Respons
 
 /// `GET /api/shop`: what cartback holds for this shop. Never a token.
 async fn shop(env: &Env, session: &Session) -> ApiResult<Response> {
-    let record = store::shop(env, session.shop.as_str())
-        .await?
-        .unwrap_or_default();
+    let shop = session.shop.as_str();
+    let (record, saved) = join(store::shop(env, shop), store::playbook_saved(env, shop)).await;
+    let record = record?.unwrap_or_default();
     Ok(Response::from_json(&serde_json::json!({
         "shop": session.shop,
         "name": record.name,
         "installed": record.shopify.is_some(),
         "needs_reauth": record.needs_reauth,
         "whatsapp_connected": record.whatsapp.is_some(),
+        "currency": record.currency,
+        "timezone": record.timezone,
+        // Whether the theme's app embed is on needs the theme API: not known yet.
+        "optin_embed_enabled": null,
+        "consent_mode_chosen": saved?,
     }))?)
 }

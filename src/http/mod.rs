@@ -2,6 +2,7 @@
 //! the JSON error shape. Nothing here decides anything; it verifies, parses and forwards.
 
 mod admin;
+mod admin_page;
 mod api;
 mod auth;
 mod error;
@@ -42,7 +43,7 @@ async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         (Method::Get, "/auth/callback") => auth::callback(&req, env).await,
         (_, p) if p.starts_with("/api/") => api::route(req, env, p).await,
         (_, p) if p.starts_with("/webhooks/") => Err(ApiError::not_found()),
-        _ => Ok(env.assets("ASSETS")?.fetch_request(req).await?),
+        _ => admin_page::serve(req, env).await,
     }
 }
 

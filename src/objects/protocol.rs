@@ -135,6 +135,10 @@ ledger_calls! {
     /// `customers/data_request`: what the ledger holds about the customer.
     DataRequest(DataRequest) -> DataReport;
     Metrics(MetricsQuery) -> serde_json::Value;
+    /// A web vital the admin page reported.
+    RecordVital(RecordVital) -> ();
+    /// Whether the merchant may answer this shopper from the inbox now.
+    ReplyTarget(ReplyTarget) -> ReplyWindow;
     /// Has this Shopify event (`X-Shopify-Event-Id`) been handled?
     EventSeen(EventSeen) -> bool;
     RememberEvent(RememberEvent) -> ();
@@ -255,6 +259,8 @@ pub struct Conversation {
     pub name: Option<String>,
     pub last_message: String,
     pub since: String,
+    /// When the 24-hour window for a free-form answer closes; `None` once it has.
+    pub window_closes_at: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -315,6 +321,26 @@ pub struct MetricsQuery {
     pub from: Millis,
     pub to: Millis,
     pub by: Option<MetricsBy>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct RecordVital {
+    pub name: String,
+    pub value: f64,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct ReplyTarget {
+    pub phone: Phone,
+}
+
+/// A shopper's conversation as the inbox's reply needs it.
+#[derive(Serialize, Deserialize)]
+pub struct ReplyWindow {
+    /// The conversation waits in the inbox for a person.
+    pub waiting: bool,
+    /// The shopper's last message, from which the 24-hour window runs.
+    pub last_inbound: Option<Millis>,
 }
 
 /// A Shopify event, by its `X-Shopify-Event-Id`.

@@ -15,13 +15,13 @@ use crate::core::crypto::seal::{self, Key};
 use crate::core::shopify::discount::{self, Verdict};
 pub use crate::core::shopify::discount::{DiscountOutcome, DiscountRequest};
 use crate::core::shopify::oauth::{self, Grant, GrantAnswer};
-use crate::core::shopify::shop::ShopifyInstall;
+use crate::core::shopify::shop::{ShopFacts, ShopifyInstall};
 use crate::platform::clock::now;
 use crate::platform::{config, crypto, store};
 
 /// Long enough for a slow Admin API, short enough for an admin page request to fail visibly.
 const TIMEOUT: Duration = Duration::from_secs(15);
-const SHOP_NAME_QUERY: &str = "query ShopName { shop { name } }";
+const SHOP_FACTS_QUERY: &str = "query ShopFacts { shop { name currencyCode ianaTimezone } }";
 
 #[derive(Debug)]
 pub enum AdminError {
@@ -108,6 +108,7 @@ pub async fn ensure_installed(
     let app = App::load(env)?;
     let record = store::shop(env, shop).await?.unwrap_or_default();
     let now = now();
+    let needs_facts = record.needs_facts();
     let mut access = match record.shopify {
         Some(install)
             if !record.needs_reauth && (!install.refresh_due(now) || install.can_refresh(now)) =>
@@ -116,12 +117,12 @@ pub async fn ensure_installed(
         }
         _ => Access::granted(grant(&app, shop, Grant::TokenExchange { session_token }).await?),
     };
-    let name = if record.name.is_empty() {
-        learn_name(env, &app, shop, &mut access).await
+    let facts = if needs_facts {
+        learn_facts(env, &app, shop, &mut access).await
     } else {
         None
     };
-    save(env, shop, &access, name).await?;
+    save(env, shop, &access, facts).await?;
     Ok(())
 }
 
@@ -131,13 +132,13 @@ pub async fn exchange_code(env: &Env, shop: &str, code: &str) -> Result<(), Admi
     let mut access = Access::granted(grant(&app, shop, Grant::AuthorizationCode { code }).await?);
     let known = store::shop(env, shop)
         .await?
-        .is_some_and(|r| !r.name.is_empty());
-    let name = if known {
+        .is_some_and(|r| !r.needs_facts());
+    let facts = if known {
         None
     } else {
-        learn_name(env, &app, shop, &mut access).await
+        learn_facts(env, &app, shop, &mut access).await
     };
-    save(env, shop, &access, name).await?;
+    save(env, shop, &access, facts).await?;
     Ok(())
 }
 
@@ -239,20 +240,39 @@ impl Access {
     }
 }
 
-async fn learn_name(env: &Env, app: &App, shop: &str, access: &mut Access) -> Option<String> {
-    let answer = call(env, app, shop, access, &json!({ "query": SHOP_NAME_QUERY })).await;
-    let name = answer.as_ref().ok().and_then(|reply| {
+/// The shop's name, currency and time zone; failing to learn them is only logged.
+async fn learn_facts(env: &Env, app: &App, shop: &str, access: &mut Access) -> Option<ShopFacts> {
+    let answer = call(
+        env,
+        app,
+        shop,
+        access,
+        &json!({ "query": SHOP_FACTS_QUERY }),
+    )
+    .await;
+    let facts = answer.as_ref().ok().and_then(|reply| {
         let body = serde_json::from_str::<Value>(&reply.body).ok()?;
-        Some(body.pointer("/data/shop/name")?.as_str()?.to_string())
+        let shop = body.pointer("/data/shop")?;
+        let text = |key: &str| {
+            shop.get(key)
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty() && v.len() <= 255)
+                .map(str::to_string)
+        };
+        Some(ShopFacts {
+            name: text("name"),
+            currency: text("currencyCode"),
+            timezone: text("ianaTimezone"),
+        })
     });
-    match (&answer, &name) {
+    match (&answer, &facts) {
         (Err(e), _) => worker::console_warn!("shop name of {shop} not learned: {e}"),
         (Ok(reply), None) => {
             worker::console_warn!("no shop name for {shop} in HTTP {}", reply.status)
         }
         _ => {}
     }
-    name.filter(|n| !n.is_empty())
+    facts
 }
 
 /// POSTs a GraphQL body with the shop's token: refreshed first when it is about to expire,
@@ -344,9 +364,14 @@ async fn refresh(env: &Env, app: &App, shop: &str, access: &mut Access) -> Resul
 }
 
 /// Writes back what this work changed, in one write: new tokens, the re-authorization flag
-/// (unless someone else replaced the tokens we found meanwhile), and a newly learned name.
-async fn save(env: &Env, shop: &str, access: &Access, name: Option<String>) -> worker::Result<()> {
-    if !access.changed && !access.needs_reauth && name.is_none() {
+/// (unless someone else replaced the tokens we found meanwhile), and what was learned of the shop.
+async fn save(
+    env: &Env,
+    shop: &str,
+    access: &Access,
+    facts: Option<ShopFacts>,
+) -> worker::Result<()> {
+    if !access.changed && !access.needs_reauth && facts.is_none() {
         return Ok(());
     }
     let now = now();
@@ -364,8 +389,8 @@ async fn save(env: &Env, shop: &str, access: &Access, name: Option<String>) -> w
     if access.needs_reauth && (untouched || access.changed) {
         record.needs_reauth = true;
     }
-    if let Some(name) = name.filter(|_| record.name.is_empty()) {
-        record.name = name;
+    if let Some(facts) = facts {
+        record.learn(facts);
     }
     store::put_shop(env, shop, &record).await
 }

@@ -21,6 +21,15 @@ pub async fn playbook(env: &Env, domain: &str) -> Result<Playbook> {
     Ok(stored.unwrap_or_default())
 }
 
+/// Whether the merchant has ever saved a playbook (and so chose its consent mode).
+pub async fn playbook_saved(env: &Env, domain: &str) -> Result<bool> {
+    Ok(kv(env)?
+        .get(&format!("playbook:{domain}"))
+        .text()
+        .await?
+        .is_some())
+}
+
 /// The shop a WhatsApp business number belongs to (one number, one shop).
 pub async fn shop_for_number(env: &Env, phone_number_id: &str) -> Result<Option<ShopDomain>> {
     Ok(kv(env)?

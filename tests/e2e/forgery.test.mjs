@@ -114,7 +114,12 @@ beforeAll(async () => {
   app = await startApp();
   await installShop(app.kv, {
     delaySeconds: 3600,
-    record: { shopify: { sealed_access_token: seal("shpat_victim"), scope: "read_orders,write_discounts" }, installed_at: Date.now() - 60_000 },
+    record: {
+      shopify: { sealed_access_token: seal("shpat_victim"), scope: "read_orders,write_discounts" },
+      installed_at: Date.now() - 60_000,
+      currency: "USD",
+      timezone: "America/Toronto",
+    },
   });
   // The victim's consents: one opt-in from the storefront's checkout consent, one STOP.
   expect((await shopifyWebhook(app, "checkouts/update", checkoutOf(optedIn))).status).toBe(200);

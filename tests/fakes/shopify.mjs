@@ -266,7 +266,10 @@ export function createShopifyFake({ apiKey, apiSecret, now = Date.now, accessTok
     }
     if (/\bshop\s*\{[^}]*\bname\b/.test(body.query)) {
       const name = names.get(shop) ?? `Store ${shop.replace('.myshopify.com', '')}`;
-      return answer(json(200, { data: { shop: { name } }, extensions: cost(1) }));
+      const facts = { name };
+      if (/\bcurrencyCode\b/.test(body.query)) facts.currencyCode = 'USD';
+      if (/\bianaTimezone\b/.test(body.query)) facts.ianaTimezone = 'America/Toronto';
+      return answer(json(200, { data: { shop: facts }, extensions: cost(1) }));
     }
     invalid.push({ shop, body: text, problems: ['query the fake does not know'] });
     return answer(json(200, { errors: [{ message: 'Field is not supported by the fake', extensions: { code: 'undefinedField' } }] }));

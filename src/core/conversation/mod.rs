@@ -26,7 +26,9 @@ pub mod plan;
 mod replies;
 
 use phrases::*;
-pub use replies::{cart_buttons, reply_text, window_open, ReplyKind, SERVICE_WINDOW_MS};
+pub use replies::{
+    cart_buttons, reply_text, window_closes_at, window_open, ReplyKind, SERVICE_WINDOW_MS,
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -250,6 +252,17 @@ pub fn interpret(content: &Content, faq: &Faq, lang: Lang) -> Intent {
             }
         }
         Content::Other(_) => Intent::Unknown,
+    }
+}
+
+/// What the bot would answer to `text` right now: the FAQ entry it would send (`None`: the
+/// conversation would go to the merchant's inbox, or the text is a keyword), and the language
+/// it reads the text in. The merchant tries questions with it in the admin page.
+pub fn try_faq(faq: &Faq, text: &str) -> (Option<usize>, Lang) {
+    let lang = guess_language(text, None);
+    match interpret(&Content::Text(text.to_string()), faq, lang) {
+        Intent::Faq { index, .. } => (Some(index), lang),
+        _ => (None, lang),
     }
 }
 

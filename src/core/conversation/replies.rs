@@ -69,6 +69,13 @@ pub fn cart_buttons(lang: Lang) -> [(&'static str, &'static str); 2] {
 /// Free-form messages may go out only within 24 hours of the shopper's last message.
 pub const SERVICE_WINDOW_MS: i64 = 24 * HOUR_MS;
 
+/// When the window that `last_inbound` opened closes, if it is still open at `now`.
+pub fn window_closes_at(last_inbound: Option<Millis>, now: Millis) -> Option<Millis> {
+    window_open(last_inbound, now)
+        .then(|| last_inbound.map(|at| at.plus_millis(SERVICE_WINDOW_MS)))
+        .flatten()
+}
+
 pub fn window_open(last_inbound: Option<Millis>, now: Millis) -> bool {
     last_inbound.is_some_and(|at| now.0 >= at.0 && now.0 - at.0 < SERVICE_WINDOW_MS)
 }

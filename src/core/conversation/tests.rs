@@ -35,11 +35,37 @@ mod window {
         assert!(window_open(Some(at), at.plus_millis(SERVICE_WINDOW_MS - 1)));
         assert!(!window_open(Some(at), at.plus_millis(SERVICE_WINDOW_MS)));
         assert!(!window_open(None, at));
+        assert_eq!(
+            window_closes_at(Some(at), at.plus_millis(1)),
+            Some(at.plus_millis(SERVICE_WINDOW_MS))
+        );
+        assert_eq!(
+            window_closes_at(Some(at), at.plus_millis(SERVICE_WINDOW_MS)),
+            None
+        );
     }
 }
 
 mod reading {
     use super::super::*;
+
+    #[test]
+    fn trying_a_question_gives_the_answer_the_bot_would_send() {
+        let faq = Faq {
+            entries: vec![FaqEntry {
+                question: "Do you ship to Lisbon?".into(),
+                answer: "Yes, in 3 days.".into(),
+                language: Some("en".into()),
+                keywords: vec!["ship".into(), "shipping".into(), "lisbon".into()],
+            }],
+        };
+        assert_eq!(try_faq(&faq, "Do you ship to Lisbon?"), (Some(0), Lang::En));
+        assert_eq!(
+            try_faq(&faq, "Quero falar com uma pessoa"),
+            (None, Lang::Pt)
+        );
+        assert_eq!(try_faq(&faq, "STOP").0, None);
+    }
 
     fn text(t: &str) -> Intent {
         interpret(&Content::Text(t.into()), &Faq::default(), Lang::En)

@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::{EndReason, Journey, SkipReason, Status, StepState};
+use crate::core::metrics::OVERDUE_AFTER_MS;
 use crate::core::values::ids::{CheckoutToken, StepId};
+use crate::core::values::time::Millis;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -66,5 +68,59 @@ impl Journey {
                 })
                 .collect(),
         }
+    }
+}
+
+/// The step states that still have work ahead of them, as summaries name them.
+const OPEN_STATES: [&str; 5] = ["pending", "gating", "discounting", "granted", "attempting"];
+
+impl Summary {
+    /// Steps of a running journey that were due more than a minute ago and are not done: a
+    /// health figure of the dashboard (an alarm that did not fire, a send stuck somewhere).
+    pub fn overdue_steps(&self, now: Millis) -> usize {
+        if self.status != JourneyStatus::Active {
+            return 0;
+        }
+        let late = now.plus_millis(-OVERDUE_AFTER_MS);
+        self.steps
+            .iter()
+            .filter(|s| OPEN_STATES.contains(&s.state.as_str()))
+            .filter(|s| Millis::parse_rfc3339(&s.due_at).is_some_and(|d| d < late))
+            .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overdue_steps_are_open_and_due_over_a_minute_ago() {
+        let step = |state: &str, due_at: &str| StepSummary {
+            id: "s".into(),
+            due_at: due_at.into(),
+            state: state.into(),
+            reason: None,
+        };
+        let mut summary = Summary {
+            checkout_token: "c".into(),
+            status: JourneyStatus::Active,
+            end_reason: None,
+            holdout: false,
+            phone: None,
+            cart_total: None,
+            currency: None,
+            started_at: "2027-01-15T08:00:00.000Z".into(),
+            steps: vec![
+                step("pending", "2027-01-15T08:00:00.000Z"),
+                step("granted", "2027-01-15T08:58:30.000Z"),
+                step("sent", "2027-01-15T08:00:00.000Z"),
+                step("pending", "2027-01-15T09:30:00.000Z"),
+            ],
+        };
+        let now = Millis::parse_rfc3339("2027-01-15T09:00:00Z").unwrap();
+        assert_eq!(summary.overdue_steps(now), 2);
+        summary.status = JourneyStatus::Ended;
+        assert_eq!(summary.overdue_steps(now), 0);
     }
 }

@@ -2,6 +2,7 @@
 //! Admin API token grants.
 
 pub mod discount;
+pub mod embedding;
 pub mod oauth;
 pub mod payloads;
 pub mod shop;

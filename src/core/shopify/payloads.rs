@@ -68,6 +68,8 @@ impl std::error::Error for PayloadError {}
 
 const MAX_TITLE_CHARS: usize = 60;
 const MAX_TOKEN_CHARS: usize = 128;
+/// Digits of the largest 64-bit id.
+const MAX_ID_DIGITS: usize = 20;
 /// Links kept from a payload (the checkout's recovery URL, the order's status page).
 const MAX_URL_CHARS: usize = 2000;
 
@@ -300,14 +302,18 @@ fn summarize_items(lines: &[RawLineItem], currency: Option<&str>) -> Items {
 }
 
 /// Shopify ids are JSON numbers above 2^53 at times: kept as their decimal text.
+/// Shopify's ids are positive 64-bit integers, sent as numbers or digit strings. Anything
+/// else (a fraction, an exponent, a string of a thousand digits) is no id: ids become KV keys
+/// and storage names.
 fn numeric_id(v: &serde_json::Value) -> Option<String> {
-    match v {
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        serde_json::Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
-            Some(s.clone())
-        }
-        _ => None,
-    }
+    let digits = match v {
+        serde_json::Value::Number(n) => n.as_u64()?.to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        _ => return None,
+    };
+    let valid =
+        (1..=MAX_ID_DIGITS).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+    valid.then_some(digits)
 }
 
 /// The checkout `checkouts/delete` names: by its token since Admin API 2026-04, by its numeric
@@ -474,6 +480,36 @@ mod tests {
         assert_eq!(d.token, Some(CheckoutToken::new("abc123")));
         assert_eq!(d.id, None);
         assert!(DeletedCheckout::from_webhook(br#"{"cart_token": "c1"}"#).is_err());
+    }
+
+    #[test]
+    fn ids_are_bounded_digits() {
+        use serde_json::json;
+        assert_eq!(
+            numeric_id(&json!(6354782910463u64)).as_deref(),
+            Some("6354782910463")
+        );
+        assert_eq!(numeric_id(&json!("777")).as_deref(), Some("777"));
+        for bad in [
+            json!(1.5),
+            json!(-3),
+            json!(""),
+            json!("12a"),
+            json!("9".repeat(21)),
+            json!(null),
+        ] {
+            assert_eq!(numeric_id(&bad), None, "{bad}");
+        }
+        let huge = format!(
+            r#"{{"customer": {{"id": 1}}, "data_request": {{"id": "{}"}}}}"#,
+            "7".repeat(5000)
+        );
+        assert_eq!(
+            CustomerRequest::from_webhook(huge.as_bytes())
+                .unwrap()
+                .data_request_id,
+            None
+        );
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub struct ShopRecord {
     /// The shop's IANA time zone (quiet hours fall back on it).
     #[serde(default)]
     pub timezone: Option<String>,
+    /// The shop's currency (ISO 4217), in which the dashboard shows money.
+    #[serde(default)]
+    pub currency: Option<String>,
     /// Sends per second allowed on the shop's WhatsApp number (Meta's default tier: 80).
     #[serde(default)]
     pub messages_per_second: Option<u32>,
@@ -32,7 +35,29 @@ pub struct ShopRecord {
 /// Meta's default throughput for a Cloud API business number.
 pub const DEFAULT_MESSAGES_PER_SECOND: u32 = 80;
 
+/// What Shopify says about the shop (`shop { name currencyCode ianaTimezone }`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ShopFacts {
+    pub name: Option<String>,
+    pub currency: Option<String>,
+    pub timezone: Option<String>,
+}
+
 impl ShopRecord {
+    /// Something Shopify could tell us is still unknown.
+    pub fn needs_facts(&self) -> bool {
+        self.name.is_empty() || self.currency.is_none() || self.timezone.is_none()
+    }
+
+    /// Takes what was unknown from `facts`; what we knew stays.
+    pub fn learn(&mut self, facts: ShopFacts) {
+        if self.name.is_empty() {
+            self.name = facts.name.unwrap_or_default();
+        }
+        self.currency = self.currency.take().or(facts.currency);
+        self.timezone = self.timezone.take().or(facts.timezone);
+    }
+
     pub fn messages_per_second(&self) -> u32 {
         self.messages_per_second
             .filter(|n| *n > 0)

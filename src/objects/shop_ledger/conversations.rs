@@ -8,18 +8,21 @@ use worker::Result;
 use super::db::{i, s, Db, Int, Text};
 use super::journeys::EVENT_MEMORY_MS;
 use crate::core::conversation::plan::{self, Inbound, InboxEntry, Plan, Snapshot};
-use crate::core::conversation::{Faq, SERVICE_WINDOW_MS};
+use crate::core::conversation::{window_closes_at, Faq, SERVICE_WINDOW_MS};
 use crate::core::crypto::seal;
 use crate::core::values::ids::{CheckoutToken, Wamid};
 use crate::core::values::phone::Phone;
 use crate::core::values::time::Millis;
 use crate::core::whatsapp::inbound::InboundEvent;
-use crate::objects::protocol::{Conversation, InboundCall, InboundPlan, Inbox, Resolve, Resolved};
+use crate::objects::protocol::{
+    Conversation, InboundCall, InboundPlan, Inbox, ReplyTarget, ReplyWindow, Resolve, Resolved,
+};
 
 const FAQ_KEY: &str = "faq";
 
 #[derive(Deserialize)]
 struct InboxRow {
+    phone_hash: String,
     phone: String,
     name: Option<String>,
     last_message: String,
@@ -249,22 +252,31 @@ impl Db {
         )
     }
 
-    pub fn inbox(&self) -> Result<Inbox> {
+    pub fn inbox(&self, now: Millis) -> Result<Inbox> {
         let rows: Vec<InboxRow> = self.rows(
-            "SELECT phone, name, last_message, since FROM inbox WHERE resolved_at IS NULL
+            "SELECT phone_hash, phone, name, last_message, since FROM inbox WHERE resolved_at IS NULL
              ORDER BY since LIMIT 200",
             vec![],
         )?;
-        Ok(Inbox {
-            conversations: rows
-                .iter()
-                .map(|r| Conversation {
-                    phone: self.open(&r.phone),
-                    name: r.name.as_deref().map(|n| self.open(n)),
-                    last_message: self.open(&r.last_message),
-                    since: Millis(r.since).to_rfc3339(),
-                })
-                .collect(),
+        let mut conversations = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let last = self.last_inbound(&r.phone_hash)?;
+            conversations.push(Conversation {
+                phone: self.open(&r.phone),
+                name: r.name.as_deref().map(|n| self.open(n)),
+                last_message: self.open(&r.last_message),
+                since: Millis(r.since).to_rfc3339(),
+                window_closes_at: window_closes_at(last, now).map(Millis::to_rfc3339),
+            });
+        }
+        Ok(Inbox { conversations })
+    }
+
+    pub fn reply_target(&self, t: ReplyTarget) -> Result<ReplyWindow> {
+        let phone_hash = self.hash(&t.phone);
+        Ok(ReplyWindow {
+            waiting: self.waiting_for_human(&phone_hash)?,
+            last_inbound: self.last_inbound(&phone_hash)?,
         })
     }
 

@@ -4,14 +4,26 @@
 use serde::{Deserialize, Serialize};
 use worker::{Result, SqlStorageValue};
 
-use super::db::{i, Count, Db};
-use crate::core::metrics::MetricsBy;
-use crate::objects::protocol::MetricsQuery;
+use super::db::{i, Count, Db, Text};
+use crate::core::metrics::{add_sample, p75, valid_vital, MetricsBy, WEB_VITALS};
+use crate::core::values::time::Millis;
+use crate::objects::protocol::{MetricsQuery, RecordVital};
 
-/// The funnel's columns, in order (docs/rules.md §4); each counts journeys that reached the stage.
-const FUNNEL: &str = "count(*) AS abandoned, count(eligible_at) AS eligible,
-  count(messaged_at) AS messaged, count(delivered_at) AS delivered, count(read_at) AS read,
-  count(replied_at) AS replied, count(clicked_at) AS clicked, count(recovered_at) AS recovered";
+fn vital_key(name: &str) -> String {
+    format!("vital:{name}")
+}
+
+/// The funnel's columns, in order (docs/rules.md §4); each counts journeys that reached the
+/// stage. Abandoned counts every journey with a phone, held-out ones included; the later
+/// stages are the messaged group's (held-out journeys are reported beside it).
+const FUNNEL: &str = "count(*) AS abandoned,
+  count(CASE WHEN holdout = 0 THEN eligible_at END) AS eligible,
+  count(CASE WHEN holdout = 0 THEN messaged_at END) AS messaged,
+  count(CASE WHEN holdout = 0 THEN delivered_at END) AS delivered,
+  count(CASE WHEN holdout = 0 THEN read_at END) AS read,
+  count(CASE WHEN holdout = 0 THEN replied_at END) AS replied,
+  count(CASE WHEN holdout = 0 THEN clicked_at END) AS clicked,
+  count(CASE WHEN holdout = 0 THEN recovered_at END) AS recovered";
 
 #[derive(Deserialize, Serialize)]
 struct Funnel {
@@ -53,13 +65,12 @@ struct GroupRow {
 }
 
 impl Db {
-    pub fn metrics(&self, q: MetricsQuery) -> Result<serde_json::Value> {
+    pub fn metrics(&self, q: MetricsQuery, now: Millis) -> Result<serde_json::Value> {
         let range = || vec![i(q.from.0), i(q.to.0)];
         let within = "started_at >= ? AND started_at < ?";
-        // The funnel is the messaged group's; held-out journeys are reported beside it.
         let funnel: Funnel = self
             .rows(
-                &format!("SELECT {FUNNEL} FROM journeys WHERE holdout = 0 AND {within}"),
+                &format!("SELECT {FUNNEL} FROM journeys WHERE {within}"),
                 range(),
             )?
             .into_iter()
@@ -147,7 +158,43 @@ impl Db {
                 "lift": crate::core::gate::holdout::lift(messaged, held_out),
             },
             "breakdown": breakdown,
+            "health": self.health(now)?,
         }))
+    }
+
+    /// The health figures beside the funnel: steps overdue now, journeys the reconciliation
+    /// sweep started (none: it does not exist yet), and the admin page's own web vitals.
+    fn health(&self, now: Millis) -> Result<serde_json::Value> {
+        let rows: Vec<Text> = self.rows(
+            "SELECT summary AS v FROM journeys WHERE status = 'active' AND summary IS NOT NULL",
+            vec![],
+        )?;
+        let overdue: usize = self
+            .summaries(&rows)
+            .iter()
+            .map(|j| j.overdue_steps(now))
+            .sum();
+        let mut vitals = serde_json::Map::new();
+        for name in WEB_VITALS {
+            let samples: Vec<f64> = self.json_setting(&vital_key(name))?;
+            let figure = p75(&samples).map(|p| serde_json::json!({ "p75": p, "n": samples.len() }));
+            vitals.insert(name.to_string(), figure.unwrap_or(serde_json::Value::Null));
+        }
+        Ok(serde_json::json!({
+            "overdue_steps": overdue,
+            "swept": 0,
+            "web_vitals": vitals,
+        }))
+    }
+
+    pub fn record_vital(&self, v: RecordVital) -> Result<()> {
+        if !valid_vital(&v.name, v.value) {
+            return Ok(());
+        }
+        let key = vital_key(&v.name);
+        let mut samples: Vec<f64> = self.json_setting(&key)?;
+        add_sample(&mut samples, v.value);
+        self.put_json_setting(&key, &samples)
     }
 
     fn grouped(
@@ -157,7 +204,7 @@ impl Db {
         args: Vec<SqlStorageValue>,
     ) -> Result<serde_json::Value> {
         let rows: Vec<Grouped> = self.rows(
-            &format!("SELECT {select} FROM journeys WHERE holdout = 0 AND {within} GROUP BY key ORDER BY key"),
+            &format!("SELECT {select} FROM journeys WHERE {within} GROUP BY key ORDER BY key"),
             args,
         )?;
         Ok(serde_json::to_value(rows)?)
