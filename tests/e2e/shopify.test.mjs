@@ -93,6 +93,11 @@ describe("managed installation", () => {
       installed: true,
       needs_reauth: false,
       whatsapp_connected: false,
+      // Learned from Shopify with the name: the dashboard's currency and time zone.
+      currency: "USD",
+      timezone: "America/Toronto",
+      optin_embed_enabled: null,
+      consent_mode_chosen: false,
     });
 
     const [grant, ...more] = app.shopify.grantsFor(shop);
