@@ -172,3 +172,12 @@ export function SaveBar({ id, onSave, onDiscard, saving }: { id: string; onSave(
     </ui-save-bar>
   );
 }
+
+/** A table that may scroll sideways on a phone: a labelled region the keyboard can scroll. */
+export function TableWrap({ label, children }: { label: string; children: ComponentChildren }) {
+  return (
+    <div class="table-wrap" role="region" aria-label={label} tabIndex={0}>
+      {children}
+    </div>
+  );
+}

@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import { get, put, type ConsentRecord, type Playbook } from "../api";
 import type { Key } from "../i18n";
-import { Button, Loading, SaveBar, Select, TextField, toast, useApp, useLoad, useSaveBar } from "../ui";
+import { Button, Loading, TableWrap, SaveBar, Select, TextField, toast, useApp, useLoad, useSaveBar } from "../ui";
 import { source } from "../words";
 
 export function ConsentPage() {
@@ -87,7 +87,7 @@ function Lookup() {
             <strong>{result.phone}</strong> · {fmt.t("lookup_status", { status: fmt.t(`status_${result.status}` as Key) })}
           </p>
           {result.records.length > 0 && (
-            <div class="table-wrap">
+            <TableWrap label={fmt.t("lookup_title")}>
               <table>
                 <thead>
                   <tr>
@@ -108,7 +108,7 @@ function Lookup() {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
           )}
         </div>
       )}

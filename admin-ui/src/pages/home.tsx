@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import { get, optional, type BreakdownRow, type Funnel, type Metrics, type Playbook, type WabaTemplate, type Whatsapp } from "../api";
 import { DayChart } from "../chart";
 import type { Fmt, Key } from "../i18n";
-import { Loading, Select, TextField, useApp, useLoad } from "../ui";
+import { Loading, Select, TableWrap, TextField, useApp, useLoad } from "../ui";
 import { failure, skip } from "../words";
 
 const STAGES: (keyof Funnel)[] = ["abandoned", "eligible", "messaged", "delivered", "read", "replied", "clicked", "recovered"];
@@ -191,7 +191,7 @@ function Figures({ all, holdoutPercent }: { all: (Metrics | null)[]; holdoutPerc
         {m.failures.length === 0 ? (
           <p>{fmt.t("none_yet")}</p>
         ) : (
-          <div class="table-wrap">
+          <TableWrap label={fmt.t("failures_title")}>
             <table data-testid="failures">
               <thead>
                 <tr>
@@ -215,7 +215,7 @@ function Figures({ all, holdoutPercent }: { all: (Metrics | null)[]; holdoutPerc
                 })}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         )}
       </s-section>
       <s-section heading={fmt.t("skips_title")}>
@@ -321,7 +321,7 @@ function Breakdown({ heading, rows, cols, segment, currency }: { heading: string
       {!rows || rows.length === 0 ? (
         <p>{fmt.t("none_yet")}</p>
       ) : (
-        <div class="table-wrap">
+        <TableWrap label={heading}>
           <table>
             <thead>
               <tr>
@@ -346,7 +346,7 @@ function Breakdown({ heading, rows, cols, segment, currency }: { heading: string
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
     </s-section>
   );
