@@ -156,7 +156,7 @@ const en = {
   wa_phone_id: "Phone number ID",
   wa_waba_id: "WhatsApp Business Account ID",
   wa_token: "Access token",
-  wa_token_help: "Stored encrypted and never shown again. Leave empty to keep the current one.",
+  wa_token_help: "Stored encrypted and never shown again, not even to you.",
   wa_mps: "Messages per second",
   wa_mps_help: "Your number's throughput at Meta (80 by default).",
   wa_connect_button: "Connect",
@@ -229,6 +229,8 @@ const en = {
   step_state_delivered: "Delivered",
   step_state_read: "Read",
   step_state_other: "In progress",
+  step_state_cancelled: "Not needed",
+  step_state_unknown: "Outcome unknown (not repeated)",
 };
 
 export type Key = keyof typeof en;
@@ -384,7 +386,7 @@ const ptBR: Partial<Dict> = {
   wa_phone_id: "ID do número de telefone",
   wa_waba_id: "ID da conta do WhatsApp Business",
   wa_token: "Token de acesso",
-  wa_token_help: "Guardado criptografado e nunca mostrado de novo. Deixe vazio para manter o atual.",
+  wa_token_help: "Guardado criptografado e nunca mais mostrado, nem para você.",
   wa_mps: "Mensagens por segundo",
   wa_mps_help: "A capacidade do seu número na Meta (80 por padrão).",
   wa_connect_button: "Conectar",
@@ -453,6 +455,8 @@ const ptBR: Partial<Dict> = {
   step_state_delivered: "Entregue",
   step_state_read: "Lida",
   step_state_other: "Em andamento",
+  step_state_cancelled: "Não foi necessária",
+  step_state_unknown: "Resultado desconhecido (não repetida)",
 };
 
 const es: Partial<Dict> = {
@@ -605,7 +609,7 @@ const es: Partial<Dict> = {
   wa_phone_id: "ID del número de teléfono",
   wa_waba_id: "ID de la cuenta de WhatsApp Business",
   wa_token: "Token de acceso",
-  wa_token_help: "Se guarda cifrado y nunca se vuelve a mostrar. Déjalo vacío para conservar el actual.",
+  wa_token_help: "Se guarda cifrado y no se vuelve a mostrar, ni siquiera a ti.",
   wa_mps: "Mensajes por segundo",
   wa_mps_help: "La capacidad de tu número en Meta (80 por defecto).",
   wa_connect_button: "Conectar",
@@ -674,6 +678,8 @@ const es: Partial<Dict> = {
   step_state_delivered: "Entregado",
   step_state_read: "Leído",
   step_state_other: "En curso",
+  step_state_cancelled: "No hizo falta",
+  step_state_unknown: "Resultado desconocido (no se repite)",
 };
 
 export type Lang = "en" | "pt-BR" | "es";

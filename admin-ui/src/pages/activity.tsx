@@ -5,7 +5,7 @@ import type { Key } from "../i18n";
 import { Loading, Select, TextField, useApp, useLoad } from "../ui";
 import { ending, skip } from "../words";
 
-const STATES = new Set(["pending", "sent", "skipped", "failed", "delivered", "read"]);
+const STATES = new Set(["pending", "sent", "skipped", "failed", "delivered", "read", "cancelled", "unknown"]);
 
 export function ActivityPage() {
   const { fmt } = useApp();

@@ -112,7 +112,7 @@ function Dashboard({ holdoutPercent }: { holdoutPercent: number }) {
   };
   return (
     <>
-      <s-section heading={fmt.t("range")}>
+      <s-section>
         <div class="range">
           <Select
             label={fmt.t("range")}

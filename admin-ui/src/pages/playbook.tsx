@@ -137,6 +137,7 @@ function Editor({ saved: initial, templates }: { saved: Playbook; templates: Wab
               ]}
             />
             <TextField label={fmt.t("default_language")} value={draft.default_language} error={mark("default_language")} onInput={(v) => update((p) => (p.default_language = v.trim()))} />
+            <Checkbox label={fmt.t("stop_on_reply")} checked={draft.stop_on_reply} onChange={(v) => update((p) => (p.stop_on_reply = v))} error={mark("stop_on_reply")} />
           </div>
         </s-section>
         <s-section heading={fmt.t("steps_title")}>
@@ -170,7 +171,6 @@ function Editor({ saved: initial, templates }: { saved: Playbook; templates: Wab
                       label={fmt.t("step_delay")}
                       value={+(step.delay_seconds / SECONDS[unit]).toFixed(4)}
                       error={mark(`${at}.delay_seconds`)}
-                      details={fmt.t("delay_help")}
                       onInput={(v) => updateStep(i, (s) => (s.delay_seconds = Math.round(intOr(v, 0) * SECONDS[unit])))}
                     />
                     <Select
@@ -179,6 +179,7 @@ function Editor({ saved: initial, templates }: { saved: Playbook; templates: Wab
                       onInput={(v) => setUnits((u) => u.map((x, k) => (k === i ? (v as Unit) : x)))}
                       options={(["minutes", "hours", "days"] as Unit[]).map((u) => ({ value: u, label: fmt.t(`unit_${u}` as Key) }))}
                     />
+                    <p class="muted delay-help">{fmt.t("delay_help")}</p>
                   </div>
                   {names ? (
                     <Select
@@ -247,7 +248,6 @@ function Editor({ saved: initial, templates }: { saved: Playbook; templates: Wab
                   <TextField
                     label={fmt.t("min_cart")}
                     value={step.when?.min_cart_value ?? ""}
-                    placeholder="150.00"
                     error={mark(`${at}.when.min_cart_value`) ?? mark(`${at}.when`)}
                     onInput={(v) => updateStep(i, (s) => setWhen(s, "min_cart_value", v))}
                   />
@@ -293,7 +293,6 @@ function Editor({ saved: initial, templates }: { saved: Playbook; templates: Wab
               <TextField kind="number" min={1} label={fmt.t("caps_window")} value={draft.caps.window_days} error={mark("caps.window_days")} onInput={(v) => update((p) => (p.caps!.window_days = intOr(v, 0)))} />
             </div>
           )}
-          <Checkbox label={fmt.t("stop_on_reply")} checked={draft.stop_on_reply} onChange={(v) => update((p) => (p.stop_on_reply = v))} />
           <div class="fields">
             <TextField kind="number" min={0} max={50} label={fmt.t("holdout_percent")} details={fmt.t("holdout_help")} value={draft.holdout_percent} error={mark("holdout_percent")} onInput={(v) => update((p) => (p.holdout_percent = intOr(v, 0)))} />
             <TextField kind="number" min={1} label={fmt.t("ttl")} value={draft.journey_ttl_days} error={mark("journey_ttl_days")} onInput={(v) => update((p) => (p.journey_ttl_days = intOr(v, 0)))} />
