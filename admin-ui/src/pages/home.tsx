@@ -1,5 +1,5 @@
 // Home: the setup checklist until the shop is ready, then the dashboard (DESIGN.md §8).
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { get, optional, type BreakdownRow, type Funnel, type Metrics, type Playbook, type WabaTemplate, type Whatsapp } from "../api";
 import { DayChart } from "../chart";
 import type { Fmt, Key } from "../i18n";
@@ -106,6 +106,11 @@ function Dashboard({ holdoutPercent }: { holdoutPercent: number }) {
       ]),
     [q],
   );
+  // The figures follow what happens while the page is open.
+  useEffect(() => {
+    const t = setInterval(() => document.visibilityState === "visible" && data.reload(), 10_000);
+    return () => clearInterval(t);
+  }, [q]);
   const preset = (p: string) => {
     const n = Number(p);
     setRange(n ? { from: daysAgo(n - 1), to: daysAgo(0), preset: p } : { ...range, preset: "custom" });
