@@ -2,10 +2,10 @@
 // web components draw it; each section of the app is one route.
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { get, type Shop } from "./api";
+import { get, prefetch, type Shop } from "./api";
 import { makeFmt, type Key } from "./i18n";
 import { Ctx, Loading, useLoad } from "./ui";
-import { Home } from "./pages/home";
+import { Home, homePaths } from "./pages/home";
 import { PlaybookPage } from "./pages/playbook";
 import { WhatsappPage } from "./pages/whatsapp";
 import { ConsentPage } from "./pages/consent";
@@ -98,5 +98,7 @@ function App() {
   );
 }
 
+// Everything the first screen needs is asked for at once, not one answer after another.
+prefetch(["/api/shop", ...(current() === "/" ? homePaths() : [])]);
 render(<App />, document.getElementById("app")!);
 reportWebVitals();

@@ -129,7 +129,7 @@ export const adminUrl = (app, path = "/", { locale = "en", shop = SHOP } = {}) =
 export async function settled(page) {
   await page.waitForFunction(() => {
     const page = document.querySelector("s-page");
-    return page && !document.querySelector(".loading");
+    return page && !document.querySelector(".loading, .pending");
   });
   await page.evaluate(() => document.fonts?.ready);
 }

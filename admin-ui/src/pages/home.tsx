@@ -19,6 +19,36 @@ const BASE: Partial<Record<keyof Funnel, keyof Funnel>> = {
   recovered: "messaged",
 };
 
+const RANGE_KEY = "cartback.range";
+function remembered(): string | null {
+  try {
+    return localStorage.getItem(RANGE_KEY);
+  } catch {
+    return null;
+  }
+}
+function remember(preset: string | null) {
+  try {
+    if (preset) localStorage.setItem(RANGE_KEY, preset);
+  } catch {
+    // Storage may be refused to a framed page; the default range is fine then.
+  }
+}
+
+/** The dashboard's metrics calls for a range: the main one (by day) first. */
+export const metricsPaths = (q: string) => ["day", "step", "template", "segment", "product"].map((by) => `/api/metrics?${q}&by=${by}`);
+
+/** What the home page asks for, to start it at once. */
+export function homePaths() {
+  const n = Number(remembered()) || 30;
+  return [
+    "/api/whatsapp",
+    "/api/playbook",
+    "/api/templates",
+    ...metricsPaths(`from=${daysAgo(n - 1)}&to=${daysAgo(0)}`),
+  ];
+}
+
 const isoDay = (d: Date) => d.toISOString().slice(0, 10);
 const daysAgo = (n: number) => isoDay(new Date(Date.now() - n * 86_400_000));
 
@@ -93,26 +123,30 @@ function Checklist({ items }: { items: { key: Key; done: boolean | null; href?: 
 
 function Dashboard({ holdoutPercent }: { holdoutPercent: number }) {
   const { fmt } = useApp();
-  const [range, setRange] = useState({ from: daysAgo(29), to: daysAgo(0), preset: "30" });
+  // The last range chosen (7, 30 or 90 days) is kept for the next visit.
+  const [range, setRange] = useState(() => {
+    const n = Number(remembered()) || 30;
+    return { from: daysAgo(n - 1), to: daysAgo(0), preset: String(n) };
+  });
   const q = `from=${range.from}&to=${range.to}`;
-  const data = useLoad(
-    () =>
-      Promise.all([
-        get<Metrics>(`/api/metrics?${q}&by=day`),
-        get<Metrics>(`/api/metrics?${q}&by=step`),
-        get<Metrics>(`/api/metrics?${q}&by=template`),
-        get<Metrics>(`/api/metrics?${q}&by=segment`),
-        optional<Metrics>(`/api/metrics?${q}&by=product`),
-      ]),
+  const [main, ...rest] = metricsPaths(q);
+  const data = useLoad(() => get<Metrics>(main), [q]);
+  const more = useLoad(
+    () => Promise.all([get<Metrics>(rest[0]), get<Metrics>(rest[1]), get<Metrics>(rest[2]), optional<Metrics>(rest[3])]),
     [q],
   );
   // The figures follow what happens while the page is open.
   useEffect(() => {
-    const t = setInterval(() => document.visibilityState === "visible" && data.reload(), 10_000);
+    const t = setInterval(() => {
+      if (document.visibilityState !== "visible") return;
+      data.reload();
+      more.reload();
+    }, 10_000);
     return () => clearInterval(t);
   }, [q]);
   const preset = (p: string) => {
     const n = Number(p);
+    remember(n ? p : null);
     setRange(n ? { from: daysAgo(n - 1), to: daysAgo(0), preset: p } : { ...range, preset: "custom" });
   };
   return (
@@ -134,14 +168,14 @@ function Dashboard({ holdoutPercent }: { holdoutPercent: number }) {
           <TextField label={fmt.t("range_to")} value={range.to} placeholder="YYYY-MM-DD" onInput={(v) => /^\d{4}-\d\d-\d\d$/.test(v) && setRange({ ...range, to: v, preset: "custom" })} />
         </div>
       </s-section>
-      {data.data ? <Figures all={data.data} holdoutPercent={holdoutPercent} /> : <Loading error={data.error} retry={data.reload} minHeight={900} />}
+      {data.data ? <Figures m={data.data} more={more.data} holdoutPercent={holdoutPercent} /> : <Loading error={data.error} retry={data.reload} minHeight={900} />}
     </>
   );
 }
 
-function Figures({ all, holdoutPercent }: { all: (Metrics | null)[]; holdoutPercent: number }) {
+function Figures({ m, more, holdoutPercent }: { m: Metrics; more: (Metrics | null)[] | null; holdoutPercent: number }) {
   const { fmt } = useApp();
-  const [m, bySteps, byTemplates, bySegments, byProducts] = all as [Metrics, Metrics, Metrics, Metrics, Metrics | null];
+  const [bySteps, byTemplates, bySegments, byProducts] = more ?? [null, null, null, null];
   const money = (v: string | null | undefined) => moneyIn(fmt, v, m.currency);
   return (
     <>
@@ -186,10 +220,10 @@ function Figures({ all, holdoutPercent }: { all: (Metrics | null)[]; holdoutPerc
       <s-section heading={fmt.t("chart_title")}>
         <DayChart rows={m.breakdown ?? []} from={m.from} to={m.to} fmt={fmt} />
       </s-section>
-      <div class="grid2">
-        <Breakdown heading={fmt.t("by_step")} rows={bySteps.breakdown} cols={["messaged", "failed", "skipped"]} />
-        <Breakdown heading={fmt.t("by_template")} rows={byTemplates.breakdown} cols={["messaged", "failed", "skipped"]} />
-        <Breakdown heading={fmt.t("by_segment")} rows={bySegments.breakdown} cols={["abandoned", "messaged", "recovered"]} segment />
+      <div class="grid2" style={{ minHeight: more ? undefined : 320 }}>
+        <Breakdown heading={fmt.t("by_step")} rows={bySteps?.breakdown} cols={["messaged", "failed", "skipped"]} />
+        <Breakdown heading={fmt.t("by_template")} rows={byTemplates?.breakdown} cols={["messaged", "failed", "skipped"]} />
+        <Breakdown heading={fmt.t("by_segment")} rows={bySegments?.breakdown} cols={["abandoned", "messaged", "recovered"]} segment />
         {byProducts && <Breakdown heading={fmt.t("by_product")} rows={byProducts.breakdown} cols={["abandoned", "recovered", "revenue"]} currency={m.currency} />}
       </div>
       <s-section heading={fmt.t("failures_title")}>
@@ -314,7 +348,7 @@ function Holdout({ m, holdoutPercent }: { m: Metrics; holdoutPercent: number }) 
 
 type Col = "abandoned" | "messaged" | "failed" | "skipped" | "recovered" | "revenue";
 
-function Breakdown({ heading, rows, cols, segment, currency }: { heading: string; rows: BreakdownRow[] | null; cols: Col[]; segment?: boolean; currency?: string | null }) {
+function Breakdown({ heading, rows, cols, segment, currency }: { heading: string; rows: BreakdownRow[] | null | undefined; cols: Col[]; segment?: boolean; currency?: string | null }) {
   const { fmt } = useApp();
   const name = (k: string | null) => {
     if (k === null) return fmt.t("unnamed");
@@ -323,7 +357,9 @@ function Breakdown({ heading, rows, cols, segment, currency }: { heading: string
   };
   return (
     <s-section heading={heading}>
-      {!rows || rows.length === 0 ? (
+      {rows === undefined ? (
+        <p class="muted pending">{fmt.t("loading")}</p>
+      ) : !rows || rows.length === 0 ? (
         <p>{fmt.t("none_yet")}</p>
       ) : (
         <TableWrap label={heading}>
