@@ -16,7 +16,7 @@ export function ActivityPage() {
   const shown = (list.data?.journeys ?? []).filter((j) => !digits || (j.phone ?? "").replace(/\D/g, "").includes(digits));
   return (
     <s-page heading={fmt.t("activity_title")}>
-      <s-section heading={fmt.t("activity_title")}>
+      <s-section heading={fmt.t("activity_filter")}>
         <div class="range">
           <Select
             label={fmt.t("activity_status")}

@@ -4,15 +4,19 @@ import { get, put, type ConsentRecord, type Playbook } from "../api";
 import type { Key } from "../i18n";
 import { Button, Loading, TableWrap, SaveBar, Select, TextField, toast, useApp, useLoad, useSaveBar } from "../ui";
 import { source } from "../words";
+import { themeEditorUrl } from "./home";
 
 export function ConsentPage() {
-  const { fmt } = useApp();
+  const { fmt, shop } = useApp();
   const pb = useLoad(() => get<Playbook>("/api/playbook"), []);
   return (
     <s-page heading={fmt.t("consent_title")}>
       {pb.data ? <Mode playbook={pb.data} /> : <Loading error={pb.error} retry={pb.reload} minHeight={160} />}
       <s-section heading={fmt.t("widget_wording")}>
         <p>{fmt.t("widget_wording_help")}</p>
+        <s-link href={themeEditorUrl(shop.shop, shop.theme_editor_url)} target="_top">
+          {fmt.t("setup_embed_link")}
+        </s-link>
       </s-section>
       <Lookup />
     </s-page>

@@ -47,7 +47,7 @@ function Editor({ initial }: { initial: FaqEntry[] }) {
     setErrors({});
   };
   return (
-    <s-section heading={fmt.t("faq_title")}>
+    <s-section heading={fmt.t("faq_entries")}>
       <SaveBar id="faq-save-bar" onSave={save} onDiscard={discard} saving={saving} />
       <p>{fmt.t("faq_intro")}</p>
       {errors.entries && <p class="error-text">{errors.entries}</p>}

@@ -91,7 +91,7 @@ export function Home() {
 }
 
 /** The theme editor with cartback's opt-in app embed opened, in the shop's admin. */
-function themeEditorUrl(shop: string, given?: string | null) {
+export function themeEditorUrl(shop: string, given?: string | null) {
   if (given) return given;
   const key = shopify.config?.apiKey ?? "";
   return `https://${shop}/admin/themes/current/editor?context=apps&template=cart&activateAppId=${encodeURIComponent(key)}/optin`;
