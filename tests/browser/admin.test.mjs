@@ -304,3 +304,29 @@ for (const [label, width, height] of [["desktop", 1280, 900], ["phone", 390, 844
     await context.close();
   }, 120_000);
 }
+
+test("until the shop is ready, home is a setup checklist with a link into the theme editor", async () => {
+  const fresh = await startInstalledApp({ connect: false });
+  try {
+    const { context, errors } = await adminContext(browser);
+    const page = await context.newPage();
+    await page.goto(adminUrl(fresh, "/"));
+    await settled(page);
+    const items = page.locator(".checklist li");
+    expect(await items.count()).toBe(4);
+    expect(await items.first().textContent()).toContain("Connect your WhatsApp Business number");
+    expect(await page.locator('[data-stage="abandoned"]').count()).toBe(0);
+    const editor = await page.locator(".checklist s-link", { hasText: "Open the theme editor" }).getAttribute("href");
+    expect(editor).toMatch(/^https:\/\/maple-and-finch-demo\.myshopify\.com\/admin\/themes\/current\/editor\?context=apps&.*activateAppId=.*%2F?optin|\/optin$/);
+    await screenshot(page, "desktop-home-setup");
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.getByRole("link", { name: "Set up: Connect your WhatsApp Business number" }).click();
+    await expect.poll(() => page.evaluate(() => location.pathname)).toBe("/whatsapp");
+    await settled(page);
+    expect(await page.getByTestId("wa-status").textContent()).toContain("Not connected");
+    expect(realErrors(errors)).toEqual([]);
+    await context.close();
+  } finally {
+    await fresh.mf.dispose();
+  }
+});

@@ -105,13 +105,17 @@ function Checklist({ items }: { items: { key: Key; done: boolean | null; href?: 
       <ol class="checklist">
         {items.map((i) => (
           <li key={i.key} class={i.done ? "done" : ""}>
-            <s-badge tone={i.done ? "success" : i.done === false ? "attention" : "info"}>
-              {i.done ? fmt.t("setup_done") : fmt.t("setup_todo")}
+            <s-badge tone={i.done ? "success" : i.done === false ? "warning" : "info"}>
+              {i.done ? fmt.t("setup_done") : i.done === false ? fmt.t("setup_todo") : fmt.t("setup_check")}
             </s-badge>
             <span class="checklist-text">{fmt.t(i.key)}</span>
             {!i.done && i.href && (
-              <s-link href={i.href} target={i.external ? "_top" : undefined}>
-                {i.key === "setup_embed" ? fmt.t("setup_embed_link") : `${fmt.t("setup_go")}: ${fmt.t(i.key)}`}
+              <s-link
+                href={i.href}
+                target={i.external ? "_top" : undefined}
+                accessibilityLabel={i.key === "setup_embed" ? undefined : `${fmt.t("setup_go")}: ${fmt.t(i.key)}`}
+              >
+                {i.key === "setup_embed" ? fmt.t("setup_embed_link") : fmt.t("setup_go")}
               </s-link>
             )}
           </li>
