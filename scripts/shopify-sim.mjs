@@ -282,7 +282,9 @@ const app = createServer(async (req, res) => {
     if (url.pathname.startsWith(LOCAL_CDN)) {
       const name = url.pathname.slice(LOCAL_CDN.length);
       if (name === "session-token") {
-        return res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-store" }).end(JSON.stringify({ token: sessionToken() }));
+        const count = Math.min(16, Math.max(1, Number(url.searchParams.get("count")) || 1));
+        const tokens = Array.from({ length: count }, () => sessionToken());
+        return res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-store" }).end(JSON.stringify({ tokens }));
       }
       if (name === "app-bridge.js" || name === "polaris.js") {
         return res.writeHead(200, { "Content-Type": "text/javascript", "Cache-Control": "no-store" }).end(readFileSync(new URL(name, STANDINS)));

@@ -8,10 +8,24 @@
   const shop = query.get("shop") || "";
   const apiKey = document.querySelector('meta[name="shopify-api-key"]')?.content || "";
 
-  async function idToken() {
-    const res = await fetch(new URL(`session-token?shop=${encodeURIComponent(shop)}`, here), { cache: "no-store" });
+  // Each call gets its own token, signed moments before: they come a few at a time, as the page
+  // asks for several at once, and one left unused for 20 s is thrown away.
+  let pool = [];
+  let refill = null;
+  async function fill() {
+    const res = await fetch(new URL(`session-token?shop=${encodeURIComponent(shop)}&count=8`, here), { cache: "no-store" });
     if (!res.ok) throw new Error(`session token: HTTP ${res.status}`);
-    return (await res.json()).token;
+    const at = Date.now();
+    pool.push(...(await res.json()).tokens.map((token) => ({ token, at })));
+  }
+  async function idToken() {
+    for (;;) {
+      pool = pool.filter((t) => Date.now() - t.at < 20_000);
+      const next = pool.shift();
+      if (next) return next.token;
+      refill ??= fill().finally(() => (refill = null));
+      await refill;
+    }
   }
 
   // The contextual save bar: a <ui-save-bar id> whose buttons are the page's own.

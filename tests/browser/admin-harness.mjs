@@ -105,9 +105,10 @@ export async function adminContext(browser, { width = 1280, height = 900, shop =
       return route.fulfill({ status: 200, headers: { ...cors, "Content-Type": "text/javascript" }, body: readFileSync(`${STANDINS}${name}`, "utf8") });
     }
     if (name === "session-token") {
-      const token = sessionToken({ shop: url.searchParams.get("shop") || shop });
-      tokens.push(token);
-      return route.fulfill({ status: 200, headers: { ...cors, "Content-Type": "application/json" }, body: JSON.stringify({ token }) });
+      const count = Math.min(16, Math.max(1, Number(url.searchParams.get("count")) || 1));
+      const fresh = Array.from({ length: count }, () => sessionToken({ shop: url.searchParams.get("shop") || shop }));
+      tokens.push(...fresh);
+      return route.fulfill({ status: 200, headers: { ...cors, "Content-Type": "application/json" }, body: JSON.stringify({ tokens: fresh }) });
     }
     return route.fulfill({ status: 404, headers: cors, body: "" });
   });
