@@ -274,9 +274,11 @@ test("the page speaks the admin's language, with money in the shop's currency", 
   expect(await page.getByTestId("recovered-revenue").textContent()).toBe(
     new Intl.NumberFormat("pt-BR", { style: "currency", currency: m.currency }).format(Number(m.recovered_revenue)),
   );
+  await screenshot(page, "desktop-home-pt-BR");
   await page.goto(adminUrl(app, "/playbook", { locale: "es-ES" }));
   await settled(page);
   expect(await page.locator("s-page").getAttribute("heading")).toBe("Guion");
+  await screenshot(page, "desktop-playbook-es");
   await context.close();
 });
 
