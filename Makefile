@@ -24,7 +24,7 @@ DEV_PORT ?= 8787
 SIM_PORT ?= 8799
 STORE_PORT ?= 8798
 
-.PHONY: dev test bench build wasm tools rust-tools node-tools browser-tools test-native test-e2e demo lint clean
+.PHONY: dev test bench build ui lint-ui wasm tools rust-tools node-tools browser-tools test-native test-e2e demo lint clean
 
 ## Install what is missing, build, and run the Worker under wrangler dev beside the simulators.
 dev: build .dev.vars
@@ -52,7 +52,15 @@ lint: rust-tools
 	cargo clippy --locked --all-targets -- -D warnings
 	cargo clippy --locked --target wasm32-unknown-unknown -- -D warnings
 
-build: tools wasm
+build: tools ui wasm
+
+## The admin page in admin-ui/dist (TypeScript + Preact, bundled by esbuild).
+ui: node-tools
+	node admin-ui/build.mjs
+
+## Type-checks the admin page.
+lint-ui: node-tools
+	tsc -p admin-ui
 
 ## The Worker bundle in build/ (wrangler's build command calls this too).
 wasm:

@@ -47,9 +47,10 @@ export async function startApp({ persistRoot } = {}) {
     },
     kvNamespaces: ["APP_KV"],
     assets: {
-      directory: `${root}admin-ui/public`,
+      directory: `${root}admin-ui/dist`,
       binding: "ASSETS",
       routerConfig: { has_user_worker: true },
+      assetConfig: { not_found_handling: "single-page-application" },
     },
     bindings: {
       ...SECRETS,
