@@ -13,6 +13,8 @@ pub enum MetricsBy {
     Step,
     /// By step, named by the step's template.
     Template,
+    /// By the cart's first line item.
+    Product,
 }
 
 impl MetricsBy {
@@ -22,6 +24,7 @@ impl MetricsBy {
             "segment" => MetricsBy::Segment,
             "step" => MetricsBy::Step,
             "template" => MetricsBy::Template,
+            "product" => MetricsBy::Product,
             _ => return None,
         })
     }

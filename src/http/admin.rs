@@ -211,13 +211,12 @@ pub async fn metrics(req: &Request, env: &Env, shop: &ShopDomain) -> ApiResult<R
     if from >= to {
         return Err(ApiError::bad_request("from must be before to"));
     }
-    let by =
-        match query(req, "by")? {
-            None => None,
-            Some(b) => Some(MetricsBy::parse(&b).ok_or_else(|| {
-                ApiError::bad_request("by must be step, template, segment or day")
-            })?),
-        };
+    let by = match query(req, "by")? {
+        None => None,
+        Some(b) => Some(MetricsBy::parse(&b).ok_or_else(|| {
+            ApiError::bad_request("by must be step, template, segment, product or day")
+        })?),
+    };
     let mut answer = ask(env, shop, MetricsQuery { from, to, by }).await?;
     // Templates are the playbook's names for steps.
     if by == Some(MetricsBy::Template) {

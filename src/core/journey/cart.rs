@@ -37,6 +37,9 @@ pub struct Registration {
     pub phone: Phone,
     pub holdout: bool,
     pub segment: String,
+    /// The cart's first line item, for the dashboard's breakdown by product.
+    #[serde(default)]
+    pub product: Option<String>,
     pub at: Millis,
 }
 
@@ -121,6 +124,7 @@ impl Cart {
             phone: c.phone.clone()?,
             holdout: journey.holdout,
             segment: segment(c.total.as_ref()).to_string(),
+            product: c.top_item_title.clone(),
             at: journey.started_at,
         })
     }

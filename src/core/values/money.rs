@@ -120,14 +120,18 @@ impl Money {
             .bytes()
             .chain(kept.iter().copied())
             .chain(padding)
+            // Counted towards the sign, so the whole i64 range reads, i64::MIN included.
             .try_fold(0i64, |acc, digit| {
-                acc.checked_mul(10)?.checked_add(i64::from(digit - b'0'))
+                let digit = i64::from(digit - b'0');
+                let acc = acc.checked_mul(10)?;
+                if negative {
+                    acc.checked_sub(digit)
+                } else {
+                    acc.checked_add(digit)
+                }
             })
             .ok_or(MoneyError::Overflow)?;
-        Ok(Money {
-            minor: if negative { -minor } else { minor },
-            currency,
-        })
+        Ok(Money { minor, currency })
     }
 
     /// The amount in minor units (cents for USD, yen for JPY, fils for KWD).
@@ -521,7 +525,7 @@ mod tests {
     fn overflow_is_an_error() {
         for big in [
             "92233720368547758.08",
-            "-92233720368547758.08",
+            "-92233720368547758.09",
             "9223372036854775807",
             "99999999999999999999999999999999999999",
         ] {
@@ -536,6 +540,29 @@ mod tests {
         assert_eq!(Money::parse(&huge, "USD"), Err(MoneyError::Overflow));
         let zeros = format!("1.{}", "0".repeat(10_000));
         assert_eq!(money(&zeros, "USD").minor(), 100);
+    }
+
+    /// Found by fuzzing (`fuzz/regressions/money`): the smallest amount wrote out as
+    /// `-92233720368547758.08` and read back as an overflow, so it did not survive serde.
+    #[test]
+    fn the_smallest_amount_reads_back() {
+        let usd = Currency::parse("USD").unwrap();
+        for minor in [i64::MIN, i64::MIN + 1, i64::MAX, -1, 0] {
+            let m = Money::from_minor(minor, usd);
+            assert_eq!(
+                Money::parse(&m.to_decimal_string(), "USD"),
+                Ok(m),
+                "{minor}"
+            );
+            let json = serde_json::to_string(&m).unwrap();
+            assert_eq!(serde_json::from_str::<Money>(&json).unwrap(), m);
+        }
+        assert_eq!(money("-92233720368547758.08", "USD").minor(), i64::MIN);
+        assert_eq!(money("-9223372036854775808", "JPY").minor(), i64::MIN);
+        assert_eq!(
+            Money::parse("-9223372036854775809", "JPY"),
+            Err(MoneyError::Overflow)
+        );
     }
 
     #[test]

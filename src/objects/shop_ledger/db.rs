@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS journeys (
   holdout INTEGER NOT NULL, started_at INTEGER NOT NULL, segment TEXT NOT NULL,
   status TEXT NOT NULL DEFAULT 'active', end_reason TEXT, eligible_at INTEGER, messaged_at INTEGER,
   delivered_at INTEGER, read_at INTEGER, replied_at INTEGER, clicked_at INTEGER,
-  recovered_at INTEGER, revenue_minor INTEGER, currency TEXT, recovery_token TEXT, summary TEXT);
+  recovered_at INTEGER, revenue_minor INTEGER, currency TEXT, recovery_token TEXT, summary TEXT,
+  product TEXT);
 CREATE INDEX IF NOT EXISTS journeys_cart ON journeys(cart_token);
 CREATE INDEX IF NOT EXISTS journeys_checkout_id ON journeys(checkout_id);
 CREATE INDEX IF NOT EXISTS journeys_phone ON journeys(phone_hash);
@@ -56,6 +57,10 @@ CREATE TABLE IF NOT EXISTS skips (
   checkout_token TEXT NOT NULL, step_id TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL,
   PRIMARY KEY (checkout_token, step_id));
 ";
+
+/// Columns added after a table was first created: each is tried once per object start, and
+/// fails harmlessly where the column exists already.
+pub const ADDED_COLUMNS: [&str; 1] = ["ALTER TABLE journeys ADD COLUMN product TEXT"];
 
 /// Every table that holds shop data (`shop/redact` empties them all but the outbox).
 pub const DATA_TABLES: [&str; 13] = [

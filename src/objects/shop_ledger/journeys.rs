@@ -20,8 +20,8 @@ impl Db {
         self.exec(
             "INSERT OR IGNORE INTO journeys
                (checkout_token, cart_token, checkout_id, recovery_token, customer_hash, locale,
-                phone_hash, holdout, started_at, segment)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                phone_hash, holdout, started_at, segment, product)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             vec![
                 token(&b.checkout_token),
                 b.cart_token.into(),
@@ -33,6 +33,7 @@ impl Db {
                 i(b.holdout.into()),
                 i(b.at.0),
                 s(b.segment),
+                b.product.into(),
             ],
         )
     }

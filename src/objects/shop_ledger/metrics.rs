@@ -6,8 +6,15 @@ use worker::{Result, SqlStorageValue};
 
 use super::db::{i, Count, Db, Text};
 use crate::core::metrics::{add_sample, p75, valid_vital, MetricsBy, WEB_VITALS};
+use crate::core::values::money::{Currency, Money};
 use crate::core::values::time::Millis;
 use crate::objects::protocol::{MetricsQuery, RecordVital};
+
+/// Minor units of `currency` as the API's decimal string.
+fn decimal(minor: i64, currency: &str) -> Option<String> {
+    let currency = Currency::parse(currency).ok()?;
+    Some(Money::from_minor(minor, currency).to_decimal_string())
+}
 
 fn vital_key(name: &str) -> String {
     format!("vital:{name}")
@@ -89,13 +96,9 @@ impl Db {
             .into_iter()
             .next();
         let money = revenue.as_ref().and_then(|r| {
-            let currency = crate::core::values::money::Currency::parse(&r.currency).ok()?;
-            let total = crate::core::values::money::Money::from_minor(r.total, currency);
-            let average =
-                crate::core::values::money::Money::from_minor(r.total / r.orders.max(1), currency);
             Some((
-                total.to_decimal_string(),
-                average.to_decimal_string(),
+                decimal(r.total, &r.currency)?,
+                decimal(r.total / r.orders.max(1), &r.currency)?,
                 r.currency.clone(),
             ))
         });
@@ -141,6 +144,7 @@ impl Db {
                 Some(self.grouped(&format!("segment AS key, {FUNNEL}"), within, range())?)
             }
             Some(MetricsBy::Step | MetricsBy::Template) => Some(self.by_step(range())?),
+            Some(MetricsBy::Product) => Some(self.by_product(within, range())?),
             None => None,
         };
         Ok(serde_json::json!({
@@ -208,6 +212,49 @@ impl Db {
             args,
         )?;
         Ok(serde_json::to_value(rows)?)
+    }
+
+    /// Per product (the cart's first line item): journeys, recoveries and recovered revenue
+    /// of the messaged group, the most common products first.
+    fn by_product(&self, within: &str, args: Vec<SqlStorageValue>) -> Result<serde_json::Value> {
+        #[derive(Deserialize)]
+        struct Row {
+            key: String,
+            abandoned: i64,
+            recovered: i64,
+            revenue_minor: Option<i64>,
+            currency: Option<String>,
+        }
+        let rows: Vec<Row> = self.rows(
+            &format!(
+                "SELECT product AS key, count(*) AS abandoned,
+                   count(CASE WHEN holdout = 0 THEN recovered_at END) AS recovered,
+                   sum(CASE WHEN holdout = 0 THEN revenue_minor END) AS revenue_minor,
+                   max(currency) AS currency
+                 FROM journeys WHERE product IS NOT NULL AND {within}
+                 GROUP BY product ORDER BY abandoned DESC, key LIMIT 50"
+            ),
+            args,
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let revenue = r.currency.as_deref().and_then(|c| {
+                    let currency = crate::core::values::money::Currency::parse(c).ok()?;
+                    let minor = r.revenue_minor.unwrap_or(0);
+                    Some(
+                        crate::core::values::money::Money::from_minor(minor, currency)
+                            .to_decimal_string(),
+                    )
+                });
+                serde_json::json!({
+                    "key": r.key,
+                    "abandoned": r.abandoned,
+                    "recovered": r.recovered,
+                    "revenue": revenue.unwrap_or_else(|| "0".into()),
+                })
+            })
+            .collect())
     }
 
     /// Per step: messages sent, delivered-or-read journeys, failures and skips.

@@ -24,7 +24,7 @@ use crate::core::gate::consent::ConsentRecord;
 use crate::core::journey::Registration;
 use crate::platform::clock::now;
 use crate::platform::crypto;
-use db::{Db, SCHEMA};
+use db::{Db, ADDED_COLUMNS, SCHEMA};
 
 use crate::objects::protocol as p;
 
@@ -40,7 +40,11 @@ pub struct ShopLedger {
 impl DurableObject for ShopLedger {
     fn new(state: State, env: Env) -> Self {
         // The schema is idempotent; a failure here surfaces on the first query.
-        let _ = state.storage().sql().exec(SCHEMA, None);
+        let sql = state.storage().sql();
+        let _ = sql.exec(SCHEMA, None);
+        for column in ADDED_COLUMNS {
+            let _ = sql.exec(column, None);
+        }
         Self { state, env }
     }
 
