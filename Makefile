@@ -47,7 +47,7 @@ test-native:
 test-e2e: build browser-tools
 	npx vitest run --config tests/vitest.config.mjs
 
-lint: rust-tools
+lint: rust-tools lint-ui
 	cargo fmt --check
 	cargo clippy --locked --all-targets -- -D warnings
 	cargo clippy --locked --target wasm32-unknown-unknown -- -D warnings

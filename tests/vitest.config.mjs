@@ -4,9 +4,6 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["tests/e2e/**/*.test.mjs", "tests/fakes/**/*.test.mjs", "tests/browser/**/*.test.mjs"],
-    // The admin page's tests of Worker endpoints still to come (inbox replies, web vitals, the
-    // frame-ancestors policy, templates, FAQ tries); remove this line once they exist.
-    exclude: ["tests/browser/admin-pending.test.mjs", "**/node_modules/**"],
     environment: "node",
     // One Worker at a time: the timing tests (pacing, alarms) measure the runtime, not a
     // machine shared with other suites.

@@ -23,7 +23,7 @@ import {
 
 // Endpoints the page already asks for and the Worker does not have yet: the page degrades
 // without them, and Chromium logs each refused request as a console error.
-const NOT_YET = [/\/api\/templates/, /\/api\/web-vitals/, /by=product/];
+const NOT_YET = [/\/api\/templates/, /by=product/];
 const realErrors = (errors) => errors.filter((e) => !NOT_YET.some((re) => re.test(e)));
 
 let app;

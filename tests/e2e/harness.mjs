@@ -49,7 +49,8 @@ export async function startApp({ persistRoot } = {}) {
     assets: {
       directory: `${root}admin-ui/dist`,
       binding: "ASSETS",
-      routerConfig: { has_user_worker: true },
+      // As `run_worker_first` in wrangler.toml: the Worker answers first and fills in the page.
+      routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true },
       assetConfig: { not_found_handling: "single-page-application" },
     },
     bindings: {
