@@ -24,7 +24,7 @@ DEV_PORT ?= 8787
 SIM_PORT ?= 8799
 STORE_PORT ?= 8798
 
-.PHONY: dev test bench build ui lint-ui wasm tools rust-tools node-tools browser-tools test-native test-e2e demo lint clean
+.PHONY: dev test bench build ui lint-ui wasm tools rust-tools node-tools browser-tools test-native test-e2e demo lint fuzz fuzz-tools clean
 
 ## Install what is missing, build, and run the Worker under wrangler dev beside the simulators.
 dev: build .dev.vars
@@ -88,6 +88,39 @@ node_modules/.package-lock.json: package-lock.json
 .dev.vars:
 	@scripts/dev-vars.sh > .dev.vars
 	@echo "wrote fresh local secrets to .dev.vars"
+
+## Every fuzz target in fuzz/ for FUZZ_SECONDS each, one after the other (nightly and cargo-fuzz,
+## installed if missing). Not part of `make test`. Seeds: the fixtures, fuzz/seeds and every
+## input that once crashed (fuzz/regressions); what libFuzzer finds is kept in fuzz/corpus.
+FUZZ_SECONDS ?= 60
+CARGO_FUZZ_VERSION := 0.13.2
+FUZZ_TARGETS := checkout deleted_checkout order customer_request whatsapp_webhook session_token \
+	webhook_hmac proxy_signature oauth_hmac phone money playbook
+
+fuzz: fuzz-tools
+	cd fuzz && cargo +nightly fuzz build
+	@cd fuzz && mkdir -p logs && failed=0 && summary="" && \
+	for t in $(FUZZ_TARGETS); do \
+		case $$t in \
+			checkout|deleted_checkout|order|customer_request) seeds=../tests/fixtures/shopify ;; \
+			whatsapp_webhook) seeds=../tests/fixtures/whatsapp ;; \
+			*) seeds= ;; \
+		esac; \
+		for d in seeds/$$t regressions/$$t; do [ -d $$d ] && seeds="$$seeds $$d"; done; \
+		mkdir -p corpus/$$t; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s (log: fuzz/logs/$$t.log)"; \
+		if cargo +nightly fuzz run $$t corpus/$$t $$seeds -- -max_total_time=$(FUZZ_SECONDS) \
+			-timeout=10 -print_final_stats=1 > logs/$$t.log 2>&1; then result=ok; \
+		else result="FAILED (fuzz/artifacts/$$t, fuzz/logs/$$t.log)"; failed=1; fi; \
+		runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' logs/$$t.log | tail -1); \
+		summary="$$summary$$(printf '%-18s %12s executions  %s' $$t "$${runs:-?}" "$$result")\n"; \
+	done; \
+	printf "\n$$summary"; exit $$failed
+
+fuzz-tools:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@[ "$$(cargo fuzz --version 2>/dev/null)" = "cargo-fuzz $(CARGO_FUZZ_VERSION)" ] || \
+		cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
 
 clean:
 	rm -rf build target node_modules .wrangler

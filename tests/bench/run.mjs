@@ -6,6 +6,7 @@ import { gzipSync } from "node:zlib";
 import { Miniflare } from "miniflare";
 import { SECRETS, SHOP, installShop, shopifyWebhook, startApp } from "../e2e/harness.mjs";
 import { checkoutOf } from "../e2e/meta.mjs";
+import { runFaultJourneys } from "../e2e/faults.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -104,11 +105,24 @@ async function burst() {
   };
 }
 
+/** Journeys against a failing Graph API (tests/e2e/faults.mjs; FAULT_JOURNEYS to change). */
+async function faults() {
+  const app = await startApp();
+  const r = await runFaultJourneys(app, { journeys: Number(process.env.FAULT_JOURNEYS || 1000), deadlineMs: 300_000, stepDelays: [45, 51] });
+  app.graph.releaseHeld();
+  await app.mf.dispose();
+  const reconciled = r.open === 0 && r.table.every((s) => s.due === r.journeys && s.sent + s.skipped + s.failed + s.unknown === s.due);
+  return {
+    journeys: r.journeys, sends: r.sends, injected: r.injected, seconds: r.resolvedMs / 1000, duplicated: r.duplicates.length,
+    retried: r.retried, late: r.late, failed_at_max: r.failedAtMax, violations: r.violations, reconciled, steps: r.table,
+  };
+}
+
 const core = JSON.parse(execFileSync("cargo", ["bench", "--quiet", "--bench", "core"], { cwd: root, encoding: "utf8" }).trim().split("\n").at(-1));
 const wasm = readFileSync(`${root}build/index_bg.wasm`);
 const js = readFileSync(`${root}build/index.js`);
 const bundle = { raw_bytes: wasm.length + js.length, gzip_bytes: gzipSync(wasm, { level: 9 }).length + gzipSync(js, { level: 9 }).length };
-const results = { core, bundle, ingest: await ingest(), alarms: await lateness(), burst: await burst() };
+const results = { core, bundle, ingest: await ingest(), alarms: await lateness(), burst: await burst(), faults: await faults() };
 
 const rows = [
   ["webhook ingest vs minimal JS Worker", `${results.ingest.cartback_rps.toFixed(0)} vs ${results.ingest.baseline_js_rps.toFixed(0)} req/s = ${(results.ingest.ratio * 100).toFixed(0)} %`, "≥ 80 %"],
@@ -116,6 +130,7 @@ const rows = [
   ["Worker bundle", `${(bundle.gzip_bytes / 1024).toFixed(0)} KiB gzip (${(bundle.raw_bytes / 1024).toFixed(0)} KiB raw)`, "≤ 1024 KiB gzip"],
   ["alarm lateness, due → Graph API", `p50 ${results.alarms.p50_ms} ms, p99 ${results.alarms.p99_ms} ms (${results.alarms.sent}/${results.alarms.carts})`, "p99 ≤ 2000 ms"],
   [`burst of ${results.burst.carts} carts at 80 msg/s`, `${results.burst.sustained_per_second.toFixed(1)} msg/s (${(results.burst.share_of_limit * 100).toFixed(0)} %), lost ${results.burst.lost}, duplicated ${results.burst.duplicated}`, "≥ 95 %, 0, 0"],
+  [`${results.faults.journeys} journeys, failing Graph API`, `duplicated ${results.faults.duplicated}, retried ${results.faults.retried}, late ${results.faults.late}, violations ${results.faults.violations.length}, reconciled ${results.faults.reconciled ? "yes" : "no"} (${results.faults.seconds.toFixed(0)} s)`, "0, –, few, 0, yes"],
   ["state per cart", `${core.state_per_cart_bytes} B`, "≤ 4096 B"],
 ];
 const width = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c].length), 6));
