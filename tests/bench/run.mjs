@@ -7,6 +7,7 @@ import { Miniflare } from "miniflare";
 import { SECRETS, SHOP, installShop, shopifyWebhook, startApp } from "../e2e/harness.mjs";
 import { checkoutOf } from "../e2e/meta.mjs";
 import { runFaultJourneys } from "../e2e/faults.mjs";
+import { adminBench } from "./admin.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -122,7 +123,7 @@ const core = JSON.parse(execFileSync("cargo", ["bench", "--quiet", "--bench", "c
 const wasm = readFileSync(`${root}build/index_bg.wasm`);
 const js = readFileSync(`${root}build/index.js`);
 const bundle = { raw_bytes: wasm.length + js.length, gzip_bytes: gzipSync(wasm, { level: 9 }).length + gzipSync(js, { level: 9 }).length };
-const results = { core, bundle, ingest: await ingest(), alarms: await lateness(), burst: await burst(), faults: await faults() };
+const results = { core, bundle, ingest: await ingest(), alarms: await lateness(), burst: await burst(), faults: await faults(), admin: await adminBench() };
 
 const rows = [
   ["webhook ingest vs minimal JS Worker", `${results.ingest.cartback_rps.toFixed(0)} vs ${results.ingest.baseline_js_rps.toFixed(0)} req/s = ${(results.ingest.ratio * 100).toFixed(0)} %`, "≥ 80 %"],
@@ -132,6 +133,7 @@ const rows = [
   [`burst of ${results.burst.carts} carts at 80 msg/s`, `${results.burst.sustained_per_second.toFixed(1)} msg/s (${(results.burst.share_of_limit * 100).toFixed(0)} %), lost ${results.burst.lost}, duplicated ${results.burst.duplicated}`, "≥ 95 %, 0, 0"],
   [`${results.faults.journeys} journeys, failing Graph API`, `duplicated ${results.faults.duplicated}, retried ${results.faults.retried}, late ${results.faults.late}, violations ${results.faults.violations.length}, reconciled ${results.faults.reconciled ? "yes" : "no"} (${results.faults.seconds.toFixed(0)} s)`, "0, –, few, 0, yes"],
   ["state per cart", `${core.state_per_cart_bytes} B`, "≤ 4096 B"],
+  ...results.admin.map((r) => [r.what, r.measured, r.budget]),
 ];
 const width = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c].length), 6));
 console.log(["what", "measured", "budget"].map((h, c) => h.padEnd(width[c])).join(" | "));
