@@ -67,12 +67,8 @@ test(`${JOURNEYS} journeys through a failing Graph API: no message twice, refusa
   }
 }, 150_000);
 
-// Waits for the metrics API: today `GET /api/metrics?by=step` has no `unknown` per step, and
-// its `failed` counts only messages Meta later reported failed (a `failed` status), not the
-// steps that ended failed because every attempt was refused. Enable once the breakdown gives,
-// per step, `failed` = steps that ended failed (refused, or failed after being sent) and
-// `unknown` = steps whose send outcome was lost.
-test.skip("the dashboard's per-step counts reconcile: messaged + skipped + failed + unknown = due", () => {
+// The dashboard's per-step counts: `failed` and `unknown` are steps that ended so.
+test("the dashboard's per-step counts reconcile: messaged + skipped + failed + unknown = due", () => {
   for (const row of report.table) {
     expect(row.metrics.failed, row.step).toBe(row.failed);
     expect(row.metrics.unknown, row.step).toBe(row.unknown);

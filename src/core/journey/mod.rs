@@ -663,6 +663,10 @@ impl Journey {
                     Self::refused(run, classify(400, code), code, seed, now, effects);
                 } else {
                     run.state = StepState::Failed { code, at: now };
+                    effects.push(Effect::Record(Fact::Failed {
+                        step_id: run.id.clone(),
+                        code,
+                    }));
                 }
             }
         }

@@ -38,7 +38,7 @@ impl Db {
                 vec![token(checkout)],
             )?;
             phone_hashes.extend(rows.into_iter().map(|r| r.v));
-            for table in ["journeys", "messages", "skips", "sends"] {
+            for table in ["journeys", "messages", "skips", "sends", "step_outcomes"] {
                 self.exec(
                     &format!("DELETE FROM {table} WHERE checkout_token = ?"),
                     vec![token(checkout)],

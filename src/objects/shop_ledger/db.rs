@@ -53,6 +53,9 @@ CREATE TABLE IF NOT EXISTS outbox (
   checkout_token TEXT NOT NULL, command TEXT NOT NULL, PRIMARY KEY (checkout_token, command));
 CREATE TABLE IF NOT EXISTS outbox_unreadable (
   checkout_token TEXT NOT NULL, command TEXT NOT NULL, error TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS step_outcomes (
+  checkout_token TEXT NOT NULL, step_id TEXT NOT NULL, outcome TEXT NOT NULL, code INTEGER,
+  at INTEGER NOT NULL, PRIMARY KEY (checkout_token, step_id));
 CREATE TABLE IF NOT EXISTS skips (
   checkout_token TEXT NOT NULL, step_id TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL,
   PRIMARY KEY (checkout_token, step_id));
@@ -63,7 +66,8 @@ CREATE TABLE IF NOT EXISTS skips (
 pub const ADDED_COLUMNS: [&str; 1] = ["ALTER TABLE journeys ADD COLUMN product TEXT"];
 
 /// Every table that holds shop data (`shop/redact` empties them all but the outbox).
-pub const DATA_TABLES: [&str; 13] = [
+pub const DATA_TABLES: [&str; 14] = [
+    "step_outcomes",
     "journeys",
     "consents",
     "suppressed",

@@ -5,7 +5,7 @@ use worker::{Result, SqlStorageValue};
 
 use super::db::{i, s, token, Db, Text};
 use crate::core::journey::{Delivery, Fact, Registration, Summary};
-use crate::core::values::ids::CheckoutToken;
+use crate::core::values::ids::{CheckoutToken, StepId};
 use crate::core::values::time::{Millis, DAY_MS};
 use crate::core::whatsapp::delivery::marketing_barred_until;
 use crate::objects::protocol::{
@@ -53,12 +53,18 @@ impl Db {
                         "UPDATE journeys SET messaged_at = coalesce(messaged_at, ?) WHERE checkout_token = ?",
                         vec![at.clone(), t()],
                     )?;
+                    // Sent after all (a failed delivery retried): no longer a failure.
+                    self.exec(
+                        "DELETE FROM step_outcomes WHERE checkout_token = ? AND step_id = ?",
+                        vec![t(), s(step_id.as_str())],
+                    )?;
                 }
                 Fact::Skipped { step_id, reason } => self.exec(
                     "INSERT OR REPLACE INTO skips (checkout_token, step_id, reason, at) VALUES (?, ?, ?, ?)",
                     vec![t(), s(step_id.as_str()), s(reason.as_str()), at.clone()],
                 )?,
-                Fact::Failed { code, .. } => {
+                Fact::Failed { step_id, code } => {
+                    self.step_outcome(&r.checkout_token, step_id, "failed", *code, r.at)?;
                     if let Some(until) = marketing_barred_until(*code, r.at) {
                         self.limit_marketing(&r.checkout_token, until)?;
                     }
@@ -95,7 +101,10 @@ impl Db {
                         t(),
                     ],
                 )?,
-                Fact::Started { .. } | Fact::Deferred { .. } | Fact::Unknown { .. } => {}
+                Fact::Unknown { step_id } => {
+                    self.step_outcome(&r.checkout_token, step_id, "unknown", None, r.at)?
+                }
+                Fact::Started { .. } | Fact::Deferred { .. } => {}
             }
         }
         if let Some(summary) = &r.summary {
@@ -106,6 +115,29 @@ impl Db {
             )?;
         }
         Ok(())
+    }
+
+    /// How a step ended when it was neither sent nor skipped: `failed` (with Meta's code) or
+    /// `unknown` (the outcome was lost).
+    fn step_outcome(
+        &self,
+        checkout: &CheckoutToken,
+        step_id: &StepId,
+        outcome: &str,
+        code: Option<i64>,
+        at: Millis,
+    ) -> Result<()> {
+        self.exec(
+            "INSERT OR REPLACE INTO step_outcomes (checkout_token, step_id, outcome, code, at)
+             VALUES (?, ?, ?, ?, ?)",
+            vec![
+                token(checkout),
+                s(step_id.as_str()),
+                s(outcome),
+                code.map(i).unwrap_or(SqlStorageValue::Null),
+                i(at.0),
+            ],
+        )
     }
 
     /// Meta limited marketing to this journey's shopper: none goes to them until `until`.

@@ -122,9 +122,10 @@ impl Db {
              WHERE at >= ? AND at < ? GROUP BY reason ORDER BY n DESC",
             range(),
         )?;
+        // Steps that ended failed, by Meta's code: refused when sent, or reported failed after.
         let failures: Vec<Tally> = self.rows(
-            "SELECT CAST(error_code AS TEXT) AS key, count(*) AS n FROM messages
-             WHERE error_code IS NOT NULL AND sent_at >= ? AND sent_at < ? GROUP BY error_code",
+            "SELECT CAST(code AS TEXT) AS key, count(*) AS n FROM step_outcomes
+             WHERE outcome = 'failed' AND code IS NOT NULL AND at >= ? AND at < ? GROUP BY code",
             range(),
         )?;
         let opt_outs: Vec<Count> = self.rows(
@@ -257,17 +258,23 @@ impl Db {
             .collect())
     }
 
-    /// Per step: messages sent, delivered-or-read journeys, failures and skips.
+    /// Per step: messages sent, and the steps that ended failed, unknown or skipped; with no
+    /// duplicates, sent + skipped + failed + unknown is every step that came due.
     fn by_step(&self, args: Vec<SqlStorageValue>) -> Result<serde_json::Value> {
         let sent: Vec<Tally> = self.rows(
             "SELECT step_id AS key, count(*) AS n FROM messages WHERE sent_at >= ? AND sent_at < ? GROUP BY step_id",
             args.clone(),
         )?;
-        let failed: Vec<Tally> = self.rows(
-            "SELECT step_id AS key, count(*) AS n FROM messages
-             WHERE status = 'failed' AND sent_at >= ? AND sent_at < ? GROUP BY step_id",
-            args.clone(),
-        )?;
+        let outcome = |which: &str| -> Result<Vec<Tally>> {
+            let mut args = args.clone();
+            args.insert(0, SqlStorageValue::String(which.to_string()));
+            self.rows(
+                "SELECT step_id AS key, count(*) AS n FROM step_outcomes
+                 WHERE outcome = ? AND at >= ? AND at < ? GROUP BY step_id",
+                args,
+            )
+        };
+        let (failed, unknown) = (outcome("failed")?, outcome("unknown")?);
         let skipped: Vec<Tally> = self.rows(
             "SELECT step_id AS key, count(*) AS n FROM skips WHERE at >= ? AND at < ? GROUP BY step_id",
             args,
@@ -275,6 +282,7 @@ impl Db {
         let mut steps: Vec<String> = sent
             .iter()
             .chain(&failed)
+            .chain(&unknown)
             .chain(&skipped)
             .map(|t| t.key.clone())
             .collect();
@@ -289,6 +297,7 @@ impl Db {
                     "key": step,
                     "messaged": count(&sent, step),
                     "failed": count(&failed, step),
+                    "unknown": count(&unknown, step),
                     "skipped": count(&skipped, step),
                 })
             })
