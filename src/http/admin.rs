@@ -131,13 +131,13 @@ pub async fn put_whatsapp(req: &mut Request, env: &Env, shop: &ShopDomain) -> Ap
                 "could not reach Meta to check these credentials; try again",
             )
         })?;
-    if !accepted {
+    let Some(display_number) = accepted else {
         return Err(ApiError::new(
             422,
             "whatsapp_rejected",
             "Meta did not accept these credentials for this phone number",
         ));
-    }
+    };
     store::connect_whatsapp(
         env,
         shop.as_str(),
@@ -145,6 +145,7 @@ pub async fn put_whatsapp(req: &mut Request, env: &Env, shop: &ShopDomain) -> Ap
         &c.waba_id,
         token,
         c.messages_per_second,
+        display_number,
     )
     .await?;
     get_whatsapp(env, shop).await

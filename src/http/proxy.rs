@@ -8,11 +8,12 @@ use serde::Deserialize;
 use worker::{Env, Request, Response};
 
 use super::error::{ApiError, ApiResult};
+use crate::core::conversation::confirmation_link;
 use crate::core::crypto::proxy_signature::verify_proxy;
-use crate::core::gate::consent::{self, ConsentKind, ConsentRecord, ConsentSource};
+use crate::core::gate::consent::{self, ConsentKind, ConsentRecord, ConsentSource, ConsentStatus};
 use crate::core::values::phone::Phone;
 use crate::objects::protocol::{ask, AddConsent, OptInCall};
-use crate::platform::{clock, config};
+use crate::platform::{clock, config, store};
 
 #[derive(Deserialize)]
 struct OptIn {
@@ -98,10 +99,22 @@ pub async fn optin(mut req: Request, env: &Env) -> ApiResult<Response> {
         at: now,
         cart_token,
     };
-    ask(env, &signed.shop, AddConsent { phone, record }).await?;
-    Ok(Response::from_json(
-        &serde_json::json!({ "status": "opted_in" }),
-    )?)
+    let status = ask(env, &signed.shop, AddConsent { phone, record }).await?;
+    if status == ConsentStatus::OptedIn {
+        return Ok(Response::from_json(
+            &serde_json::json!({ "status": "opted_in" }),
+        )?);
+    }
+    // The phone opted out itself: only a message from it lifts that. The opt-in stays on the
+    // ledger as a request, and the widget offers to send the confirmation from WhatsApp.
+    let business = store::shop(env, signed.shop.as_str())
+        .await?
+        .and_then(|r| r.whatsapp)
+        .and_then(|w| w.display_number);
+    Ok(Response::from_json(&serde_json::json!({
+        "status": "confirm_on_whatsapp",
+        "whatsapp_url": business.as_deref().map(confirmation_link),
+    }))?)
 }
 
 /// The shopper's address, the key of the per-client rate limit. Behind the app proxy the

@@ -12,7 +12,7 @@ use worker::{Env, Result};
 use super::rpc;
 use crate::core::conversation::plan::Reply;
 use crate::core::conversation::Faq;
-use crate::core::gate::consent::ConsentRecord;
+use crate::core::gate::consent::{ConsentRecord, ConsentStatus};
 use crate::core::gate::{GateRequest, GateVerdict};
 use crate::core::journey::{Delivery, Fact, Registration, ShopperSignal, Summary};
 use crate::core::metrics::MetricsBy;
@@ -117,7 +117,8 @@ ledger_calls! {
     FindDeleted(FindDeleted) -> Owner;
     /// Every running journey of a cart (each checkout the shopper started from it).
     ActiveOfCart(ActiveOfCart) -> Checkouts;
-    AddConsent(AddConsent) -> ();
+    /// Appends a record; answers what the phone's records add up to now.
+    AddConsent(AddConsent) -> ConsentStatus;
     Consents(ConsentsOf) -> Vec<ConsentRecord>;
     Journeys(JourneysQuery) -> Vec<Summary>;
     /// A shopper's message or marketing preference: what it leads to.

@@ -101,6 +101,7 @@ pub async fn connect_whatsapp(
     waba_id: &str,
     access_token: &str,
     messages_per_second: Option<u32>,
+    display_number: Option<String>,
 ) -> Result<()> {
     let mut record = shop(env, domain).await?.unwrap_or_default();
     record.messages_per_second = messages_per_second.or(record.messages_per_second);
@@ -116,6 +117,7 @@ pub async fn connect_whatsapp(
         waba_id: waba_id.to_string(),
         access_token: crypto::seal(&crypto::data_key(env)?, access_token)?,
         paused: false,
+        display_number,
     });
     put_shop(env, domain, &record).await?;
     kv(env)?

@@ -112,23 +112,36 @@ async fn post<M: serde::Serialize>(
 }
 
 /// `GET /{phone_number_id}` with the merchant's token: does Meta accept these credentials?
-/// An error when Graph gives no verdict (unreachable, or failing with a 5xx), so an outage at
-/// Meta is not reported to the merchant as rejected credentials.
+/// `Some` with the number as shoppers see it (when Meta says) if it does. An error when Graph
+/// gives no verdict (unreachable, or failing with a 5xx), so an outage at Meta is not reported
+/// to the merchant as rejected credentials.
 pub async fn check_number(
     graph_base: &str,
     phone_number_id: &str,
     access_token: &str,
-) -> worker::Result<bool> {
+) -> worker::Result<Option<Option<String>>> {
     let headers = Headers::new();
     headers.set("Authorization", &format!("Bearer {access_token}"))?;
     let mut init = RequestInit::new();
     init.with_method(Method::Get).with_headers(headers);
     let request = Request::new_with_init(&format!("{graph_base}/{phone_number_id}"), &init)?;
-    let response = Fetch::Request(request).send().await?;
+    let mut response = Fetch::Request(request).send().await?;
     match response.status_code() {
         status @ 500..=599 => Err(worker::Error::RustError(format!(
             "Graph answered {status} to the credentials check"
         ))),
-        status => Ok(status == 200),
+        200 => {
+            #[derive(serde::Deserialize)]
+            struct Number {
+                display_phone_number: Option<String>,
+            }
+            let text = response.text().await.unwrap_or_default();
+            let display = serde_json::from_str::<Number>(&text)
+                .ok()
+                .and_then(|n| n.display_phone_number)
+                .filter(|d| d.len() <= 32);
+            Ok(Some(display))
+        }
+        _ => Ok(None),
     }
 }

@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { chromium } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from "vitest";
-import { SECRETS, SHOP, installShop, startApp } from "../e2e/harness.mjs";
+import { PHONE_NUMBER_ID, SECRETS, SHOP, WHATSAPP_TOKEN, installShop, seal, startApp } from "../e2e/harness.mjs";
+import { inbound, text, whatsappWebhook } from "../e2e/meta.mjs";
 
 const EXTENSION = new URL("../../extensions/cartback-optin/", import.meta.url).pathname;
 const LIQUID = readFileSync(`${EXTENSION}blocks/optin.liquid`, "utf8");
@@ -328,4 +329,32 @@ test("the widget works with the keyboard alone", async () => {
 
   await expect.poll(() => status.textContent()).toBe(DEFAULTS.success_message);
   expect(storefront.proxied.at(-1).body).toMatchObject({ phone: "+351 912 345 681", consent: true });
+});
+
+test("a number that opted out from WhatsApp is offered the confirmation there, and only that lifts it", async () => {
+  await installShop(app.kv, {
+    record: {
+      whatsapp: { phone_number_id: PHONE_NUMBER_ID, waba_id: "102290129340398", access_token: seal(WHATSAPP_TOKEN), display_number: "+1 628-555-0107" },
+    },
+  });
+  const number = "+351912345670";
+  expect((await whatsappWebhook(app, inbound(number, text("STOP")))).status).toBe(200);
+  await openCart();
+  const { phone, consent, submit, status } = widget();
+  await phone.fill(number);
+  await consent.check();
+  await submit.click();
+  await expect.poll(() => status.textContent()).toBe(DEFAULTS.confirm_message);
+  const link = page.getByRole("link", { name: DEFAULTS.confirm_button_label });
+  expect(await link.getAttribute("href")).toBe("https://wa.me/16285550107?text=START");
+  await page.screenshot({ path: "test-artifacts/optin/confirm-on-whatsapp.png", fullPage: true });
+  const ledger = async () =>
+    (await app.mf.dispatchFetch(`${app.url}api/consents?phone=${encodeURIComponent(number)}`, {
+      headers: { Authorization: `Bearer ${sessionToken()}` },
+    })).json();
+  expect((await ledger()).status).toBe("opted_out");
+  // The prefilled message, sent from the phone (a second later: WhatsApp stamps to the second).
+  await new Promise((r) => setTimeout(r, 1100));
+  expect((await whatsappWebhook(app, inbound(number, text("START")))).status).toBe(200);
+  await expect.poll(async () => (await ledger()).status).toBe("opted_in");
 });

@@ -73,8 +73,23 @@
         body: JSON.stringify(body),
       });
       if (res.ok) {
+        const answer = await res.json().catch(() => ({}));
         form.hidden = true;
-        say(texts.success, "success");
+        if (answer.status === "confirm_on_whatsapp") {
+          // The number opted out from its own phone: only a message from it opts back in.
+          say(texts.confirm, "confirm");
+          if (answer.whatsapp_url) {
+            const link = document.createElement("a");
+            link.className = "cartback-optin__confirm";
+            link.href = answer.whatsapp_url;
+            link.target = "_blank";
+            link.rel = "noopener";
+            link.textContent = texts.confirmButton;
+            status.after(link);
+          }
+        } else {
+          say(texts.success, "success");
+        }
       } else if (res.status === 400) {
         refuse(phone, texts.phoneError);
       } else {

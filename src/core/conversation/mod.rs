@@ -27,7 +27,8 @@ mod replies;
 
 use phrases::*;
 pub use replies::{
-    cart_buttons, reply_text, window_closes_at, window_open, ReplyKind, SERVICE_WINDOW_MS,
+    cart_buttons, confirmation_link, reply_text, window_closes_at, window_open, ReplyKind,
+    SERVICE_WINDOW_MS,
 };
 
 use serde::{Deserialize, Serialize};

@@ -69,6 +69,17 @@ pub fn cart_buttons(lang: Lang) -> [(&'static str, &'static str); 2] {
 /// Free-form messages may go out only within 24 hours of the shopper's last message.
 pub const SERVICE_WINDOW_MS: i64 = 24 * HOUR_MS;
 
+/// The link the storefront widget offers when the phone must confirm an opt-in itself: it
+/// opens WhatsApp on the business number with START prefilled, the one message that lifts an
+/// opt-out made from the phone.
+pub fn confirmation_link(business_number: &str) -> String {
+    let digits: String = business_number
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    format!("https://wa.me/{digits}?text=START")
+}
+
 /// When the window that `last_inbound` opened closes, if it is still open at `now`.
 pub fn window_closes_at(last_inbound: Option<Millis>, now: Millis) -> Option<Millis> {
     window_open(last_inbound, now)

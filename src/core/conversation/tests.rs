@@ -43,6 +43,15 @@ mod window {
             window_closes_at(Some(at), at.plus_millis(SERVICE_WINDOW_MS)),
             None
         );
+        assert_eq!(
+            confirmation_link("+1 628-555-0107"),
+            "https://wa.me/16285550107?text=START"
+        );
+        // The prefilled text is what opts the phone back in.
+        assert_eq!(
+            interpret(&Content::Text("START".into()), &Faq::default(), Lang::En),
+            Intent::OptIn
+        );
     }
 }
 

@@ -110,6 +110,9 @@ pub struct WhatsAppConnection {
     /// Set when Meta answered 190 (token expired or revoked); cleared by reconnecting.
     #[serde(default)]
     pub paused: bool,
+    /// The number as shoppers see it (`display_phone_number`), for links that open WhatsApp.
+    #[serde(default)]
+    pub display_number: Option<String>,
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Stat
 
 use super::protocol::{Checkouts, LedgerCall, LedgerRequest};
 use super::rpc;
-use crate::core::gate::consent::ConsentRecord;
+use crate::core::gate::consent::{status as consent_status, ConsentRecord};
 use crate::core::journey::Registration;
 use crate::platform::clock::now;
 use crate::platform::crypto;
@@ -107,7 +107,9 @@ fn handle(db: &Db, request: LedgerRequest) -> Result<Response> {
         R::FindDeleted(c) => answer::<p::FindDeleted>(db.find_deleted(c)?),
         R::ActiveOfCart(c) => answer::<p::ActiveOfCart>(checkouts(db.active_of_cart(c)?)),
         R::AddConsent(c) => {
-            answer::<p::AddConsent>(db.append_consent(&db.hash(&c.phone), &c.record)?)
+            let phone_hash = db.hash(&c.phone);
+            db.append_consent(&phone_hash, &c.record)?;
+            answer::<p::AddConsent>(consent_status(&db.consent_records(&phone_hash)?))
         }
         R::Consents(c) => {
             let records: Vec<ConsentRecord> = db.consent_records(&db.hash(&c.phone))?;
