@@ -20,8 +20,8 @@ use crate::core::values::ids::ShopDomain;
 use crate::core::whatsapp::delivery::SendOutcome;
 use crate::core::whatsapp::message::{sample_message, text_message, MAX_TEXT_CHARS};
 use crate::objects::protocol::{
-    ask, ConsentsOf, GetFaq, GetInbox, JourneyFilter, JourneysQuery, MetricsQuery, PutFaq,
-    RecordVital, ReplyTarget, Resolve,
+    ask, ask_number, AdoptConsents, ConsentsOf, ForgetKept, GetFaq, GetInbox, JourneyFilter,
+    JourneysQuery, KeptConsents, MetricsQuery, PutFaq, RecordVital, ReplyTarget, Resolve,
 };
 use crate::platform::{clock, config, crypto, store, whatsapp};
 
@@ -148,6 +148,12 @@ pub async fn put_whatsapp(req: &mut Request, env: &Env, shop: &ShopDomain) -> Ap
         display_number,
     )
     .await?;
+    // Opt-outs its shoppers sent while no shop had the number connected now apply here.
+    let kept = ask_number(env, &c.phone_number_id, KeptConsents).await?;
+    if !kept.is_empty() {
+        ask(env, shop, AdoptConsents { records: kept }).await?;
+        ask_number(env, &c.phone_number_id, ForgetKept).await?;
+    }
     get_whatsapp(env, shop).await
 }
 

@@ -10,7 +10,7 @@ use crate::core::journey::Delivery;
 use crate::core::values::ids::CheckoutToken;
 use crate::core::whatsapp::inbound::{parse_webhook, DeliveryStatus, InboundEvent};
 use crate::core::whatsapp::message::{interactive_message, text_message};
-use crate::objects::protocol::{ask, tell_cart, CartCommand, InboundCall, StatusCall};
+use crate::objects::protocol::{ask, ask_number, tell_cart, CartCommand, InboundCall, StatusCall};
 use crate::platform::{config, store, whatsapp};
 
 pub async fn verify(req: Request, env: &Env) -> ApiResult<Response> {
@@ -58,7 +58,21 @@ pub async fn receive(mut req: Request, env: &Env) -> ApiResult<Response> {
 /// message, messages and preferences to the shop ledger, which decides the conversation.
 async fn handle_event(env: &Env, event: InboundEvent) -> ApiResult<()> {
     let Some(shop) = store::shop_for_number(env, event.phone_number_id()).await? else {
-        return Ok(()); // a number no shop has connected: nothing of ours
+        // A number no shop has connected (yet, or any more): its shoppers' opt-outs are kept
+        // by the number's own ledger and apply when a shop connects it. Nothing is answered.
+        if matches!(
+            event,
+            InboundEvent::Message { .. } | InboundEvent::UserPreference { .. }
+        ) {
+            let number = event.phone_number_id().to_string();
+            let call = InboundCall {
+                event,
+                app_url: String::new(),
+                unconnected: true,
+            };
+            ask_number(env, &number, call).await?;
+        }
+        return Ok(());
     };
     match event {
         InboundEvent::Status {
@@ -96,6 +110,7 @@ async fn handle_event(env: &Env, event: InboundEvent) -> ApiResult<()> {
             let call = InboundCall {
                 event,
                 app_url: config::var_or(env, "APP_URL", ""),
+                unconnected: false,
             };
             let plan = ask(env, &shop, call).await?;
             if let Some(signal) = plan.signal {

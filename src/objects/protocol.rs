@@ -74,6 +74,19 @@ pub async fn tell_cart(
 
 // ---- the shop's ledger ----
 
+/// Asks the ledger that keeps what shoppers sent to a business number no shop has connected
+/// (yet, or any more): their opt-outs apply once a shop connects it.
+pub async fn ask_number<C: LedgerCall>(
+    env: &Env,
+    phone_number_id: &str,
+    call: C,
+) -> Result<C::Reply> {
+    let stub = env
+        .durable_object("SHOP")?
+        .get_by_name(&format!("number:{phone_number_id}"))?;
+    rpc::post(&stub, "ledger", &call.into_request()).await
+}
+
 /// A ledger operation: its call type, and the type it is answered with.
 pub trait LedgerCall: Serialize {
     type Reply: Serialize + DeserializeOwned;
@@ -145,6 +158,12 @@ ledger_calls! {
     RememberEvent(RememberEvent) -> ();
     /// `shop/redact`: every row goes, every cart is erased, then the ledger wipes itself.
     Erase(EraseShop) -> Checkouts;
+    /// An unconnected number's ledger: the consent records it kept.
+    KeptConsents(KeptConsents) -> Vec<HashedConsent>;
+    /// An unconnected number's ledger forgets everything, once a shop has adopted its records.
+    ForgetKept(ForgetKept) -> ();
+    /// A shop takes over the records kept for a number it has just connected.
+    AdoptConsents(AdoptConsents) -> ();
 }
 
 /// A cart's report after each event: what happened, and how the journey looks now.
@@ -220,6 +239,9 @@ pub struct JourneysQuery {
 pub struct InboundCall {
     pub event: InboundEvent,
     pub app_url: String,
+    /// Sent to a number no shop has connected: only the consent it carries is kept.
+    #[serde(default)]
+    pub unconnected: bool,
 }
 
 /// What the Worker must do about an inbound event: tell these carts, send this reply.
@@ -308,6 +330,25 @@ pub struct DataReport {
 #[derive(Serialize, Deserialize)]
 pub struct EraseShop {
     pub shop: ShopDomain,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct KeptConsents;
+
+#[derive(Serialize, Deserialize)]
+pub struct ForgetKept;
+
+/// A consent record with the keyed hash of its phone: how records move between ledgers
+/// without the phone itself.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct HashedConsent {
+    pub phone_hash: String,
+    pub record: ConsentRecord,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct AdoptConsents {
+    pub records: Vec<HashedConsent>,
 }
 
 /// The carts an operation touched.

@@ -3,7 +3,7 @@
 // number typed into a storefront is a request that changes nothing.
 import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { SECRETS, SHOP, adminApi, installShop, sessionToken, shopifyWebhook, sleep, startApp } from "./harness.mjs";
+import { PHONE_NUMBER_ID, SECRETS, SHOP, adminApi, installShop, sessionToken, shopifyWebhook, sleep, startApp } from "./harness.mjs";
 import { checkoutOf, freshPhone, inbound, templatesTo, text, textsTo, whatsappWebhook } from "./meta.mjs";
 
 let app;
@@ -91,4 +91,31 @@ test("after customers/redact only the phone can opt back in", async () => {
   await sleep(3000);
   expect(templatesTo(app.graph, phone)).toHaveLength(0);
   expect((await consents(phone)).records.map((r) => r.source)).toEqual(["redaction", "storefront_widget"]);
+});
+
+test("a STOP sent to a number no shop has connected is kept, and applies once a shop connects it", async () => {
+  const number = "318462950077777";
+  const token = "EAAtest-second-number";
+  app.graph.accounts.addNumber({ phoneNumberId: number, accessToken: token });
+  const phone = freshPhone();
+  const stop = inbound(phone, text("STOP"));
+  stop.entry[0].changes[0].value.metadata.phone_number_id = number;
+  expect((await whatsappWebhook(app, stop)).status).toBe(200);
+  await sleep(500);
+  expect(textsTo(app.graph, phone)).toHaveLength(0); // nobody can answer for that number
+  // A second shop connects the number; its shopper's STOP is on its ledger from the start.
+  const shop = "juniper-and-vine.myshopify.com";
+  await installShop(app.kv, { shop, delaySeconds: 1, record: { whatsapp: null } });
+  await app.kv.put(`wa:${PHONE_NUMBER_ID}`, SHOP); // the first shop keeps its own number
+  const connect = await adminApi(app, "/api/whatsapp", {
+    token: sessionToken({ shop }),
+    method: "PUT",
+    body: { phone_number_id: number, waba_id: "102290129340399", access_token: token },
+  });
+  expect(connect.status).toBe(200);
+  const ledger = await (await adminApi(app, `/api/consents?phone=${encodeURIComponent(phone)}`, { token: sessionToken({ shop }) })).json();
+  expect(ledger).toMatchObject({ status: "opted_out", records: [{ kind: "opt_out", source: "whatsapp_keyword" }] });
+  await shopifyWebhook(app, "checkouts/update", checkoutOf(phone), { shop });
+  await sleep(3000);
+  expect(templatesTo(app.graph, phone)).toHaveLength(0);
 });

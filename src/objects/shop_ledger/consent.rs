@@ -3,13 +3,13 @@
 
 use worker::Result;
 
-use super::db::{i, s, token, Db, Text};
+use super::db::{i, s, token, Db, Text, DATA_TABLES};
 use crate::core::crypto::seal;
 use crate::core::gate::consent::{self, ConsentRecord, ConsentStatus, RateCounts, RateLimit};
 use crate::core::values::ids::CheckoutToken;
 use crate::core::values::time::Millis;
 use crate::core::values::time::HOUR_MS;
-use crate::objects::protocol::OptInCall;
+use crate::objects::protocol::{AdoptConsents, HashedConsent, OptInCall};
 
 /// Storefront opt-ins per client and per phone, each per hour: the body is not signed.
 const OPTIN_LIMITS: [(&str, RateLimit); 2] = [
@@ -74,6 +74,42 @@ impl Db {
             Some(phone) => self.append_consent(&phone.v, &record),
             None => Ok(()),
         }
+    }
+
+    /// Every record, with its phone's hash.
+    pub fn kept_consents(&self) -> Result<Vec<HashedConsent>> {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            phone_hash: String,
+            record: String,
+        }
+        let rows: Vec<Row> = self.rows(
+            "SELECT phone_hash, record FROM consents ORDER BY id",
+            vec![],
+        )?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                Some(HashedConsent {
+                    phone_hash: r.phone_hash,
+                    record: serde_json::from_str(&r.record).ok()?,
+                })
+            })
+            .collect())
+    }
+
+    pub fn forget_kept(&self) -> Result<()> {
+        for table in DATA_TABLES {
+            self.exec(&format!("DELETE FROM {table}"), vec![])?;
+        }
+        Ok(())
+    }
+
+    pub fn adopt_consents(&self, a: AdoptConsents) -> Result<()> {
+        for c in &a.records {
+            self.append_consent(&c.phone_hash, &c.record)?;
+        }
+        Ok(())
     }
 
     pub fn optin_allowed(&self, c: OptInCall) -> Result<bool> {

@@ -62,6 +62,13 @@ impl Db {
         }
         let phone_hash = self.hash(phone);
         let plan = self.plan(&call, phone, &phone_hash, now)?;
+        if call.unconnected {
+            // Nobody can answer or read it: only an opt-out or opt-in is worth keeping.
+            if let Some(record) = &plan.consent {
+                self.append_consent(&phone_hash, record)?;
+            }
+            return Ok(InboundPlan::default());
+        }
         self.write_plan(&phone_hash, phone, &plan)?;
         self.exec(
             "DELETE FROM inbound WHERE at < ?",
