@@ -19,6 +19,10 @@ export WRANGLER_SEND_ERROR_REPORTS := false
 export WRANGLER_HIDE_BANNER := true
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
+RUST_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
+UI_SOURCES := $(shell find admin-ui/src -type f) admin-ui/index.html admin-ui/build.mjs \
+	admin-ui/tsconfig.json package-lock.json
+
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEV_PORT ?= 8787
 SIM_PORT ?= 8799
@@ -54,16 +58,21 @@ lint: rust-tools lint-ui
 
 build: tools ui wasm
 
-## The admin page in admin-ui/dist (TypeScript + Preact, bundled by esbuild).
-ui: node-tools
+## The admin page in admin-ui/dist (TypeScript + Preact, bundled by esbuild), when its sources changed.
+ui: node-tools admin-ui/dist/index.html
+
+admin-ui/dist/index.html: $(UI_SOURCES)
 	node admin-ui/build.mjs
 
 ## Type-checks the admin page.
 lint-ui: node-tools
 	tsc -p admin-ui
 
-## The Worker bundle in build/ (wrangler's build command calls this too).
-wasm:
+## The Worker bundle in build/, when a Rust source changed (wrangler's build command calls
+## this too, at start and on every change under src/: an unchanged Worker is not rebuilt).
+wasm: build/index.js
+
+build/index.js: $(RUST_SOURCES)
 	worker-build --release
 
 tools: rust-tools node-tools
