@@ -4,10 +4,10 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { chromium } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from "vitest";
 import { PHONE_NUMBER_ID, SECRETS, SHOP, WHATSAPP_TOKEN, installShop, seal, startApp } from "../e2e/harness.mjs";
 import { inbound, text, whatsappWebhook } from "../e2e/meta.mjs";
+import { launch } from "./admin-harness.mjs";
 
 const EXTENSION = new URL("../../extensions/cartback-optin/", import.meta.url).pathname;
 const LIQUID = readFileSync(`${EXTENSION}blocks/optin.liquid`, "utf8");
@@ -15,16 +15,6 @@ const SCHEMA = JSON.parse(LIQUID.match(/\{%\s*schema\s*%\}([\s\S]*?)\{%\s*endsch
 const DEFAULTS = Object.fromEntries(SCHEMA.settings.filter((s) => s.id).map((s) => [s.id, s.default]));
 const PROXY_PATH = "/apps/cartback/optin";
 const CART_TOKEN = "8b1b416090082bf3b0803f06056a7b90";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 /**
  * Renders the app embed as Shopify would, for the handful of Liquid constructs the block uses.
@@ -181,11 +171,7 @@ beforeAll(async () => {
   app = await startApp();
   await installShop(app.kv);
   storefront = await startStorefront(app);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_BIN ?? "/usr/bin/chromium",
-    headless: true,
-    args: CHROMIUM_ARGS,
-  });
+  browser = await launch();
 });
 
 afterAll(async () => {
