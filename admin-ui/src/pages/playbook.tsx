@@ -18,9 +18,11 @@ export const VARIABLES = [
   "discount_percent",
 ] as const;
 
-type Unit = "minutes" | "hours" | "days";
-const SECONDS: Record<Unit, number> = { minutes: 60, hours: 3600, days: 86400 };
-const unitOf = (s: number): Unit => (s % 86400 === 0 ? "days" : s % 3600 === 0 ? "hours" : "minutes");
+type Unit = "seconds" | "minutes" | "hours" | "days";
+const SECONDS: Record<Unit, number> = { seconds: 1, minutes: 60, hours: 3600, days: 86400 };
+// The largest unit the delay is a whole number of (a delay of 90 s is shown in seconds).
+const unitOf = (s: number): Unit =>
+  s % 86400 === 0 ? "days" : s % 3600 === 0 ? "hours" : s % 60 === 0 ? "minutes" : "seconds";
 
 const clone = <T,>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 const intOr = (v: string, fallback: number) => (v.trim() === "" || Number.isNaN(Number(v)) ? fallback : Number(v));
@@ -177,7 +179,7 @@ function Editor({ saved: initial, templates }: { saved: Playbook; templates: Wab
                       label={fmt.t("delay_unit")}
                       value={unit}
                       onInput={(v) => setUnits((u) => u.map((x, k) => (k === i ? (v as Unit) : x)))}
-                      options={(["minutes", "hours", "days"] as Unit[]).map((u) => ({ value: u, label: fmt.t(`unit_${u}` as Key) }))}
+                      options={(["seconds", "minutes", "hours", "days"] as Unit[]).map((u) => ({ value: u, label: fmt.t(`unit_${u}` as Key) }))}
                     />
                     <p class="muted delay-help">{fmt.t("delay_help")}</p>
                   </div>
