@@ -138,6 +138,13 @@ pub async fn put_whatsapp(req: &mut Request, env: &Env, shop: &ShopDomain) -> Ap
             "Meta did not accept these credentials for this phone number",
         ));
     };
+    // Opt-outs its shoppers sent while no shop had the number connected apply here, before
+    // the number can send anything.
+    let kept = ask_number(env, &c.phone_number_id, KeptConsents).await?;
+    let up_to = kept.iter().map(|k| k.id).max();
+    if !kept.is_empty() {
+        ask(env, shop, AdoptConsents { records: kept }).await?;
+    }
     store::connect_whatsapp(
         env,
         shop.as_str(),
@@ -148,11 +155,8 @@ pub async fn put_whatsapp(req: &mut Request, env: &Env, shop: &ShopDomain) -> Ap
         display_number,
     )
     .await?;
-    // Opt-outs its shoppers sent while no shop had the number connected now apply here.
-    let kept = ask_number(env, &c.phone_number_id, KeptConsents).await?;
-    if !kept.is_empty() {
-        ask(env, shop, AdoptConsents { records: kept }).await?;
-        ask_number(env, &c.phone_number_id, ForgetKept).await?;
+    if let Some(up_to) = up_to {
+        ask_number(env, &c.phone_number_id, ForgetKept { up_to }).await?;
     }
     get_whatsapp(env, shop).await
 }
@@ -293,6 +297,13 @@ pub async fn reply_inbox(req: &mut Request, env: &Env, shop: &ShopDomain) -> Api
         },
     )
     .await?;
+    if window.opted_out {
+        return Err(ApiError::new(
+            409,
+            "opted_out",
+            "the shopper asked to stop receiving messages",
+        ));
+    }
     if !window.waiting {
         return Err(ApiError::new(
             404,

@@ -19,10 +19,10 @@ pub async fn serve(req: Request, env: &Env) -> ApiResult<Response> {
         .headers()
         .get("Content-Type")?
         .is_some_and(|t| t.starts_with("text/html"));
-    if !html {
+    // Only a page with a body is filled in (a 304 has none).
+    if !html || resp.status_code() != 200 {
         return Ok(resp);
     }
-    let status = resp.status_code();
     let page = resp.text().await?.replace(
         API_KEY_PLACEHOLDER,
         &config::secret(env, "SHOPIFY_API_KEY")?,
@@ -33,7 +33,5 @@ pub async fn serve(req: Request, env: &Env) -> ApiResult<Response> {
         &content_security_policy(shop.as_deref()),
     )?;
     headers.delete("Content-Length")?;
-    Ok(Response::ok(page)?
-        .with_status(status)
-        .with_headers(headers))
+    Ok(Response::ok(page)?.with_headers(headers))
 }

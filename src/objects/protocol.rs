@@ -335,13 +335,18 @@ pub struct EraseShop {
 #[derive(Serialize, Deserialize)]
 pub struct KeptConsents;
 
+/// Forgets the kept records up to the last one handed over (`KeptConsents` gives their ids),
+/// so one that arrived meanwhile stays for the next connection.
 #[derive(Serialize, Deserialize)]
-pub struct ForgetKept;
+pub struct ForgetKept {
+    pub up_to: i64,
+}
 
 /// A consent record with the keyed hash of its phone: how records move between ledgers
 /// without the phone itself.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct HashedConsent {
+    pub id: i64,
     pub phone_hash: String,
     pub record: ConsentRecord,
 }
@@ -383,6 +388,8 @@ pub struct ReplyWindow {
     pub waiting: bool,
     /// The shopper's last message, from which the 24-hour window runs.
     pub last_inbound: Option<Millis>,
+    /// The shopper opted out: nothing more goes to them, not even from a person.
+    pub opted_out: bool,
 }
 
 /// A Shopify event, by its `X-Shopify-Event-Id`.

@@ -97,11 +97,10 @@ pub fn admit(
     header_shop: &ShopDomain,
     body: &[u8],
 ) -> Result<Admission, PayloadError> {
-    let starts_as_object = body
-        .iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|b| *b == b'{');
-    if !starts_as_object {
+    // Shopify's bodies start with `{` at their first byte. An app-proxy query can only look
+    // like JSON behind a key that sorts before Shopify's own (`logged_in_customer_id`, ...),
+    // which `{` does not: such a body starts with whitespace or another character.
+    if body.first() != Some(&b'{') {
         return Err(not_an_object(None));
     }
     if !topic.is_shop_level() {
@@ -241,12 +240,20 @@ mod tests {
             Topic::CustomersRedact,
             Topic::CustomersDataRequest,
             Topic::AppUninstalled,
+            Topic::CheckoutsCreate,
+            Topic::CheckoutsDelete,
+            Topic::OrdersCreate,
         ] {
-            assert!(matches!(
-                admit(topic, &shop(), body),
-                Ok(Admission::Ignore(_))
-            ));
+            assert!(admit(topic, &shop(), body).is_err(), "{topic:?}");
         }
+        // Were it to start with `{`, a shop-level body with the proxy's own parameters is
+        // still refused.
+        let inner =
+            br#"{"shop_domain": "victim.myshopify.com", "x": "path_prefix=/a timestamp=1"}"#;
+        assert!(matches!(
+            admit(Topic::ShopRedact, &shop(), inner),
+            Ok(Admission::Ignore(_))
+        ));
     }
 
     #[test]

@@ -3,13 +3,13 @@
 
 use worker::Result;
 
-use super::db::{i, s, token, Db, Text, DATA_TABLES};
+use super::db::{i, s, token, Db, Text};
 use crate::core::crypto::seal;
 use crate::core::gate::consent::{self, ConsentRecord, ConsentStatus, RateCounts, RateLimit};
 use crate::core::values::ids::CheckoutToken;
 use crate::core::values::time::Millis;
 use crate::core::values::time::HOUR_MS;
-use crate::objects::protocol::{AdoptConsents, HashedConsent, OptInCall};
+use crate::objects::protocol::{AdoptConsents, ForgetKept, HashedConsent, OptInCall};
 
 /// Storefront opt-ins per client and per phone, each per hour: the body is not signed.
 const OPTIN_LIMITS: [(&str, RateLimit); 2] = [
@@ -80,17 +80,19 @@ impl Db {
     pub fn kept_consents(&self) -> Result<Vec<HashedConsent>> {
         #[derive(serde::Deserialize)]
         struct Row {
+            id: i64,
             phone_hash: String,
             record: String,
         }
         let rows: Vec<Row> = self.rows(
-            "SELECT phone_hash, record FROM consents ORDER BY id",
+            "SELECT id, phone_hash, record FROM consents ORDER BY id",
             vec![],
         )?;
         Ok(rows
             .into_iter()
             .filter_map(|r| {
                 Some(HashedConsent {
+                    id: r.id,
                     phone_hash: r.phone_hash,
                     record: serde_json::from_str(&r.record).ok()?,
                 })
@@ -98,11 +100,10 @@ impl Db {
             .collect())
     }
 
-    pub fn forget_kept(&self) -> Result<()> {
-        for table in DATA_TABLES {
-            self.exec(&format!("DELETE FROM {table}"), vec![])?;
-        }
-        Ok(())
+    pub fn forget_kept(&self, f: ForgetKept) -> Result<()> {
+        // Only consents (and the suppression that follows them) are kept for a number.
+        self.exec("DELETE FROM consents WHERE id <= ?", vec![i(f.up_to)])?;
+        self.exec("DELETE FROM suppressed", vec![])
     }
 
     pub fn adopt_consents(&self, a: AdoptConsents) -> Result<()> {

@@ -10,6 +10,7 @@ use super::journeys::EVENT_MEMORY_MS;
 use crate::core::conversation::plan::{self, Inbound, InboxEntry, Plan, Snapshot};
 use crate::core::conversation::{window_closes_at, Faq, SERVICE_WINDOW_MS};
 use crate::core::crypto::seal;
+use crate::core::gate::consent::{self, ConsentStatus};
 use crate::core::values::ids::{CheckoutToken, Wamid};
 use crate::core::values::phone::Phone;
 use crate::core::values::time::Millis;
@@ -284,6 +285,8 @@ impl Db {
         Ok(ReplyWindow {
             waiting: self.waiting_for_human(&phone_hash)?,
             last_inbound: self.last_inbound(&phone_hash)?,
+            opted_out: consent::status(&self.consent_records(&phone_hash)?)
+                == ConsentStatus::OptedOut,
         })
     }
 

@@ -132,7 +132,7 @@ fn handle(db: &Db, request: LedgerRequest) -> Result<Response> {
         R::RememberEvent(c) => answer::<p::RememberEvent>(db.remember_event(&c.id, now())?),
         R::Erase(c) => answer::<p::EraseShop>(checkouts(db.erase(c)?)),
         R::KeptConsents(_) => answer::<p::KeptConsents>(db.kept_consents()?),
-        R::ForgetKept(_) => answer::<p::ForgetKept>(db.forget_kept()?),
+        R::ForgetKept(c) => answer::<p::ForgetKept>(db.forget_kept(c)?),
         R::AdoptConsents(c) => answer::<p::AdoptConsents>(db.adopt_consents(c)?),
     }
 }
