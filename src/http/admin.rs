@@ -20,8 +20,9 @@ use crate::core::values::ids::ShopDomain;
 use crate::core::whatsapp::delivery::SendOutcome;
 use crate::core::whatsapp::message::{sample_message, text_message, MAX_TEXT_CHARS};
 use crate::objects::protocol::{
-    ask, ask_number, AdoptConsents, ConsentsOf, ForgetKept, GetFaq, GetInbox, JourneyFilter,
-    JourneysQuery, KeptConsents, MetricsQuery, PutFaq, RecordVital, ReplyTarget, Resolve,
+    ask, ask_number, AdoptConsents, ConnectWhatsApp, ConsentsOf, ForgetKept, GetFaq, GetInbox,
+    JourneyFilter, JourneysQuery, KeptConsents, MetricsQuery, PutFaq, PutPlaybook, RecordVital,
+    ReplyTarget, Resolve, ShopState,
 };
 use crate::platform::{clock, config, crypto, store, whatsapp};
 
@@ -60,12 +61,16 @@ pub async fn get_playbook(env: &Env, shop: &ShopDomain) -> ApiResult<Response> {
 pub async fn put_playbook(req: &mut Request, env: &Env, shop: &ShopDomain) -> ApiResult<Response> {
     let bytes = super::read_body(req).await?;
     let playbook = validation::parse(&bytes).map_err(|e| invalid("invalid_playbook", e))?;
-    store::put_playbook(env, shop.as_str(), &playbook).await?;
-    json(&playbook)
+    let put = PutPlaybook {
+        shop: shop.clone(),
+        playbook,
+    };
+    ask(env, shop, put).await?;
+    get_playbook(env, shop).await
 }
 
 pub async fn get_whatsapp(env: &Env, shop: &ShopDomain) -> ApiResult<Response> {
-    let record = store::shop(env, shop.as_str()).await?.unwrap_or_default();
+    let record = ask(env, shop, ShopState { shop: shop.clone() }).await?;
     let answer = match &record.whatsapp {
         Some(w) => serde_json::json!({
             "phone_number_id": w.phone_number_id,
@@ -145,16 +150,15 @@ pub async fn put_whatsapp(req: &mut Request, env: &Env, shop: &ShopDomain) -> Ap
     if !kept.is_empty() {
         ask(env, shop, AdoptConsents { records: kept }).await?;
     }
-    store::connect_whatsapp(
-        env,
-        shop.as_str(),
-        &c.phone_number_id,
-        &c.waba_id,
-        token,
-        c.messages_per_second,
+    let connect = ConnectWhatsApp {
+        shop: shop.clone(),
+        phone_number_id: c.phone_number_id.clone(),
+        waba_id: c.waba_id,
+        access_token: token.to_string(),
+        messages_per_second: c.messages_per_second,
         display_number,
-    )
-    .await?;
+    };
+    ask(env, shop, connect).await?;
     if let Some(up_to) = up_to {
         ask_number(env, &c.phone_number_id, ForgetKept { up_to }).await?;
     }
@@ -400,7 +404,7 @@ pub async fn test_message(req: &mut Request, env: &Env, shop: &ShopDomain) -> Ap
 
 /// The shop's WhatsApp connection, its token opened; 409 when there is none.
 async fn connection(env: &Env, shop: &ShopDomain) -> ApiResult<WhatsAppConnection> {
-    let mut record = store::shop(env, shop.as_str()).await?.unwrap_or_default();
+    let mut record = ask(env, shop, ShopState { shop: shop.clone() }).await?;
     store::open_whatsapp(env, &mut record)?;
     record
         .whatsapp

@@ -7,6 +7,7 @@ use worker::{Env, Method, Request, Response};
 use super::admin;
 use super::error::{ApiError, ApiResult};
 use super::session::{authenticate, Session};
+use crate::objects::protocol::{ask, ShopState};
 use crate::platform::store;
 
 #[derive(Clone, Copy)]
@@ -77,9 +78,14 @@ pub async fn route(mut req: Request, env: &Env, path: &str) -> ApiResult<Respons
 
 /// `GET /api/shop`: what cartback holds for this shop. Never a token.
 async fn shop(env: &Env, session: &Session) -> ApiResult<Response> {
-    let shop = session.shop.as_str();
-    let (record, saved) = join(store::shop(env, shop), store::playbook_saved(env, shop)).await;
-    let record = record?.unwrap_or_default();
+    let shop = &session.shop;
+    let state = ShopState { shop: shop.clone() };
+    let (record, saved) = join(
+        ask(env, shop, state),
+        store::playbook_saved(env, shop.as_str()),
+    )
+    .await;
+    let record = record?;
     Ok(Response::from_json(&serde_json::json!({
         "shop": session.shop,
         "name": record.name,

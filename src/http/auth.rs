@@ -5,9 +5,11 @@
 use worker::{Env, Request, Response};
 
 use super::error::{ApiError, ApiResult};
+use crate::core::shopify::oauth::AdminError;
 use crate::core::shopify::oauth::{self, STATE_COOKIE, STATE_TTL_MS};
 use crate::core::values::ids::ShopDomain;
-use crate::platform::shopify::{self, AdminError};
+use crate::objects::protocol::{ask, Install, InstallGrant};
+use crate::platform::shopify;
 use crate::platform::{clock, config, crypto};
 
 /// `GET /auth?shop=`: remembers a fresh state in this browser and sends it to Shopify to
@@ -54,7 +56,7 @@ pub async fn callback(req: &Request, env: &Env) -> ApiResult<Response> {
     let now = clock::now();
     oauth::verify_query(&secret, &pairs, now).map_err(|e| ApiError::unauthorized(e.to_string()))?;
     let shop = param("shop")
-        .filter(|s| ShopDomain::parse(s).is_some())
+        .and_then(ShopDomain::parse)
         .ok_or_else(|| ApiError::bad_request("shop must be a {name}.myshopify.com domain"))?;
     let code = param("code")
         .filter(|c| !c.is_empty())
@@ -62,7 +64,7 @@ pub async fn callback(req: &Request, env: &Env) -> ApiResult<Response> {
     let state = param("state").unwrap_or_default();
     let cookie = req.headers().get("Cookie")?.unwrap_or_default();
     let bound = cookie_value(&cookie, STATE_COOKIE)
-        .is_some_and(|c| oauth::verify_state(&secret, shop, state, c, now));
+        .is_some_and(|c| oauth::verify_state(&secret, shop.as_str(), state, c, now));
     if !bound {
         return Err(ApiError::new(
             403,
@@ -70,23 +72,25 @@ pub async fn callback(req: &Request, env: &Env) -> ApiResult<Response> {
             "this install was not started in this browser, or took too long; start it again",
         ));
     }
-    shopify::exchange_code(env, shop, code)
-        .await
-        .map_err(|e| match e {
-            AdminError::Refused(_) => ApiError::new(
-                400,
-                "code_refused",
-                "Shopify did not accept the authorization code; start the install again",
-            ),
-            e => {
-                worker::console_error!("code exchange for {shop}: {e}");
-                ApiError::new(
-                    502,
-                    "shopify_unavailable",
-                    "Shopify could not be reached; try again",
-                )
-            }
-        })?;
+    let install = Install {
+        shop: shop.clone(),
+        grant: InstallGrant::Code(code.to_string()),
+    };
+    ask(env, &shop, install).await?.map_err(|e| match e {
+        AdminError::Refused(_) => ApiError::new(
+            400,
+            "code_refused",
+            "Shopify did not accept the authorization code; start the install again",
+        ),
+        e => {
+            worker::console_error!("code exchange for {shop}: {e}");
+            ApiError::new(
+                502,
+                "shopify_unavailable",
+                "Shopify could not be reached; try again",
+            )
+        }
+    })?;
     let api_key = config::secret(env, "SHOPIFY_API_KEY")?;
     let spent = format!("{STATE_COOKIE}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax");
     redirect(&format!("https://{shop}/admin/apps/{api_key}"), &spent)

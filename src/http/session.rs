@@ -6,7 +6,8 @@ use worker::{Env, Request};
 use super::error::{ApiError, ApiResult};
 use crate::core::crypto::session_token;
 use crate::core::values::ids::ShopDomain;
-use crate::platform::{clock, config, shopify};
+use crate::objects::protocol::{ask, Install, InstallGrant};
+use crate::platform::{clock, config};
 
 /// An authenticated admin-page request.
 #[derive(Clone, Debug)]
@@ -36,7 +37,11 @@ pub async fn authenticate(req: &Request, env: &Env) -> ApiResult<Session> {
     let secret = config::secret(env, "SHOPIFY_API_SECRET")?;
     let verified = session_token::verify(token, &api_key, &secret, clock::now())
         .map_err(|e| invalid_session(e.to_string()))?;
-    if let Err(e) = shopify::ensure_installed(env, verified.shop.as_str(), token).await {
+    let install = Install {
+        shop: verified.shop.clone(),
+        grant: InstallGrant::SessionToken(token.to_string()),
+    };
+    if let Err(e) = ask(env, &verified.shop, install).await? {
         worker::console_warn!("token exchange for {}: {e}", verified.shop);
     }
     Ok(Session {

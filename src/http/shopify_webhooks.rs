@@ -10,15 +10,13 @@ use crate::core::crypto::signature::verify_shopify_webhook;
 use crate::core::shopify::payloads::{
     Checkout, CustomerRequest, DeletedCheckout, Order, PayloadError,
 };
-use crate::core::shopify::webhook::{
-    admit, link_names_other_shop, uninstall_is_current, Admission, Topic,
-};
+use crate::core::shopify::webhook::{admit, link_names_other_shop, Admission, Topic};
 use crate::core::values::ids::ShopDomain;
 use crate::core::values::phone::Phone;
 use crate::core::values::time::Millis;
 use crate::objects::protocol::{
-    ask, tell_cart, ActiveOfCart, CartCommand, Customer, DataRequest, EndAll, EraseShop, EventSeen,
-    FindDeleted, Redact, RememberEvent,
+    ask, tell_cart, ActiveOfCart, CartCommand, Customer, DataRequest, EraseShop, EventSeen,
+    FindDeleted, Redact, RememberEvent, Uninstall,
 };
 use crate::platform::{config, crypto, store};
 
@@ -109,15 +107,13 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
             let triggered_at = headers
                 .get("X-Shopify-Triggered-At")?
                 .and_then(|t| Millis::parse_rfc3339(&t));
-            let installed_at = store::shop(env, shop.as_str())
-                .await?
-                .and_then(|r| r.installed_at);
-            if !uninstall_is_current(triggered_at, installed_at) {
+            let uninstall = Uninstall {
+                shop: shop.clone(),
+                triggered_at,
+            };
+            if !ask(env, &shop, uninstall).await? {
                 return ignored("the shop has installed cartback again since");
             }
-            // Tokens go first, so nothing can be sent even before every cart hears of it.
-            store::forget_tokens(env, shop.as_str()).await?;
-            ask(env, &shop, EndAll { shop: shop.clone() }).await?;
         }
         Topic::CustomersRedact => {
             let customer = customer(&body)?;
@@ -141,7 +137,6 @@ pub async fn handle(mut req: Request, env: &Env) -> ApiResult<Response> {
             store::put_data_request(env, shop.as_str(), &id, &sealed).await?;
         }
         Topic::ShopRedact => {
-            store::forget_shop(env, shop.as_str()).await?;
             ask(env, &shop, EraseShop { shop: shop.clone() }).await?;
         }
         // Accepted and ignored: Shopify retries anything but a 2xx.

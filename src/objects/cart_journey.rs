@@ -12,16 +12,18 @@ use worker::{
     Storage,
 };
 
-use super::protocol::{self, CartAnswer, CartCommand, GateCall, Report};
+use super::protocol::{self, AdminToken, CartAnswer, CartCommand, GateCall, PauseWhatsApp, Report};
 use super::rpc;
 use crate::core::journey::{Cart, Effect, Event, Fact, ShopContext, ShopperSignal, Summary};
 use crate::core::playbook::Playbook;
 use crate::core::shopify::discount::{DiscountOutcome, DiscountRequest};
+use crate::core::shopify::oauth::AdminError;
 use crate::core::shopify::shop::ShopRecord;
 use crate::core::values::ids::ShopDomain;
 use crate::core::values::time::Millis;
 use crate::platform::clock::now;
-use crate::platform::{crypto, shopify, store, whatsapp};
+use crate::platform::shopify::{self, Answer};
+use crate::platform::{crypto, store, whatsapp};
 
 const CART_KEY: &str = "cart";
 
@@ -187,7 +189,11 @@ impl CartJourney {
                     continue;
                 }
                 Effect::PauseSending => {
-                    store::pause_whatsapp(&self.env, data.shop.as_str()).await?;
+                    if let Some(sealed_token) = data.sealed_whatsapp_token.clone() {
+                        let shop = data.shop.clone();
+                        let pause = PauseWhatsApp { shop, sealed_token };
+                        protocol::ask(&self.env, &data.shop, pause).await?;
+                    }
                     continue;
                 }
                 Effect::Forget => {
@@ -221,9 +227,7 @@ impl CartJourney {
                         starts_at: now(),
                         ends_at,
                     };
-                    let outcome =
-                        shopify::create_discount(&self.env, data.shop.as_str(), &request).await;
-                    let code = match outcome {
+                    let code = match self.create_discount(&data.shop, &request).await {
                         DiscountOutcome::Created { code } => Some(code),
                         DiscountOutcome::Failed { reason } => {
                             worker::console_warn!("discount for step {step_id} failed: {reason}");
@@ -257,6 +261,45 @@ impl CartJourney {
         self.report(&cart, facts, summary).await
     }
 
+    /// Creates a discount code with the Admin API token the ledger holds; when Shopify refuses
+    /// it, once more with the one the ledger renews.
+    async fn create_discount(
+        &self,
+        shop: &ShopDomain,
+        request: &DiscountRequest,
+    ) -> DiscountOutcome {
+        let mut rejected = None;
+        loop {
+            let ask = AdminToken {
+                shop: shop.clone(),
+                rejected: rejected.take(),
+            };
+            let retried = ask.rejected.is_some();
+            let token = match protocol::ask(&self.env, shop, ask).await {
+                Ok(Ok(token)) => token,
+                Ok(Err(e)) => {
+                    return DiscountOutcome::Failed {
+                        reason: e.to_string(),
+                    }
+                }
+                Err(e) => {
+                    return DiscountOutcome::Failed {
+                        reason: format!("the ledger: {e}"),
+                    }
+                }
+            };
+            match shopify::create_discount(&self.env, shop.as_str(), &token, request).await {
+                Answer::Done(outcome) => return outcome,
+                Answer::Unauthorized if !retried => rejected = Some(token),
+                Answer::Unauthorized => {
+                    return DiscountOutcome::Failed {
+                        reason: AdminError::NeedsReauth.to_string(),
+                    }
+                }
+            }
+        }
+    }
+
     /// Facts, and the journey's summary when it changed, go to the shop ledger for the
     /// dashboard; with neither, the ledger is not called.
     async fn report(&self, cart: &Cart, facts: Vec<Fact>, summary: Option<Summary>) -> Result<()> {
@@ -279,7 +322,10 @@ impl CartJourney {
 /// Everything about the shop a decision needs, read from KV once per event.
 struct ShopData {
     shop: ShopDomain,
+    /// With the WhatsApp token opened.
     record: ShopRecord,
+    /// The WhatsApp token as stored: which connection a refusal (190) is about.
+    sealed_whatsapp_token: Option<String>,
     playbook: Playbook,
 }
 
@@ -292,10 +338,12 @@ impl ShopData {
         )
         .await;
         let mut record = record?.unwrap_or_default();
+        let sealed_whatsapp_token = record.whatsapp.as_ref().map(|w| w.access_token.clone());
         store::open_whatsapp(env, &mut record)?;
         Ok(ShopData {
             shop: shop.clone(),
             record,
+            sealed_whatsapp_token,
             playbook: playbook?,
         })
     }

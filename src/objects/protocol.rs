@@ -16,8 +16,10 @@ use crate::core::gate::consent::{ConsentRecord, ConsentStatus};
 use crate::core::gate::{GateRequest, GateVerdict};
 use crate::core::journey::{Delivery, Fact, Registration, ShopperSignal, Summary};
 use crate::core::metrics::MetricsBy;
-use crate::core::playbook::{Caps, ConsentMode};
+use crate::core::playbook::{Caps, ConsentMode, Playbook};
+use crate::core::shopify::oauth::AdminError;
 use crate::core::shopify::payloads::{Checkout, Order};
+use crate::core::shopify::shop::ShopRecord;
 use crate::core::values::ids::{CheckoutToken, ShopDomain, Wamid};
 use crate::core::values::phone::Phone;
 use crate::core::values::time::Millis;
@@ -118,6 +120,22 @@ macro_rules! ledger_calls {
 }
 
 ledger_calls! {
+    // The shop's record (Shopify grant, WhatsApp connection, playbook): the ledger is its one
+    // writer, so no stale copy can undo a change or resurrect a token.
+
+    /// Hold an offline Admin API token (swapping the session token or code when none usable is
+    /// held), and learn the shop's name, currency and time zone.
+    Install(Install) -> Result<(), AdminError>;
+    /// A live Admin API token, sealed: renewed first when it is due, or when `rejected` is the
+    /// one held (Shopify answered it with 401). One renewal at a time per shop.
+    AdminToken(AdminToken) -> Result<String, AdminError>;
+    /// The record as the ledger holds it (the Shopify grant sealed).
+    ShopState(ShopState) -> ShopRecord;
+    ConnectWhatsApp(ConnectWhatsApp) -> ();
+    /// Meta refused this sealed WhatsApp token (190): sending stops until a reconnect.
+    PauseWhatsApp(PauseWhatsApp) -> ();
+    PutPlaybook(PutPlaybook) -> ();
+
     /// A journey began: index it for lookups, opt-outs, redaction and metrics.
     Begin(Registration) -> ();
     /// May this step go now? Consent, suppression, caps and a pacing slot, in one run.
@@ -142,8 +160,9 @@ ledger_calls! {
     PutFaq(PutFaq) -> Faq;
     Inbox(GetInbox) -> Inbox;
     Resolve(Resolve) -> Resolved;
-    /// `app/uninstalled`: every running journey ends.
-    EndAll(EndAll) -> Checkouts;
+    /// `app/uninstalled`: the tokens go and every running journey ends. Answers whether it
+    /// acted: one triggered before the shop's latest installation changes nothing.
+    Uninstall(Uninstall) -> bool;
     /// `customers/redact`: the customer's rows go, their carts are erased.
     Redact(Redact) -> Checkouts;
     /// `customers/data_request`: what the ledger holds about the customer.
@@ -304,8 +323,62 @@ pub struct Customer {
 }
 
 #[derive(Serialize, Deserialize)]
-pub struct EndAll {
+pub struct Uninstall {
     pub shop: ShopDomain,
+    /// `X-Shopify-Triggered-At`.
+    pub triggered_at: Option<Millis>,
+}
+
+/// How the merchant proves the shop grants access.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstallGrant {
+    /// An App Bridge session token (managed installation): swapped only when no usable token
+    /// is held.
+    SessionToken(String),
+    /// The authorization-code callback's `code`: always swapped.
+    Code(String),
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Install {
+    pub shop: ShopDomain,
+    pub grant: InstallGrant,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct AdminToken {
+    pub shop: ShopDomain,
+    /// The sealed token Shopify just refused.
+    pub rejected: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct ShopState {
+    pub shop: ShopDomain,
+}
+
+/// Checked credentials of a WhatsApp number (`PUT /api/whatsapp`); the ledger seals the token.
+#[derive(Serialize, Deserialize)]
+pub struct ConnectWhatsApp {
+    pub shop: ShopDomain,
+    pub phone_number_id: String,
+    pub waba_id: String,
+    pub access_token: String,
+    pub messages_per_second: Option<u32>,
+    pub display_number: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct PauseWhatsApp {
+    pub shop: ShopDomain,
+    pub sealed_token: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct PutPlaybook {
+    pub shop: ShopDomain,
+    pub playbook: Playbook,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -1,11 +1,12 @@
-//! Shop records and settings in Workers KV: read on every decision, written rarely.
+//! Shop records and settings in Workers KV: read on every decision, written rarely, and only
+//! by the shop's ledger (`objects::shop_ledger::record`), which keeps the authoritative copy.
 
 use crate::core::values::ids::{CheckoutToken, ShopDomain};
 use worker::{Env, Result};
 
 use super::crypto;
 use crate::core::playbook::Playbook;
-use crate::core::shopify::shop::{ShopRecord, WhatsAppConnection};
+use crate::core::shopify::shop::ShopRecord;
 
 fn kv(env: &Env) -> Result<worker::KvStore> {
     env.kv("APP_KV")
@@ -64,18 +65,6 @@ pub async fn put_recovery_link(
     Ok(())
 }
 
-/// Meta refused the shop's WhatsApp token: sending stops until the merchant reconnects.
-pub async fn pause_whatsapp(env: &Env, domain: &str) -> Result<()> {
-    let Some(mut record) = shop(env, domain).await? else {
-        return Ok(());
-    };
-    match &mut record.whatsapp {
-        Some(conn) if !conn.paused => conn.paused = true,
-        _ => return Ok(()),
-    }
-    put_shop(env, domain, &record).await
-}
-
 pub async fn put_shop(env: &Env, domain: &str, record: &ShopRecord) -> Result<()> {
     kv(env)?
         .put(&format!("shop:{domain}"), record)?
@@ -92,38 +81,17 @@ pub async fn put_playbook(env: &Env, domain: &str, playbook: &Playbook) -> Resul
     Ok(())
 }
 
-/// Connects a WhatsApp number to the shop: the token sealed at rest, the number indexed so
-/// inbound messages find the shop. A reconnect clears a pause.
-pub async fn connect_whatsapp(
-    env: &Env,
-    domain: &str,
-    phone_number_id: &str,
-    waba_id: &str,
-    access_token: &str,
-    messages_per_second: Option<u32>,
-    display_number: Option<String>,
-) -> Result<()> {
-    let mut record = shop(env, domain).await?.unwrap_or_default();
-    record.messages_per_second = messages_per_second.or(record.messages_per_second);
-    if let Some(old) = &record.whatsapp {
-        if old.phone_number_id != phone_number_id {
-            kv(env)?
-                .delete(&format!("wa:{}", old.phone_number_id))
-                .await?;
-        }
-    }
-    record.whatsapp = Some(WhatsAppConnection {
-        phone_number_id: phone_number_id.to_string(),
-        waba_id: waba_id.to_string(),
-        access_token: crypto::seal(&crypto::data_key(env)?, access_token)?,
-        paused: false,
-        display_number,
-    });
-    put_shop(env, domain, &record).await?;
+/// Routes the number's inbound messages to the shop (one number, one shop).
+pub async fn put_number(env: &Env, phone_number_id: &str, domain: &str) -> Result<()> {
     kv(env)?
         .put(&format!("wa:{phone_number_id}"), domain)?
         .execute()
         .await?;
+    Ok(())
+}
+
+pub async fn delete_number(env: &Env, phone_number_id: &str) -> Result<()> {
+    kv(env)?.delete(&format!("wa:{phone_number_id}")).await?;
     Ok(())
 }
 
@@ -135,30 +103,11 @@ pub fn open_whatsapp(env: &Env, record: &mut ShopRecord) -> Result<()> {
     Ok(())
 }
 
-/// `app/uninstalled`: the shop's Shopify and WhatsApp tokens are deleted; settings stay until
-/// `shop/redact`, in case the merchant comes back.
-pub async fn forget_tokens(env: &Env, domain: &str) -> Result<()> {
-    let Some(mut record) = shop(env, domain).await? else {
-        return Ok(());
-    };
-    record.shopify = None;
-    if let Some(conn) = record.whatsapp.take() {
-        kv(env)?
-            .delete(&format!("wa:{}", conn.phone_number_id))
-            .await?;
-    }
-    put_shop(env, domain, &record).await
-}
-
 /// `shop/redact`: every KV record of the shop.
-pub async fn forget_shop(env: &Env, domain: &str) -> Result<()> {
+pub async fn forget_shop(env: &Env, domain: &str, phone_number_id: Option<&str>) -> Result<()> {
     let store = kv(env)?;
-    if let Some(record) = shop(env, domain).await? {
-        if let Some(conn) = record.whatsapp {
-            store
-                .delete(&format!("wa:{}", conn.phone_number_id))
-                .await?;
-        }
+    if let Some(number) = phone_number_id {
+        delete_number(env, number).await?;
     }
     for key in keys_with_prefix(env, &format!("data_request:{domain}:")).await? {
         store.delete(&key).await?;

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
-import { SHOP, adminApi, fixture, installShop, sessionToken, shopifyWebhook, sleep, startApp } from "./harness.mjs";
+import { SHOP, adminApi, connectWhatsApp, fixture, installShop, sessionToken, shopifyWebhook, sleep, startApp } from "./harness.mjs";
 import { checkoutOf, freshPhone, inbound, templatesTo, text, whatsappWebhook } from "./meta.mjs";
 
 let app;
@@ -177,6 +177,7 @@ test("a repeated delivery of the same event is answered 200 and handled once", a
 });
 
 test("shop/redact deletes everything of the shop", async () => {
+  await connectWhatsApp(app); // the merchant came back after the uninstall above
   const phone = freshPhone();
   await shopifyWebhook(app, "checkouts/update", checkoutOf(phone));
   await expect.poll(() => templatesTo(app.graph, phone).length, { timeout: 8000 }).toBe(1);
@@ -187,6 +188,7 @@ test("shop/redact deletes everything of the shop", async () => {
   expect(storageDump().includes(phone.slice(2))).toBe(false);
   // The shop can come back: its ledger starts empty and works.
   await installShop(app.kv, { delaySeconds: 1 });
+  await connectWhatsApp(app);
   const again = freshPhone();
   expect((await shopifyWebhook(app, "checkouts/update", checkoutOf(again))).status).toBe(200);
   await expect.poll(() => templatesTo(app.graph, again).length, { timeout: 8000 }).toBe(1);

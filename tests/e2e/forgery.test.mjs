@@ -13,6 +13,7 @@ import {
   adminApi,
   fixture,
   installShop,
+  ledgerRecord,
   seal,
   sessionToken,
   shopifyWebhook,
@@ -143,7 +144,8 @@ async function snapshot() {
     whatsapp: await read("/api/whatsapp"),
     consents: [await read(`/api/consents?phone=${encodeURIComponent(optedIn)}`), await read(`/api/consents?phone=${encodeURIComponent(optedOut)}`)],
     journeys: await read("/api/journeys?status=all"),
-    record: JSON.parse(await app.kv.get(`shop:${SHOP}`)),
+    record: await ledgerRecord(app),
+    copy: JSON.parse(await app.kv.get(`shop:${SHOP}`)),
     numberIndex: await app.kv.get(`wa:${PHONE_NUMBER_ID}`),
     storedPlaybook: await app.kv.get(`playbook:${SHOP}`),
   };
@@ -190,16 +192,20 @@ test("forged and foreign webhooks, for every topic, leave the victim shop exactl
 }, 60_000);
 
 test("a genuine uninstall still works, and one from before the latest install is ignored", async () => {
-  const installedAt = Date.now();
-  await installShop(app.kv, { record: { shopify: { sealed_access_token: seal("shpat_victim"), scope: "read_orders" }, installed_at: installedAt } });
+  const { installed_at: installedAt } = await ledgerRecord(app);
+  expect(installedAt).toBeGreaterThan(0);
   const stale = await shopifyWebhook(app, "app/uninstalled", fixture("shopify/app-uninstalled.json"), {
     triggeredAt: new Date(installedAt - 60_000).toISOString(),
   });
   expect(stale.status).toBe(200);
-  expect(JSON.parse(await app.kv.get(`shop:${SHOP}`)).shopify).toBeTruthy();
+  expect((await ledgerRecord(app)).shopify).toBeTruthy();
+  expect(JSON.parse(await app.kv.get(`shop:${SHOP}`)).whatsapp).toBeTruthy();
   const current = await shopifyWebhook(app, "app/uninstalled", fixture("shopify/app-uninstalled.json"));
   expect(current.status).toBe(200);
-  expect(JSON.parse(await app.kv.get(`shop:${SHOP}`)).shopify ?? null).toBeNull();
+  const record = await ledgerRecord(app);
+  expect([record.shopify, record.whatsapp]).toEqual([null, null]);
+  const copy = JSON.parse(await app.kv.get(`shop:${SHOP}`));
+  expect([copy.shopify ?? null, copy.whatsapp ?? null]).toEqual([null, null]);
 });
 
 test("a body that is not a JSON object is refused with 400, whatever the topic", async () => {

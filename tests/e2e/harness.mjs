@@ -124,13 +124,47 @@ export function seal(plaintext, keyBase64 = SECRETS.DATA_ENCRYPTION_KEY) {
   return `v1.${sealed.toString("base64url")}`;
 }
 
-/** A playbook step (one-step playbooks by default) and a connected WhatsApp number. */
+/**
+ * Asks the shop's ledger directly, as the Worker does (`op` as in `LedgerRequest`): how tests
+ * read what only the ledger holds, such as the shop's Shopify grant.
+ */
+export async function askLedger(app, shop, op, call) {
+  const ns = await app.mf.getDurableObjectNamespace("SHOP");
+  const res = await ns.get(ns.idFromName(shop)).fetch("https://do/ledger", {
+    method: "POST",
+    body: JSON.stringify({ op, call }),
+  });
+  if (res.status !== 200) throw new Error(`ledger ${op}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/** The shop's record as its ledger holds it (the Shopify grant included, sealed). */
+export const ledgerRecord = (app, shop = SHOP) => askLedger(app, shop, "shop_state", { shop });
+
+/** Sealed once per run: a record written again by `installShop` names the same connection. */
+const SEALED_WHATSAPP_TOKEN = seal(WHATSAPP_TOKEN);
+
+/** Connects the WhatsApp number as the merchant does, through `PUT /api/whatsapp`. */
+export async function connectWhatsApp(app, shop = SHOP) {
+  const res = await adminApi(app, "/api/whatsapp", {
+    token: sessionToken({ shop }),
+    method: "PUT",
+    body: { phone_number_id: PHONE_NUMBER_ID, waba_id: "102290129340398", access_token: WHATSAPP_TOKEN },
+  });
+  if (res.status !== 200) throw new Error(`connecting WhatsApp: ${res.status} ${await res.text()}`);
+}
+
+/**
+ * A playbook step (one-step playbooks by default) and a connected WhatsApp number, as KV held
+ * them before the shop's ledger took its record over: the ledger adopts this record the first
+ * time it needs it, and from then on its own copy is the truth (change it through the API).
+ */
 export async function installShop(kv, { delaySeconds = 1, shop = SHOP, playbook = {}, record = {} } = {}) {
   await kv.put(
     `shop:${shop}`,
     JSON.stringify({
       name: "Maple & Finch",
-      whatsapp: { phone_number_id: PHONE_NUMBER_ID, waba_id: "102290129340398", access_token: seal(WHATSAPP_TOKEN) },
+      whatsapp: { phone_number_id: PHONE_NUMBER_ID, waba_id: "102290129340398", access_token: SEALED_WHATSAPP_TOKEN },
       ...record,
     }),
   );

@@ -4,7 +4,7 @@
 import { createDecipheriv } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { signQuery } from "../fakes/shopify.mjs";
-import { SECRETS, SHOPIFY_ORIGIN, adminApi, installShop, sessionToken, startApp } from "./harness.mjs";
+import { SECRETS, SHOPIFY_ORIGIN, adminApi, installShop, ledgerRecord, sessionToken, startApp } from "./harness.mjs";
 
 let app;
 beforeAll(async () => {
@@ -29,7 +29,12 @@ function openSealed(sealed) {
   return Buffer.concat([decipher.update(packed.subarray(12, packed.length - 16)), decipher.final()]).toString("utf8");
 }
 
-const record = async (shop) => JSON.parse(await app.kv.get(`shop:${shop}`));
+/** The record as the ledger keeps it; KV's copy, for everyone else to read, has no grant. */
+const record = async (shop) => {
+  const copy = JSON.parse(await app.kv.get(`shop:${shop}`));
+  expect(copy?.shopify ?? null).toBeNull();
+  return ledgerRecord(app, shop);
+};
 const shopInfo = async (shop, token = sessionToken({ shop })) => {
   const res = await adminApi(app, "/api/shop", { token });
   expect(res.status).toBe(200);
@@ -115,7 +120,8 @@ describe("managed installation", () => {
     expect(raw).not.toContain(access_token);
     expect(raw).not.toContain(refresh_token);
     expect(raw).not.toContain(access_token.slice(6)); // not even without its prefix
-    const stored = JSON.parse(raw);
+    const stored = await record(shop);
+    expect(JSON.stringify(stored)).not.toContain(access_token.slice(6));
     expect(openSealed(stored.shopify.sealed_access_token)).toBe(access_token);
     expect(openSealed(stored.shopify.sealed_refresh_token)).toBe(refresh_token);
     expect(stored.shopify.expires_at).toBeGreaterThan(Date.now() + 3_000_000);
@@ -141,7 +147,7 @@ describe("managed installation", () => {
     }
     expect(app.shopify.grantsFor(a)).toHaveLength(1);
     expect(app.shopify.grantsFor(b)).toEqual([]);
-    expect((await record(b)).shopify).toBeUndefined();
+    expect((await record(b)).shopify).toBeNull();
     expect(await shopInfo(b)).toMatchObject({ shop: b, name: "Maple & Finch", whatsapp_connected: true });
   });
 
@@ -268,7 +274,7 @@ describe("authorization-code install", () => {
     expect(grant.body).toMatchObject({ client_id: SECRETS.SHOPIFY_API_KEY, client_secret: SECRETS.SHOPIFY_API_SECRET, expiring: "1" });
     const raw = await app.kv.get(`shop:${shop}`);
     expect(raw).not.toContain(grant.answer.access_token);
-    expect(openSealed(JSON.parse(raw).shopify.sealed_access_token)).toBe(grant.answer.access_token);
+    expect(openSealed((await record(shop)).shopify.sealed_access_token)).toBe(grant.answer.access_token);
     expect(await shopInfo(shop)).toMatchObject({ installed: true, needs_reauth: false });
     expect(app.shopify.grantsFor(shop)).toHaveLength(1); // already installed: no token exchange
 

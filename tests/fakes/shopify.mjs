@@ -111,6 +111,9 @@ export function createShopifyFake({ apiKey, apiSecret, now = Date.now, accessTok
   const failures = []; // { shop?, answer } consumed by GraphQL calls in order
   const refusedRefresh = new Set();
   let serial = 0;
+  let refreshDelayMs = 0;
+  let refreshing = 0; // refresh grants being answered right now
+  let mostRefreshing = 0;
 
   function issue(shop, expiring) {
     const accessToken = `shpat_${randomBytes(16).toString('hex')}`;
@@ -296,7 +299,15 @@ export function createShopifyFake({ apiKey, apiSecret, now = Date.now, accessTok
         } catch {
           return json(400, { error: 'invalid_request', error_description: 'The request body is not JSON' });
         }
-        return tokenGrant(shop, body);
+        if (body?.grant_type !== 'refresh_token') return tokenGrant(shop, body);
+        refreshing += 1;
+        mostRefreshing = Math.max(mostRefreshing, refreshing);
+        try {
+          if (refreshDelayMs > 0) await new Promise((r) => setTimeout(r, refreshDelayMs));
+          return tokenGrant(shop, body);
+        } finally {
+          refreshing -= 1;
+        }
       }
       if (path === '/admin/oauth/authorize' && request.method === 'GET') return authorize(shop, url);
       if (/^\/admin\/api\/\d{4}-\d{2}\/graphql\.json$/.test(path) && request.method === 'POST') return graphql(shop, request);
@@ -315,6 +326,16 @@ export function createShopifyFake({ apiKey, apiSecret, now = Date.now, accessTok
     refuseRefresh(shop, on = true) {
       if (on) refusedRefresh.add(shop);
       else refusedRefresh.delete(shop);
+    },
+
+    /** Refresh grants are answered after `ms`, as a slow Shopify would. */
+    slowRefresh(ms) {
+      refreshDelayMs = ms;
+    },
+
+    /** The most refresh grants that were ever being answered at once. */
+    get mostConcurrentRefreshes() {
+      return mostRefreshing;
     },
 
     /** Lifetime in seconds of access tokens issued from now on. */

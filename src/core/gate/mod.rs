@@ -48,6 +48,8 @@ pub enum GateVerdict {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Denial {
+    /// The shop has no WhatsApp number connected (any more): it uninstalled or disconnected.
+    NotConnected,
     NoConsent,
     OptedOut,
     /// In the held-out control group.
@@ -60,6 +62,9 @@ pub enum Denial {
 
 /// What the ledger knows about the shopper and the number at the moment of asking.
 pub struct Ledger<'a> {
+    /// The shop's WhatsApp number is connected, as the ledger (the record's one writer) knows
+    /// it now: a cart's copy of the record may be seconds old.
+    pub connected: bool,
     pub consents: &'a [ConsentRecord],
     pub suppressed: bool,
     /// Meta limited marketing to this shopper (131049) until then.
@@ -94,6 +99,9 @@ pub fn decide(req: &GateRequest, ledger: &Ledger, settings: &Settings, now: Mill
         record: None,
         pacing_next_free: None,
     };
+    if !ledger.connected {
+        return denied(Denial::NotConnected, false);
+    }
     if ledger.suppressed {
         return denied(Denial::OptedOut, false);
     }
@@ -136,5 +144,46 @@ pub fn decide(req: &GateRequest, ledger: &Ledger, settings: &Settings, now: Mill
         eligible: true,
         record,
         pacing_next_free: Some(next_free),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_goes_once_the_number_is_disconnected_whatever_the_consent() {
+        let req = GateRequest {
+            checkout_token: CheckoutToken::new("c1"),
+            step_id: StepId::new("reminder"),
+            checkout_consent: true,
+            holdout: false,
+            cart_token: None,
+            attempt: 0,
+        };
+        let ledger = |connected| Ledger {
+            connected,
+            consents: &[],
+            suppressed: false,
+            limited_until: None,
+            sends: &[],
+            pacing_next_free: 0,
+        };
+        let settings = Settings {
+            mode: ConsentMode::CheckoutMarketingConsent,
+            caps: None,
+            per_second: 80,
+        };
+        let now = Millis(1_000_000);
+        let granted = decide(&req, &ledger(true), &settings, now);
+        assert!(matches!(granted.verdict, GateVerdict::Granted { .. }));
+        let denied = decide(&req, &ledger(false), &settings, now);
+        assert_eq!(
+            denied.verdict,
+            GateVerdict::Denied {
+                reason: Denial::NotConnected
+            }
+        );
+        assert_eq!((denied.eligible, denied.record), (false, None));
     }
 }

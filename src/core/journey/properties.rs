@@ -151,6 +151,7 @@ impl World {
                     let decision = gate::decide(
                         &request,
                         &gate::Ledger {
+                            connected: true,
                             consents: &self.consents,
                             suppressed: self.opted_out,
                             limited_until: None,

@@ -147,6 +147,7 @@ impl SkipReason {
 impl From<Denial> for SkipReason {
     fn from(denial: Denial) -> Self {
         match denial {
+            Denial::NotConnected => SkipReason::WhatsappNotConnected,
             Denial::NoConsent => SkipReason::NoConsent,
             Denial::OptedOut => SkipReason::OptedOut,
             Denial::Holdout => SkipReason::Holdout,

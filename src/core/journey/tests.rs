@@ -91,6 +91,7 @@ impl Ledger {
         let decision = gate::decide(
             request,
             &gate::Ledger {
+                connected: true,
                 consents: &self.consents,
                 suppressed: false,
                 limited_until: None,

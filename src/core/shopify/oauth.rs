@@ -5,7 +5,7 @@
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use hmac::{Hmac, Mac};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
@@ -276,6 +276,33 @@ pub fn sealed_install(
             .as_deref()
             .map(|r| seal::seal(key, r, nonces[1])),
         refresh_expires_at: token.refresh_token_expires_in.map(|s| now.plus_seconds(s)),
+    }
+}
+
+/// Why the shop's Admin API could not be used.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum AdminError {
+    /// The shop has never granted access, or uninstalled.
+    NotInstalled,
+    /// Shopify refuses our tokens; the next token exchange (the merchant opening the app)
+    /// repairs it.
+    NeedsReauth,
+    /// Shopify refused a grant: the credential we sent is no good.
+    Refused(String),
+    /// Shopify did not answer usefully (network, timeout, 5xx) or our storage failed; trying
+    /// again later may work.
+    Unavailable(String),
+}
+
+impl std::fmt::Display for AdminError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AdminError::NotInstalled => f.write_str("the shop has not granted cartback access"),
+            AdminError::NeedsReauth => f.write_str("the shop needs to re-authorize cartback"),
+            AdminError::Refused(e) => write!(f, "Shopify refused the grant: {e}"),
+            AdminError::Unavailable(e) => write!(f, "Shopify is unavailable: {e}"),
+        }
     }
 }
 

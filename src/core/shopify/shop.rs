@@ -1,4 +1,6 @@
-//! What cartback knows about an installed shop, as stored in KV under `shop:{domain}`.
+//! What cartback knows about an installed shop. The shop's ledger keeps the record and is its
+//! only writer; KV holds a copy under `shop:{domain}` for everyone else to read, without the
+//! Shopify grant.
 
 use serde::{Deserialize, Serialize};
 
@@ -67,6 +69,52 @@ impl ShopRecord {
     /// Meta refused the WhatsApp token (190): nothing is sent until the merchant reconnects.
     pub fn sending_paused(&self) -> bool {
         self.whatsapp.as_ref().is_some_and(|w| w.paused)
+    }
+
+    /// What KV may hold: everything but the Shopify grant, whose tokens rotate and so live only
+    /// where one writer can keep them (a stale copy must never be used to refresh).
+    pub fn mirrored(&self) -> ShopRecord {
+        ShopRecord {
+            shopify: None,
+            ..self.clone()
+        }
+    }
+
+    /// Shopify granted access. A grant while none was held is an installation (the first, or
+    /// one after an uninstall): an `app/uninstalled` triggered before it is old news.
+    pub fn granted(&mut self, install: ShopifyInstall, now: Millis) {
+        if self.shopify.is_none() {
+            self.installed_at = Some(now);
+        }
+        self.shopify = Some(install);
+        self.needs_reauth = false;
+    }
+
+    /// The session token can be kept for calls: a token is held, Shopify has not refused it,
+    /// and it is either not due for renewal or can be renewed.
+    pub fn holds_usable_grant(&self, now: Millis) -> bool {
+        self.shopify.as_ref().is_some_and(|install| {
+            !self.needs_reauth && (!install.refresh_due(now) || install.can_refresh(now))
+        })
+    }
+
+    /// `app/uninstalled`: both tokens go; settings stay until `shop/redact`, in case the
+    /// merchant comes back.
+    pub fn forget_tokens(&mut self) {
+        self.shopify = None;
+        self.whatsapp = None;
+    }
+
+    /// Meta refused this sealed WhatsApp token (190). A reconnect since (another token) is
+    /// not paused by news about the old one. Answers whether anything changed.
+    pub fn pause_sending(&mut self, sealed_token: &str) -> bool {
+        match &mut self.whatsapp {
+            Some(conn) if conn.access_token == sealed_token && !conn.paused => {
+                conn.paused = true;
+                true
+            }
+            _ => false,
+        }
     }
 }
 
@@ -140,6 +188,64 @@ mod tests {
         };
         assert!(!permanent.refresh_due(Millis(i64::MAX)));
         assert!(!permanent.can_refresh(Millis(0)));
+    }
+
+    fn install(sealed: &str) -> ShopifyInstall {
+        ShopifyInstall {
+            sealed_access_token: sealed.into(),
+            scope: String::new(),
+            expires_at: None,
+            sealed_refresh_token: None,
+            refresh_expires_at: None,
+        }
+    }
+
+    #[test]
+    fn the_copy_for_kv_has_no_shopify_grant() {
+        let mut record = ShopRecord {
+            name: "Maple".into(),
+            ..Default::default()
+        };
+        record.granted(install("v1.a"), Millis(5));
+        let copy = record.mirrored();
+        assert_eq!(copy.shopify, None);
+        assert_eq!(copy.name, "Maple");
+        assert_eq!(copy.installed_at, Some(Millis(5)));
+    }
+
+    #[test]
+    fn only_a_grant_while_none_was_held_is_an_installation() {
+        let mut record = ShopRecord {
+            needs_reauth: true,
+            ..Default::default()
+        };
+        record.granted(install("v1.a"), Millis(5));
+        record.granted(install("v1.b"), Millis(9));
+        assert_eq!(record.installed_at, Some(Millis(5)));
+        assert!(!record.needs_reauth);
+        record.forget_tokens();
+        record.granted(install("v1.c"), Millis(20));
+        assert_eq!(record.installed_at, Some(Millis(20)));
+    }
+
+    #[test]
+    fn a_refused_token_pauses_only_the_connection_it_belongs_to() {
+        let connection = |token: &str| WhatsAppConnection {
+            phone_number_id: "1".into(),
+            waba_id: "2".into(),
+            access_token: token.into(),
+            paused: false,
+            display_number: None,
+        };
+        let mut record = ShopRecord {
+            whatsapp: Some(connection("v1.new")),
+            ..Default::default()
+        };
+        assert!(!record.pause_sending("v1.old"));
+        assert!(!record.sending_paused());
+        assert!(record.pause_sending("v1.new"));
+        assert!(!record.pause_sending("v1.new"));
+        assert!(record.sending_paused());
     }
 
     #[test]

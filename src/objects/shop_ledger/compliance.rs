@@ -5,14 +5,16 @@ use worker::Result;
 
 use super::db::{s, token, Db, Text, DATA_TABLES};
 use crate::core::gate::consent::ConsentRecord;
-use crate::core::values::ids::CheckoutToken;
+use crate::core::values::ids::{CheckoutToken, ShopDomain};
 use crate::core::values::time::Millis;
-use crate::objects::protocol::{CartCommand, Customer, DataReport, EndAll, EraseShop, Redact};
+use crate::objects::protocol::{CartCommand, Customer, DataReport, EraseShop, Redact};
 
 impl Db {
-    pub fn end_all(&self, e: EndAll) -> Result<Vec<CheckoutToken>> {
+    /// `app/uninstalled`: every running journey ends (`ShopLedger::uninstall` forgets the
+    /// tokens first).
+    pub fn end_all(&self, shop: &ShopDomain) -> Result<Vec<CheckoutToken>> {
         let carts = self.active()?;
-        self.enqueue(&e.shop, &carts, &CartCommand::ShopGone)?;
+        self.enqueue(shop, &carts, &CartCommand::ShopGone)?;
         Ok(carts)
     }
 

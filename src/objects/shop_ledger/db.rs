@@ -216,6 +216,10 @@ impl Db {
         )
     }
 
+    pub fn delete_setting(&self, key: &str) -> Result<()> {
+        self.exec("DELETE FROM settings WHERE key = ?", vec![s(key)])
+    }
+
     pub fn put_json_setting<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
         self.put_setting(key, &serde_json::to_string(value)?)
     }

@@ -64,6 +64,9 @@ impl Db {
         let decision = gate::decide(
             req,
             &gate::Ledger {
+                // Not yet taken over from KV: the cart's copy (which the core checked) is all
+                // there is.
+                connected: self.whatsapp_connected()?.unwrap_or(true),
                 consents: &consents,
                 suppressed,
                 limited_until,

@@ -2,8 +2,12 @@
 //! spans carts and must be strongly consistent: the consent ledger, suppression, frequency caps,
 //! send pacing, the journey index, conversations and the metrics (docs/architecture.md §3).
 //!
+//! It is also the one writer of the shop's record (Shopify grant, WhatsApp connection,
+//! playbook; `record.rs`).
+//!
 //! Each request is one [`LedgerRequest`], handled by a run of synchronous SQL statements, so two
-//! requests never interleave. Decisions are the core's: the ledger reads what a decision
+//! requests never interleave; the record's operations, which wait on Shopify or KV midway, are
+//! serialized by a lock instead. Decisions are the core's: the ledger reads what a decision
 //! needs, calls the core, and writes what it returns.
 
 mod compliance;
@@ -14,7 +18,9 @@ mod gate;
 mod journeys;
 mod metrics;
 mod outbox;
+mod record;
 
+use futures_util::lock::Mutex;
 use serde::Serialize;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
@@ -35,6 +41,8 @@ const RETRY_AFTER_FAILURE_MS: i64 = 5_000;
 pub struct ShopLedger {
     state: State,
     env: Env,
+    /// Held by every operation on the shop's record (`record.rs`).
+    record_lock: Mutex<()>,
 }
 
 impl DurableObject for ShopLedger {
@@ -45,12 +53,17 @@ impl DurableObject for ShopLedger {
         for column in ADDED_COLUMNS {
             let _ = sql.exec(column, None);
         }
-        Self { state, env }
+        Self {
+            state,
+            env,
+            record_lock: Mutex::new(()),
+        }
     }
 
     /// Delivers the outbox to the carts, a batch per run; runs again until it is empty.
     async fn alarm(&self) -> Result<Response> {
         let db = self.db()?;
+        self.retry_copy(&db).await?;
         let run = db.deliver(&self.env).await?;
         let storage = self.state.storage();
         if run.more {
@@ -72,7 +85,7 @@ impl DurableObject for ShopLedger {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let request: LedgerRequest = serde_json::from_str(&req.text().await?)?;
         let db = self.db()?;
-        let response = handle(&db, request)?;
+        let response = self.handle(&db, request).await?;
         if db.wants_wake() {
             self.state.storage().set_alarm(0).await?;
         }
@@ -97,43 +110,53 @@ where
     rpc::reply(&reply)
 }
 
-fn handle(db: &Db, request: LedgerRequest) -> Result<Response> {
-    use LedgerRequest as R;
-    match request {
-        R::Begin(c) => answer::<Registration>(db.begin(c)?),
-        R::Gate(c) => answer::<p::GateCall>(db.gate(c, now())?),
-        R::Report(c) => answer::<p::Report>(db.report(c)?),
-        R::Status(c) => answer::<p::StatusCall>(db.status(c)?),
-        R::FindDeleted(c) => answer::<p::FindDeleted>(db.find_deleted(c)?),
-        R::ActiveOfCart(c) => answer::<p::ActiveOfCart>(checkouts(db.active_of_cart(c)?)),
-        R::AddConsent(c) => {
-            let phone_hash = db.hash(&c.phone);
-            db.append_consent(&phone_hash, &c.record)?;
-            answer::<p::AddConsent>(consent_status(&db.consent_records(&phone_hash)?))
+impl ShopLedger {
+    async fn handle(&self, db: &Db, request: LedgerRequest) -> Result<Response> {
+        use LedgerRequest as R;
+        match request {
+            R::Install(c) => answer::<p::Install>(self.install(db, c).await?),
+            R::AdminToken(c) => answer::<p::AdminToken>(self.admin_token(db, c).await?),
+            R::ShopState(c) => answer::<p::ShopState>(self.shop_state(db, &c.shop).await?),
+            R::ConnectWhatsApp(c) => {
+                answer::<p::ConnectWhatsApp>(self.connect_whatsapp(db, c).await?)
+            }
+            R::PauseWhatsApp(c) => answer::<p::PauseWhatsApp>(self.pause_whatsapp(db, c).await?),
+            R::PutPlaybook(c) => answer::<p::PutPlaybook>(self.put_playbook(c).await?),
+            R::Uninstall(c) => answer::<p::Uninstall>(self.uninstall(db, c).await?),
+            R::Erase(c) => answer::<p::EraseShop>(checkouts(self.erase(db, c).await?)),
+            R::Begin(c) => answer::<Registration>(db.begin(c)?),
+            R::Gate(c) => answer::<p::GateCall>(db.gate(c, now())?),
+            R::Report(c) => answer::<p::Report>(db.report(c)?),
+            R::Status(c) => answer::<p::StatusCall>(db.status(c)?),
+            R::FindDeleted(c) => answer::<p::FindDeleted>(db.find_deleted(c)?),
+            R::ActiveOfCart(c) => answer::<p::ActiveOfCart>(checkouts(db.active_of_cart(c)?)),
+            R::AddConsent(c) => {
+                let phone_hash = db.hash(&c.phone);
+                db.append_consent(&phone_hash, &c.record)?;
+                answer::<p::AddConsent>(consent_status(&db.consent_records(&phone_hash)?))
+            }
+            R::Consents(c) => {
+                let records: Vec<ConsentRecord> = db.consent_records(&db.hash(&c.phone))?;
+                answer::<p::ConsentsOf>(records)
+            }
+            R::Journeys(c) => answer::<p::JourneysQuery>(db.journeys(c)?),
+            R::Inbound(c) => answer::<p::InboundCall>(db.inbound(c, now())?),
+            R::OptInAllowed(c) => answer::<p::OptInCall>(db.optin_allowed(c)?),
+            R::Faq(_) => answer::<p::GetFaq>(db.faq()?),
+            R::PutFaq(c) => answer::<p::PutFaq>(db.put_faq(c.faq)?),
+            R::Inbox(_) => answer::<p::GetInbox>(db.inbox(now())?),
+            R::Resolve(c) => answer::<p::Resolve>(db.resolve(c)?),
+            R::Redact(c) => answer::<p::Redact>(checkouts(db.redact(c, now())?)),
+            R::DataRequest(c) => answer::<p::DataRequest>(db.data_request(c.customer)?),
+            R::Metrics(c) => answer::<p::MetricsQuery>(db.metrics(c, now())?),
+            R::RecordVital(c) => answer::<p::RecordVital>(db.record_vital(c)?),
+            R::ReplyTarget(c) => answer::<p::ReplyTarget>(db.reply_target(c)?),
+            R::EventSeen(c) => answer::<p::EventSeen>(db.event_seen(&c.id)?),
+            R::RememberEvent(c) => answer::<p::RememberEvent>(db.remember_event(&c.id, now())?),
+            R::KeptConsents(_) => answer::<p::KeptConsents>(db.kept_consents()?),
+            R::ForgetKept(c) => answer::<p::ForgetKept>(db.forget_kept(c)?),
+            R::AdoptConsents(c) => answer::<p::AdoptConsents>(db.adopt_consents(c)?),
         }
-        R::Consents(c) => {
-            let records: Vec<ConsentRecord> = db.consent_records(&db.hash(&c.phone))?;
-            answer::<p::ConsentsOf>(records)
-        }
-        R::Journeys(c) => answer::<p::JourneysQuery>(db.journeys(c)?),
-        R::Inbound(c) => answer::<p::InboundCall>(db.inbound(c, now())?),
-        R::OptInAllowed(c) => answer::<p::OptInCall>(db.optin_allowed(c)?),
-        R::Faq(_) => answer::<p::GetFaq>(db.faq()?),
-        R::PutFaq(c) => answer::<p::PutFaq>(db.put_faq(c.faq)?),
-        R::Inbox(_) => answer::<p::GetInbox>(db.inbox(now())?),
-        R::Resolve(c) => answer::<p::Resolve>(db.resolve(c)?),
-        R::EndAll(c) => answer::<p::EndAll>(checkouts(db.end_all(c)?)),
-        R::Redact(c) => answer::<p::Redact>(checkouts(db.redact(c, now())?)),
-        R::DataRequest(c) => answer::<p::DataRequest>(db.data_request(c.customer)?),
-        R::Metrics(c) => answer::<p::MetricsQuery>(db.metrics(c, now())?),
-        R::RecordVital(c) => answer::<p::RecordVital>(db.record_vital(c)?),
-        R::ReplyTarget(c) => answer::<p::ReplyTarget>(db.reply_target(c)?),
-        R::EventSeen(c) => answer::<p::EventSeen>(db.event_seen(&c.id)?),
-        R::RememberEvent(c) => answer::<p::RememberEvent>(db.remember_event(&c.id, now())?),
-        R::Erase(c) => answer::<p::EraseShop>(checkouts(db.erase(c)?)),
-        R::KeptConsents(_) => answer::<p::KeptConsents>(db.kept_consents()?),
-        R::ForgetKept(c) => answer::<p::ForgetKept>(db.forget_kept(c)?),
-        R::AdoptConsents(c) => answer::<p::AdoptConsents>(db.adopt_consents(c)?),
     }
 }
 
