@@ -287,12 +287,11 @@ const cartJson = (cart, locale, wanted) => ({
 /**
  * The storefront. `settings` are the app embed's settings for the next pages; `endpoint` points
  * the widget elsewhere than the app proxy: `/held/optin` holds each answer until the test
- * releases it. `proxied` lists what went through the proxy and what the Worker answered; `carts`
- * are the shoppers' carts by token.
+ * releases it. `proxied` lists what went through the proxy and what the Worker answered.
  */
 export function startStorefront(app) {
   const carts = new Map();
-  const storefront = { settings: {}, endpoint: PROXY_PATH, proxied: [], held: [], carts };
+  const storefront = { settings: {}, endpoint: PROXY_PATH, proxied: [], held: [] };
   const cartOf = (req, res) => {
     const token = /(?:^|;\s*)cart=([0-9a-f]+)/.exec(req.headers.cookie ?? "")?.[1];
     if (token && carts.has(token)) return carts.get(token);
