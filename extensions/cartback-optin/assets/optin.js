@@ -35,8 +35,12 @@
       const button = [...document.querySelectorAll(CHECKOUT)].find((b) => !drawer?.contains(b));
       found.push(["cart", ...(button ? spot(button) : [source, "before"])]);
     }
-    const product = source.content.querySelector(".cartback-optin__toggle") && document.querySelector('form[action*="/cart/add"]');
-    if (product) found.push(["product", product.closest("product-form") || product, "after"]);
+    // The page's own product form, not a quick-add elsewhere on it.
+    const ADD = 'form[action*="/cart/add"]';
+    const product = document.querySelector(`main ${ADD}`) || document.querySelector(ADD);
+    if (product && source.content.querySelector(".cartback-optin__toggle")) {
+      found.push(["product", product.closest("product-form") || product, "after"]);
+    }
     return found;
   };
 
