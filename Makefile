@@ -28,7 +28,7 @@ DEV_PORT ?= 8787
 SIM_PORT ?= 8799
 STORE_PORT ?= 8798
 
-.PHONY: dev test bench build ui lint-ui wasm tools rust-tools node-tools browser-tools test-native test-e2e demo lint fuzz fuzz-tools clean
+.PHONY: dev test bench build ui lint-ui lint-theme wasm tools rust-tools node-tools browser-tools test-native test-e2e demo lint fuzz fuzz-tools clean
 
 ## Install what is missing, build, and run the Worker under wrangler dev beside the simulators.
 dev: build .dev.vars
@@ -51,7 +51,7 @@ test-native:
 test-e2e: build browser-tools
 	npx vitest run --config tests/vitest.config.mjs
 
-lint: rust-tools lint-ui
+lint: rust-tools lint-ui lint-theme
 	cargo fmt --check
 	cargo clippy --locked --all-targets -- -D warnings
 	cargo clippy --locked --target wasm32-unknown-unknown -- -D warnings
@@ -67,6 +67,10 @@ admin-ui/dist/index.html: $(UI_SOURCES)
 ## Type-checks the admin page.
 lint-ui: node-tools
 	tsc -p admin-ui
+
+## Shopify's theme-check on the storefront opt-in (offline: its bundled docs, never the network).
+lint-theme: node-tools
+	node scripts/theme-check.mjs extensions/cartback-optin
 
 ## The Worker bundle in build/, when a Rust source changed (wrangler's build command calls
 ## this too, at start and on every change under src/: an unchanged Worker is not rebuilt).
