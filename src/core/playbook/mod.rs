@@ -131,8 +131,10 @@ impl Playbook {
 }
 
 impl Default for Playbook {
-    /// What a new shop starts with: a reminder after 30 minutes and, for larger carts, an offer
-    /// the next day, sent only to shoppers who opted in on WhatsApp.
+    /// What a new shop starts with: a reminder after 3 hours and, for larger carts, an offer
+    /// the next day, sent only to shoppers who opted in on WhatsApp. Not sooner: in a randomized
+    /// field study (Li, Luo, Lu & Moriguchi, Journal of Marketing 2021) reminders 0.5–1 h after
+    /// abandonment lowered purchases below sending nothing, while 1–3 days later raised them.
     fn default() -> Self {
         Playbook {
             version: 1,
@@ -142,7 +144,7 @@ impl Default for Playbook {
             steps: vec![
                 Step {
                     id: "reminder".into(),
-                    delay_seconds: 1800,
+                    delay_seconds: 10_800,
                     template: Template {
                         name: "cart_reminder".into(),
                         languages: vec!["en_US".into()],
@@ -202,7 +204,7 @@ pub(crate) const SAMPLE_PLAYBOOK: &str = r#"{
   "consent_mode": "whatsapp_opt_in",
   "default_language": "en_US",
   "steps": [
-    { "id": "reminder", "delay_seconds": 1800,
+    { "id": "reminder", "delay_seconds": 10800,
       "template": { "name": "cart_reminder", "languages": ["en_US", "pt_BR"] },
       "body_params": ["first_name", "top_item_title", "cart_total"],
       "button_url_param": "recovery_token",
