@@ -6,6 +6,7 @@
 //!   uniformly random journeys; made once, when the journey starts, and stored with it.
 //! - [`learning`]: one trial per journey, settled once, and the tallies the choices read.
 //! - [`posterior`]: what a tally says about an option's reward.
+//! - [`report`]: what `GET /api/optimization` shows.
 
 //!
 //! Each kind of option of a step is its own bandit (a factorial design): a journey's outcome is
@@ -16,6 +17,7 @@
 pub mod choice;
 pub mod learning;
 pub mod posterior;
+pub mod report;
 
 pub mod rng;
 pub mod segment;
