@@ -7,7 +7,6 @@
 //! - [`learning`]: one trial per journey, settled once, and the tallies the choices read.
 //! - [`posterior`]: what a tally says about an option's reward.
 //! - [`report`]: what `GET /api/optimization` shows.
-
 //!
 //! Each kind of option of a step is its own bandit (a factorial design): a journey's outcome is
 //! credited to every option it used. Every choice is randomized independently of the others,

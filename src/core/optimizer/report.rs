@@ -97,8 +97,9 @@ pub fn report(playbook: &Playbook, learning: &Learning, rng: &mut Rng) -> Report
                 let draws: Vec<Vec<f64>> = posteriors.iter().map(|p| draw(p, rng)).collect();
                 let mut wins = vec![0usize; candidates.len()];
                 for d in 0..DRAWS {
+                    let draw_d = |i: usize| draws[i].get(d).copied().unwrap_or(0.0);
                     let best = (0..candidates.len())
-                        .max_by(|&a, &b| draws[a][d].total_cmp(&draws[b][d]))
+                        .max_by(|&a, &b| draw_d(a).total_cmp(&draw_d(b)))
                         .unwrap_or(0);
                     wins[best] += 1;
                 }
