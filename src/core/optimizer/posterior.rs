@@ -27,7 +27,7 @@ use super::rng::Rng;
 use crate::core::playbook::Goal;
 
 /// Effective sample size, in journeys, of the prior pooled from other segments.
-pub const POOL_CAP: f64 = 50.0;
+pub const POOL_CAP: f64 = 100.0;
 /// Effective sample size, in orders, of the prior on an option's mean order value.
 pub const VALUE_PRIOR_CAP: f64 = 5.0;
 
@@ -178,9 +178,10 @@ mod tests {
         let none = Tally::default();
         let others = tally(1000, 100, 5000);
         let borrowed = Posterior::new(&none, &others, &none, Goal::Recoveries);
-        // Beta(1 + 0.1·50, 1 + 0.9·50): the others' rate, worth 50 journeys.
+        // Beta(1 + 0.1·cap, 1 + 0.9·cap): the others' rate, worth POOL_CAP journeys.
+        let expected = (1.0 + 0.1 * POOL_CAP) / (2.0 + POOL_CAP);
         assert!(
-            (borrowed.mean() - 6.0 / 52.0).abs() < 1e-9,
+            (borrowed.mean() - expected).abs() < 1e-9,
             "{}",
             borrowed.mean()
         );
