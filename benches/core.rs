@@ -25,6 +25,7 @@ fn main() {
         sending_paused: false,
         timezone: Some("America/Toronto"),
         playbook: &playbook,
+        learning: None,
     };
 
     let shop = ShopDomain::parse("shop.myshopify.com").expect("a valid domain");

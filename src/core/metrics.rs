@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::optimizer::Segment;
 use crate::core::values::money::Money;
 
 /// How `GET /api/metrics` breaks its funnel down.
@@ -62,22 +63,9 @@ pub fn p75(samples: &[f64]) -> Option<f64> {
 /// A step is overdue when it was due more than this long ago and is still waiting.
 pub const OVERDUE_AFTER_MS: i64 = 60_000;
 
-/// The cart-value tier a journey belongs to, in the cart's currency's major units.
+/// The cart-value tier a journey belongs to (the optimizer's segments).
 pub fn segment(total: Option<&Money>) -> &'static str {
-    let Some(total) = total else {
-        return "unknown";
-    };
-    let unit = 10i64.pow(total.currency().exponent());
-    // Zero-decimal currencies with small units (JPY, KRW) are scaled to comparable tiers.
-    let scale = match total.currency().as_str() {
-        "JPY" | "KRW" | "CLP" | "ISK" | "HUF" | "VND" | "IDR" | "COP" | "UGX" | "PYG" => 100,
-        _ => 1,
-    };
-    match total.minor() / unit / scale {
-        m if m < 50 => "small",
-        m if m < 150 => "medium",
-        _ => "large",
-    }
+    Segment::of(total).as_str()
 }
 
 #[cfg(test)]

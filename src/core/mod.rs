@@ -6,6 +6,7 @@ pub mod crypto;
 pub mod gate;
 pub mod journey;
 pub mod metrics;
+pub mod optimizer;
 pub mod playbook;
 pub mod shopify;
 pub mod values;

@@ -363,6 +363,7 @@ impl ShopData {
             sending_paused: self.record.sending_paused(),
             timezone: self.record.timezone.as_deref(),
             playbook: &self.playbook,
+            learning: None,
         }
     }
 }

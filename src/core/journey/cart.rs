@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Effect, Event, Journey, ShopContext, Summary};
 use crate::core::metrics::segment;
+use crate::core::optimizer::Trial;
 use crate::core::playbook::Playbook;
 use crate::core::values::ids::{CheckoutToken, ShopDomain};
 use crate::core::values::phone::Phone;
@@ -41,6 +42,9 @@ pub struct Registration {
     #[serde(default)]
     pub product: Option<String>,
     pub at: Millis,
+    /// The optimizer's trial, when it measures this journey.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial: Option<Trial>,
 }
 
 impl Cart {
@@ -126,6 +130,7 @@ impl Cart {
             segment: segment(c.total.as_ref()).to_string(),
             product: c.top_item_title.clone(),
             at: journey.started_at,
+            trial: journey.trial(),
         })
     }
 

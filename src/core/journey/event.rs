@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::SkipReason;
 use crate::core::gate::GateRequest;
 use crate::core::gate::GateVerdict;
+use crate::core::optimizer::Learning;
 use crate::core::playbook::Playbook;
 use crate::core::shopify::payloads::{Checkout, Order};
 use crate::core::values::ids::{StepId, Wamid};
@@ -118,6 +119,9 @@ pub struct ShopContext<'a> {
     /// The shop's IANA time zone, for quiet hours where the shopper's is ambiguous.
     pub timezone: Option<&'a str>,
     pub playbook: &'a Playbook,
+    /// What the optimizer has learned, read when a journey begins with `optimize` enabled
+    /// (`None`: nothing yet, every option is as likely).
+    pub learning: Option<&'a Learning>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -182,6 +186,12 @@ pub enum Fact {
     Clicked,
     /// The journey's retention has passed: only its counts remain, no personal data.
     Forgotten,
+    /// The checkout was bought (an order or a completed checkout), for the optimizer's
+    /// trial; only on journeys it measures. `revenue`: net of discounts, in the cart's currency.
+    Converted {
+        revenue: Option<Money>,
+        at: Millis,
+    },
     /// An order after a message (or, in the held-out group, after the first due time).
     Recovered {
         order_id: String,

@@ -9,17 +9,20 @@
 //! [Discounting (a unique Shopify code)] → [Granted (waiting for its pacing slot)] →
 //! Attempting → Sent | Failed | Unknown, or is Skipped with a reason at any check.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::core::gate::holdout::in_holdout;
 use crate::core::gate::quiet_hours::{defer, shopper_zone};
 use crate::core::gate::{GateRequest, GateVerdict};
+use crate::core::optimizer::{choose, Choice, Learning, Rng, Segment, Trial};
 use crate::core::playbook::{Playbook, Step};
 use crate::core::shopify::payloads::{Checkout, Order};
 use crate::core::values::ids::{CheckoutToken, ShopDomain, StepId, Wamid};
 use crate::core::values::money::Money;
 use crate::core::values::phone::Phone;
-use crate::core::values::time::{Millis, DAY_MS, HOUR_MS};
+use crate::core::values::time::{Millis, HOUR_MS};
 use crate::core::whatsapp::delivery::{backoff_ms, classify, SendOutcome, Verdict, TOKEN_INVALID};
 use crate::core::whatsapp::message::{choose_language, template_message};
 
@@ -42,8 +45,6 @@ use variables::JourneyVariables;
 pub const ATTEMPT_GRACE_MS: i64 = 60_000;
 /// Transient refusals are retried this many times in all before the step counts as failed.
 pub const MAX_ATTEMPTS: u32 = 5;
-/// An order this long after the first message still counts as recovered (docs/rules.md §4).
-pub const ATTRIBUTION_MS: i64 = 7 * DAY_MS;
 /// How often a paused shop's due steps look again whether sending has resumed.
 const PAUSED_RETRY_MS: i64 = HOUR_MS;
 /// Delivery ids remembered to drop repeated webhooks (Shopify delivers at least once).
@@ -63,6 +64,9 @@ pub struct Journey {
     #[serde(default)]
     clicked_at: Option<Millis>,
     seen_events: Vec<String>,
+    /// The optimizer's options for this journey, when it is enabled (docs/optimizer.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    choice: Option<Choice>,
 }
 
 impl Journey {
@@ -84,6 +88,17 @@ impl Journey {
             checkout.token.as_str(),
             ctx.playbook.holdout_percent,
         );
+        let choice = ctx.playbook.optimize.enabled.then(|| {
+            let empty = Learning::default();
+            choose(
+                ctx.playbook,
+                ctx.learning.unwrap_or(&empty),
+                Segment::of(checkout.total.as_ref()),
+                checkout.updated_at,
+                holdout,
+                &mut Rng::for_journey(shop.as_str(), checkout.token.as_str()),
+            )
+        });
         let mut journey = Journey {
             shop: shop.clone(),
             checkout,
@@ -94,6 +109,7 @@ impl Journey {
             steps: vec![],
             clicked_at: None,
             seen_events: event_id.into_iter().collect(),
+            choice,
         };
         journey.plan(ctx.playbook);
         let mut effects = vec![Effect::Record(Fact::Started { holdout })];
@@ -164,7 +180,7 @@ impl Journey {
             Event::Checkout { checkout, event_id } => {
                 self.on_checkout(*checkout, event_id, ctx, now, &mut effects)
             }
-            Event::Order(order) => self.on_order(order, now, &mut effects),
+            Event::Order(order) => self.on_order(order, ctx, now, &mut effects),
             Event::CheckoutDeleted => self.end(EndReason::Deleted, now, &mut effects),
             Event::ShopGone => self.end(EndReason::ShopGone, now, &mut effects),
             Event::Timeout => self.on_timeout(ctx, now, &mut effects),
@@ -188,7 +204,7 @@ impl Journey {
             || (order.cart_token.is_some() && order.cart_token == self.checkout.cart_token)
     }
 
-    fn on_order(&mut self, order: Order, now: Millis, effects: &mut Vec<Effect>) {
+    fn on_order(&mut self, order: Order, ctx: ShopContext, now: Millis, effects: &mut Vec<Effect>) {
         if !self.matches_order(&order) {
             return;
         }
@@ -213,8 +229,16 @@ impl Journey {
                 .min()
         };
         let ordered_at = order.created_at.unwrap_or(now);
-        if !already
-            && first_touch.is_some_and(|t| t <= ordered_at && ordered_at.0 - t.0 <= ATTRIBUTION_MS)
+        if !already {
+            // The optimizer's trial counts any order, sent or not (see its learning).
+            let revenue = order
+                .total
+                .filter(|t| Some(t.currency()) == self.checkout.total.as_ref().map(Money::currency))
+                .or(self.checkout.total);
+            self.converted(revenue, ordered_at, effects);
+        }
+        let window = ctx.playbook.attribution_ms();
+        if !already && first_touch.is_some_and(|t| t <= ordered_at && ordered_at.0 - t.0 <= window)
         {
             effects.push(Effect::Record(Fact::Recovered {
                 order_id: order.id,
@@ -264,10 +288,34 @@ impl Journey {
         }
         self.checkout = checkout;
         if completed {
+            let at = self.checkout.updated_at;
+            self.converted(self.checkout.total, at, effects);
             self.end(EndReason::Completed, now, effects);
         } else {
             self.plan(ctx.playbook);
         }
+    }
+
+    /// The checkout was bought: the optimizer's trial hears of it (once per journey, since
+    /// the journey ends with it).
+    fn converted(&self, revenue: Option<Money>, at: Millis, effects: &mut Vec<Effect>) {
+        if self.choice.is_some() {
+            effects.push(Effect::Record(Fact::Converted { revenue, at }));
+        }
+    }
+
+    /// The step as this journey runs it, with the optimizer's options if it chose any.
+    fn as_run<'a>(&self, step: &'a Step) -> Cow<'a, Step> {
+        match &self.choice {
+            Some(choice) => choice.step_as_run(step),
+            None => Cow::Borrowed(step),
+        }
+    }
+
+    /// The journey's trial for the optimizer, if it is measured by one.
+    pub fn trial(&self) -> Option<Trial> {
+        let choice = self.choice.as_ref()?;
+        Some(choice.trial(self.checkout.token.clone(), self.holdout))
     }
 
     /// Adds the playbook's steps not yet planned and re-times those not yet under way, each
@@ -275,7 +323,7 @@ impl Journey {
     fn plan(&mut self, playbook: &Playbook) {
         let activity = self.checkout.updated_at;
         for step in &playbook.steps {
-            let due_at = activity.plus_seconds(step.delay_seconds);
+            let due_at = activity.plus_seconds(self.as_run(step).delay_seconds);
             match self.steps.iter_mut().find(|s| s.id == step.id) {
                 Some(run) if run.state == StepState::Pending => run.due_at = due_at,
                 Some(_) => {}
@@ -459,7 +507,7 @@ impl Journey {
         let discount = ctx
             .playbook
             .step(&self.steps[i].id)
-            .and_then(|s| s.discount.clone());
+            .and_then(|s| self.as_run(s).discount.clone());
         let run = &mut self.steps[i];
         match discount {
             Some(d) if run.discount_code.is_none() => {
@@ -530,6 +578,7 @@ impl Journey {
         ) else {
             return self.skip(i, SkipReason::StepRemoved, now, effects);
         };
+        let step = &*self.as_run(step);
         let language = choose_language(
             &step.template.languages,
             self.checkout.locale.as_deref(),

@@ -82,6 +82,9 @@ fn playbook() -> Playbook {
         button_url_param: Some(Variable::RecoveryToken),
         when: None,
         discount: None,
+        delay_options: vec![],
+        discount_options: vec![],
+        template_options: vec![],
     };
     Playbook {
         steps: vec![step("a", 1800), step("b", 14_400), step("c", 86_400)],
@@ -99,8 +102,34 @@ fn playbook() -> Playbook {
     }
 }
 
+/// The same playbook with the optimizer's options on every step: delays in their order,
+/// discounts and templates to choose from.
+fn optimized(enabled: bool) -> Playbook {
+    let mut p = playbook();
+    p.optimize.enabled = enabled;
+    p.steps[0].delay_options = vec![1800, 3600, 7200];
+    p.steps[1].delay_options = vec![10_800, 14_400, 43_200];
+    p.steps[2].discount_options = vec![
+        None,
+        Some(crate::core::playbook::Discount {
+            percent: 10,
+            expires_after_hours: 48,
+        }),
+    ];
+    p.steps[2].template_options = vec![
+        p.steps[2].template.clone(),
+        Template {
+            name: "cart_c_social".into(),
+            languages: vec!["en_US".into()],
+        },
+    ];
+    p
+}
+
 struct World {
     playbook: Playbook,
+    /// Varies the checkout tokens, and with them the optimizer's draws.
+    salt: u8,
     carts: [Cart; 2],
     consents: Vec<ConsentRecord>,
     sends: Vec<Millis>,
@@ -120,16 +149,37 @@ fn ctx(playbook: &Playbook) -> ShopContext<'_> {
         sending_paused: false,
         timezone: Some("Europe/Lisbon"),
         playbook,
+        learning: None,
     }
 }
 
 impl World {
-    fn checkout(cart: usize, updated_at: Millis) -> Checkout {
+    fn new(playbook: Playbook, salt: u8) -> World {
+        World {
+            playbook,
+            salt,
+            carts: [Cart::default(), Cart::default()],
+            consents: vec![],
+            sends: vec![],
+            next_free: 0,
+            outcome: Outcome::Accepted,
+            now: T0,
+            ordered: [false; 2],
+            opted_out: false,
+            delivered: vec![],
+        }
+    }
+
+    fn token(&self, cart: usize) -> String {
+        format!("cart{cart}-{}", self.salt)
+    }
+
+    fn checkout(&self, cart: usize, updated_at: Millis) -> Checkout {
         let mut c = Checkout::from_webhook(include_bytes!(
             "../../../tests/fixtures/shopify/checkouts-update.json"
         ))
         .unwrap();
-        c.token = format!("cart{cart}").into();
+        c.token = self.token(cart).into();
         c.cart_token = Some(format!("c{cart}"));
         c.updated_at = updated_at;
         c.phone = Some(Phone::parse(PHONE, None).unwrap());
@@ -222,6 +272,90 @@ impl World {
     }
 }
 
+impl World {
+    fn play(&mut self, inputs: Vec<(i64, Input)>) {
+        for (elapsed, input) in inputs {
+            self.now = self.now.plus_millis(elapsed);
+            match input {
+                Input::Update {
+                    cart,
+                    offset_s,
+                    event,
+                } => {
+                    let checkout = self.checkout(cart, self.now.plus_seconds(offset_s));
+                    let event_id = Some(format!("ev{event}"));
+                    self.event(
+                        cart,
+                        Event::Checkout {
+                            checkout: Box::new(checkout),
+                            event_id,
+                        },
+                    );
+                }
+                Input::Order { cart } => {
+                    self.ordered[cart] = true;
+                    let order = Order {
+                        id: format!("o{cart}"),
+                        checkout_token: Some(self.token(cart).into()),
+                        cart_token: None,
+                        total: None,
+                        created_at: Some(self.now),
+                        status_url: None,
+                    };
+                    self.event(cart, Event::Order(order));
+                }
+                Input::Alarm { cart } => {
+                    // Alarms fire at their deadline or late, never early, and repeat.
+                    let deadline = self.carts[cart]
+                        .journey()
+                        .and_then(|j| j.next_deadline(&self.playbook));
+                    if let Some(deadline) = deadline {
+                        self.now = self.now.max(deadline);
+                    }
+                    self.event(cart, Event::Timeout);
+                }
+                Input::OptOut => {
+                    self.opted_out = true;
+                    self.consents.push(ConsentRecord {
+                        kind: ConsentKind::OptOut,
+                        source: ConsentSource::WhatsappKeyword,
+                        wording: "STOP".into(),
+                        at: self.now,
+                        cart_token: None,
+                    });
+                    for cart in 0..2 {
+                        self.event(cart, Event::Shopper(ShopperSignal::OptedOut));
+                    }
+                }
+                Input::Reply { cart } => self.event(cart, Event::Shopper(ShopperSignal::Replied)),
+                Input::Outcome(outcome) => self.outcome = outcome,
+            }
+        }
+    }
+
+    fn check_no_duplicates_and_caps(&self) -> Result<(), TestCaseError> {
+        // Never the same step twice to the shopper.
+        let mut seen = std::collections::HashSet::new();
+        for (cart, step, _) in &self.delivered {
+            prop_assert!(
+                seen.insert((*cart, step.clone())),
+                "step {step} of cart {cart} sent twice"
+            );
+        }
+        // Caps: at most 3 messages in any 7 days, across both carts.
+        let week = 7 * 86_400_000;
+        for (_, _, at) in &self.delivered {
+            let in_window = self
+                .delivered
+                .iter()
+                .filter(|(_, _, t)| t.0 >= at.0 && t.0 < at.0 + week)
+                .count();
+            prop_assert!(in_window <= 3, "{in_window} messages within a week");
+        }
+        Ok(())
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -229,79 +363,37 @@ proptest! {
     fn no_duplicates_nothing_after_order_or_opt_out_no_quiet_hours_caps_hold(
         inputs in prop::collection::vec(input(), 1..60)
     ) {
-        let mut world = World {
-            playbook: playbook(),
-            carts: [Cart::default(), Cart::default()],
-            consents: vec![],
-            sends: vec![],
-            next_free: 0,
-            outcome: Outcome::Accepted,
-            now: T0,
-            ordered: [false; 2],
-            opted_out: false,
-            delivered: vec![],
-        };
-        for (elapsed, input) in inputs {
-            world.now = world.now.plus_millis(elapsed);
-            match input {
-                Input::Update { cart, offset_s, event } => {
-                    let checkout = World::checkout(cart, world.now.plus_seconds(offset_s));
-                    let event_id = Some(format!("ev{event}"));
-                    world.event(cart, Event::Checkout { checkout: Box::new(checkout), event_id });
-                }
-                Input::Order { cart } => {
-                    world.ordered[cart] = true;
-                    let order = Order {
-                        id: format!("o{cart}"),
-                        checkout_token: Some(format!("cart{cart}").into()),
-                        cart_token: None,
-                        total: None,
-                        created_at: Some(world.now),
-                        status_url: None,
-                    };
-                    world.event(cart, Event::Order(order));
-                }
-                Input::Alarm { cart } => {
-                    // Alarms fire at their deadline or late, never early, and repeat.
-                    let deadline = world.carts[cart]
-                        .journey()
-                        .and_then(|j| j.next_deadline(&world.playbook));
-                    if let Some(deadline) = deadline {
-                        world.now = world.now.max(deadline);
-                    }
-                    world.event(cart, Event::Timeout);
-                }
-                Input::OptOut => {
-                    world.opted_out = true;
-                    world.consents.push(ConsentRecord {
-                        kind: ConsentKind::OptOut,
-                        source: ConsentSource::WhatsappKeyword,
-                        wording: "STOP".into(),
-                        at: world.now,
-                        cart_token: None,
-                    });
-                    for cart in 0..2 {
-                        world.event(cart, Event::Shopper(ShopperSignal::OptedOut));
-                    }
-                }
-                Input::Reply { cart } => world.event(cart, Event::Shopper(ShopperSignal::Replied)),
-                Input::Outcome(outcome) => world.outcome = outcome,
-            }
-        }
-        // Never the same step twice to the shopper.
-        let mut seen = std::collections::HashSet::new();
-        for (cart, step, _) in &world.delivered {
-            prop_assert!(seen.insert((*cart, step.clone())), "step {step} of cart {cart} sent twice");
-        }
-        // Caps: at most 3 messages in any 7 days, across both carts.
-        let week = 7 * 86_400_000;
-        for (_, _, at) in &world.delivered {
-            let in_window = world
-                .delivered
-                .iter()
-                .filter(|(_, _, t)| t.0 >= at.0 && t.0 < at.0 + week)
-                .count();
-            prop_assert!(in_window <= 3, "{in_window} messages within a week");
-        }
+        let mut world = World::new(playbook(), 0);
+        world.play(inputs);
+        world.check_no_duplicates_and_caps()?;
+    }
+
+    /// Whatever the optimizer chooses, the gate still holds: the same checks (caps, consent,
+    /// quiet hours, nothing after an order or an opt-out, no step twice) as without it.
+    #[test]
+    fn no_option_breaks_a_rule(
+        inputs in prop::collection::vec(input(), 1..60),
+        salt: u8,
+    ) {
+        let mut world = World::new(optimized(true), salt);
+        world.play(inputs);
+        world.check_no_duplicates_and_caps()?;
+    }
+
+    /// Options without `optimize.enabled` are inert: the same messages, the same state.
+    #[test]
+    fn disabled_the_optimizer_changes_nothing(
+        inputs in prop::collection::vec(input(), 1..40),
+        salt: u8,
+    ) {
+        let mut plain = World::new(playbook(), salt);
+        let mut with_options = World::new(optimized(false), salt);
+        plain.play(inputs.clone());
+        with_options.play(inputs);
+        prop_assert_eq!(&plain.delivered, &with_options.delivered);
+        prop_assert_eq!(
+            serde_json::to_string(&plain.carts).unwrap(),
+            serde_json::to_string(&with_options.carts).unwrap()
+        );
     }
 }

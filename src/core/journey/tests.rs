@@ -25,6 +25,9 @@ fn step(id: &str, delay_seconds: i64) -> Step {
         button_url_param: Some(Variable::RecoveryToken),
         when: None,
         discount: None,
+        delay_options: vec![],
+        discount_options: vec![],
+        template_options: vec![],
     }
 }
 
@@ -45,6 +48,7 @@ fn ctx(playbook: &Playbook) -> ShopContext<'_> {
         sending_paused: false,
         timezone: Some("America/Toronto"),
         playbook,
+        learning: None,
     }
 }
 
@@ -942,4 +946,96 @@ fn a_new_phone_on_the_checkout_moves_the_journey_to_it() {
     // The old number is nowhere in the cart's state any more.
     let stored = serde_json::to_string(&j).unwrap();
     assert!(!stored.contains("4165550142"));
+}
+
+fn optimized() -> Playbook {
+    let mut p = playbook();
+    p.optimize.enabled = true;
+    p.steps[0].delay_options = vec![600, 7200];
+    p.steps[0].template_options = vec![
+        p.steps[0].template.clone(),
+        Template {
+            name: "cart_social_proof".into(),
+            languages: vec!["en_US".into()],
+        },
+    ];
+    p
+}
+
+#[test]
+fn the_optimizer_chooses_once_and_the_journey_runs_its_choice() {
+    let p = optimized();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    let choice = j.choice.clone().expect("chosen when the journey began");
+    let reminder = choice.step_as_run(&p.steps[0]).into_owned();
+    assert!(p.steps[0].delay_options.contains(&reminder.delay_seconds));
+    let due = T0.plus_seconds(reminder.delay_seconds);
+    assert_eq!(j.steps[0].due_at, due);
+    // A later update re-times the step with the same chosen delay.
+    let later = T0.plus_seconds(60);
+    let update = Event::Checkout {
+        checkout: Box::new(checkout(later, Some(CA_PHONE))),
+        event_id: Some("ev-2".into()),
+    };
+    j.handle(update, ctx(&p), later);
+    assert_eq!(j.choice.as_ref(), Some(&choice));
+    assert_eq!(
+        j.steps[0].due_at,
+        later.plus_seconds(reminder.delay_seconds)
+    );
+    let mut ledger = Ledger::open();
+    let sent = tick(
+        &mut j,
+        &mut ledger,
+        &p,
+        later.plus_seconds(reminder.delay_seconds),
+    );
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].1.template.name, reminder.template.name);
+    // The trial opens at the checkout's last activity when the journey began.
+    let trial = j.trial().unwrap();
+    assert_eq!((trial.opened_at, trial.arms.len()), (T0, 2));
+}
+
+#[test]
+fn an_order_settles_the_trial_once_sent_or_not() {
+    let p = optimized();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    let order = Order {
+        id: "o1".into(),
+        checkout_token: Some(j.checkout.token.clone()),
+        cart_token: None,
+        total: Some(Money::parse("99.00", "CAD").unwrap()),
+        created_at: Some(T0.plus_seconds(30)),
+        status_url: None,
+    };
+    let effects = j.handle(Event::Order(order.clone()), ctx(&p), T0.plus_seconds(30));
+    let converted: Vec<&Effect> = effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Record(Fact::Converted { .. })))
+        .collect();
+    assert_eq!(converted.len(), 1, "{effects:?}");
+    // Nothing had been sent: not recovered for the dashboard, but the trial counts it.
+    assert!(!effects
+        .iter()
+        .any(|e| matches!(e, Effect::Record(Fact::Recovered { .. }))));
+    let again = j.handle(Event::Order(order), ctx(&p), T0.plus_seconds(40));
+    assert!(!again
+        .iter()
+        .any(|e| matches!(e, Effect::Record(Fact::Converted { .. }))));
+}
+
+#[test]
+fn without_the_optimizer_options_change_nothing() {
+    let plain = playbook();
+    let mut with_options = optimized();
+    with_options.optimize.enabled = false;
+    let (a, ea) = begin(&plain, checkout(T0, Some(CA_PHONE)));
+    let (b, eb) = begin(&with_options, checkout(T0, Some(CA_PHONE)));
+    assert_eq!(ea, eb);
+    assert_eq!(
+        serde_json::to_string(&a).unwrap(),
+        serde_json::to_string(&b).unwrap()
+    );
+    assert!(b.trial().is_none());
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::core::gate::caps::MAX_WINDOW_DAYS;
 use crate::core::gate::quiet_hours::parse_hhmm;
-use crate::core::playbook::{Playbook, Step, Variable};
+use crate::core::playbook::{Discount, Playbook, Step, Template, Variable};
 use crate::core::values::money::Money;
 
 /// What is wrong with one field.
@@ -37,6 +37,9 @@ pub const MAX_LANGUAGES: usize = 100;
 pub const MAX_DISCOUNT_HOURS: u32 = 720;
 pub const MAX_HOLDOUT_PERCENT: u8 = 50;
 pub const MAX_JOURNEY_TTL_DAYS: u32 = 90;
+/// Options per kind and step: a shop has too few journeys to tell more apart.
+pub const MAX_OPTIONS: usize = 5;
+pub const MAX_ATTRIBUTION_HOURS: f64 = 720.0;
 
 const LANGUAGE_HINT: &str = "must be a WhatsApp language code such as en, en_US or pt_BR";
 
@@ -56,6 +59,12 @@ pub fn parse(body: &[u8]) -> Result<Playbook, Vec<FieldError>> {
 
 /// Every rule the playbook breaks, one error per offending field, in document order.
 pub fn validate(p: &Playbook) -> Vec<FieldError> {
+    validate_with(p, None)
+}
+
+/// [`validate`], and, given the names of the templates the shop's WhatsApp account has, every
+/// template a step may use must be one of them.
+pub fn validate_with(p: &Playbook, known_templates: Option<&[String]>) -> Vec<FieldError> {
     let mut errors = vec![];
     if p.version != 1 {
         errors.push(FieldError::new("version", "must be 1"));
@@ -72,10 +81,39 @@ pub fn validate(p: &Playbook) -> Vec<FieldError> {
     }
     // Past the limits only the count is reported: a 1 MiB body must not cost quadratic time
     // nor produce a megabyte of errors.
+    let rules = StepRules {
+        default_language: default_ok.then_some(p.default_language.as_str()),
+        known_templates,
+        window_ms: p
+            .optimize
+            .enabled
+            .then(|| p.attribution_ms())
+            .filter(|_| window_ok(p.attribution_window_hours)),
+    };
+    // The latest delay of the steps before, options included, once any step has options.
+    let mut earlier_delays: Option<i64> = None;
+    let mut any_options = false;
     for (i, step) in p.steps.iter().enumerate().take(MAX_STEPS) {
         let earlier = p.steps[..i].iter().position(|s| s.id == step.id);
-        let default = default_ok.then_some(p.default_language.as_str());
-        validate_step(step, &format!("steps[{i}]"), earlier, default, &mut errors);
+        let path = format!("steps[{i}]");
+        validate_step(step, &path, earlier, &rules, &mut errors);
+        let delays =
+            || std::iter::once(step.delay_seconds).chain(step.delay_options.iter().copied());
+        any_options |= !step.delay_options.is_empty();
+        if let Some(latest) = earlier_delays.filter(|_| any_options) {
+            if delays().min().is_some_and(|first| first <= latest) {
+                let field = if step.delay_options.is_empty() {
+                    "delay_seconds"
+                } else {
+                    "delay_options"
+                };
+                errors.push(FieldError::new(
+                    format!("{path}.{field}"),
+                    "must all come after every delay of the steps before, options included",
+                ));
+            }
+        }
+        earlier_delays = earlier_delays.max(delays().max());
     }
     if let Some(quiet) = &p.quiet_hours {
         for (field, value) in [("start", &quiet.start), ("end", &quiet.end)] {
@@ -113,16 +151,40 @@ pub fn validate(p: &Playbook) -> Vec<FieldError> {
             format!("must be between 1 and {MAX_JOURNEY_TTL_DAYS} days"),
         ));
     }
+    if !window_ok(p.attribution_window_hours) {
+        errors.push(FieldError::new(
+            "attribution_window_hours",
+            format!("must be more than one second and at most {MAX_ATTRIBUTION_HOURS} hours"),
+        ));
+    }
+    if p.optimize.explore_percent > 100 {
+        errors.push(FieldError::new(
+            "optimize.explore_percent",
+            "must be between 0 and 100",
+        ));
+    }
     errors
 }
 
-/// `duplicate_of`: the index of an earlier step with the same id; `default_language`: the
-/// playbook's, when it is well-formed.
+fn window_ok(hours: f64) -> bool {
+    hours.is_finite() && hours * 3600.0 >= 1.0 && hours <= MAX_ATTRIBUTION_HOURS
+}
+
+/// What a step is checked against besides itself.
+struct StepRules<'a> {
+    /// The playbook's, when it is well-formed.
+    default_language: Option<&'a str>,
+    known_templates: Option<&'a [String]>,
+    /// The attribution window when the optimizer is on: a delay option must fall within it.
+    window_ms: Option<i64>,
+}
+
+/// `duplicate_of`: the index of an earlier step with the same id.
 fn validate_step(
     step: &Step,
     path: &str,
     duplicate_of: Option<usize>,
-    default_language: Option<&str>,
+    rules: &StepRules,
     errors: &mut Vec<FieldError>,
 ) {
     let mut error = |field: &str, message: String| {
@@ -144,43 +206,11 @@ fn validate_step(
         );
     }
 
-    let name = &step.template.name;
-    let name_chars = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_';
-    if !(1..=512).contains(&name.len()) || !name.bytes().all(name_chars) {
-        error(
-            "template.name",
-            "must be the template's name in WhatsApp: 1 to 512 characters of a-z, 0-9 and _".into(),
-        );
-    }
-    let languages = &step.template.languages;
-    if languages.is_empty() || languages.len() > MAX_LANGUAGES {
-        error(
-            "template.languages",
-            format!("must list between 1 and {MAX_LANGUAGES} languages"),
-        );
-    }
-    for (k, language) in languages.iter().enumerate().take(MAX_LANGUAGES) {
-        if !is_language(language) {
-            error(&format!("template.languages[{k}]"), LANGUAGE_HINT.into());
-        } else if languages[..k].contains(language) {
-            error(
-                &format!("template.languages[{k}]"),
-                "is listed twice".into(),
-            );
-        }
-    }
-    if let Some(default) = default_language {
-        let listable = (1..=MAX_LANGUAGES).contains(&languages.len());
-        if listable && !languages.iter().any(|l| l == default) {
-            error(
-                "template.languages",
-                format!(
-                    "must include the default language {default}, used for shoppers whose \
-                     language is not listed"
-                ),
-            );
-        }
-    }
+    validate_template(&step.template, &format!("{path}.template"), rules, errors);
+    validate_options(step, path, rules, errors);
+    let mut error = |field: &str, message: String| {
+        errors.push(FieldError::new(format!("{path}.{field}"), message));
+    };
 
     if step.body_params.len() > MAX_BODY_PARAMS {
         error(
@@ -237,14 +267,146 @@ fn validate_step(
     }
 
     if let Some(discount) = &step.discount {
-        if !(1..=100).contains(&discount.percent) {
-            error("discount.percent", "must be between 1 and 100".into());
+        validate_discount(discount, &format!("{path}.discount"), errors);
+    }
+}
+
+fn validate_discount(discount: &Discount, path: &str, errors: &mut Vec<FieldError>) {
+    if !(1..=100).contains(&discount.percent) {
+        errors.push(FieldError::new(
+            format!("{path}.percent"),
+            "must be between 1 and 100",
+        ));
+    }
+    if !(1..=MAX_DISCOUNT_HOURS).contains(&discount.expires_after_hours) {
+        errors.push(FieldError::new(
+            format!("{path}.expires_after_hours"),
+            format!("must be between 1 and {MAX_DISCOUNT_HOURS} hours (30 days)"),
+        ));
+    }
+}
+
+fn validate_template(
+    template: &Template,
+    path: &str,
+    rules: &StepRules,
+    errors: &mut Vec<FieldError>,
+) {
+    let mut error = |field: &str, message: String| {
+        errors.push(FieldError::new(format!("{path}.{field}"), message));
+    };
+    let name = &template.name;
+    let name_chars = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_';
+    if !(1..=512).contains(&name.len()) || !name.bytes().all(name_chars) {
+        error(
+            "name",
+            "must be the template's name in WhatsApp: 1 to 512 characters of a-z, 0-9 and _".into(),
+        );
+    } else if rules
+        .known_templates
+        .is_some_and(|known| !known.contains(name))
+    {
+        error(
+            "name",
+            "is not a template of the shop's WhatsApp account".into(),
+        );
+    }
+    let languages = &template.languages;
+    if languages.is_empty() || languages.len() > MAX_LANGUAGES {
+        error(
+            "languages",
+            format!("must list between 1 and {MAX_LANGUAGES} languages"),
+        );
+    }
+    for (k, language) in languages.iter().enumerate().take(MAX_LANGUAGES) {
+        if !is_language(language) {
+            error(&format!("languages[{k}]"), LANGUAGE_HINT.into());
+        } else if languages[..k].contains(language) {
+            error(&format!("languages[{k}]"), "is listed twice".into());
         }
-        if !(1..=MAX_DISCOUNT_HOURS).contains(&discount.expires_after_hours) {
+    }
+    if let Some(default) = rules.default_language {
+        let listable = (1..=MAX_LANGUAGES).contains(&languages.len());
+        if listable && !languages.iter().any(|l| l == default) {
             error(
-                "discount.expires_after_hours",
-                format!("must be between 1 and {MAX_DISCOUNT_HOURS} hours (30 days)"),
+                "languages",
+                format!(
+                    "must include the default language {default}, used for shoppers whose \
+                     language is not listed"
+                ),
             );
+        }
+    }
+}
+
+/// The optimizer's options of a step: a handful of each kind, none twice, each valid as the
+/// step's own value would be.
+fn validate_options(step: &Step, path: &str, rules: &StepRules, errors: &mut Vec<FieldError>) {
+    let lists = [
+        ("delay_options", step.delay_options.len()),
+        ("discount_options", step.discount_options.len()),
+        ("template_options", step.template_options.len()),
+    ];
+    for (field, len) in lists {
+        if len > MAX_OPTIONS {
+            errors.push(FieldError::new(
+                format!("{path}.{field}"),
+                format!("must have at most {MAX_OPTIONS} options"),
+            ));
+        }
+    }
+    let twice =
+        |field: &str, k: usize| FieldError::new(format!("{path}.{field}[{k}]"), "is listed twice");
+    for (k, &delay) in step.delay_options.iter().enumerate().take(MAX_OPTIONS) {
+        let field = format!("{path}.delay_options[{k}]");
+        if !(1..=MAX_DELAY_SECONDS).contains(&delay) {
+            errors.push(FieldError::new(
+                field,
+                format!("must be between 1 and {MAX_DELAY_SECONDS} seconds (30 days)"),
+            ));
+        } else if step.delay_options[..k].contains(&delay) {
+            errors.push(twice("delay_options", k));
+        } else if rules
+            .window_ms
+            .is_some_and(|w| delay.saturating_mul(1000) >= w)
+        {
+            errors.push(FieldError::new(
+                field,
+                "must be shorter than attribution_window_hours: a message after the window \
+                 closes cannot change the outcome it is credited with",
+            ));
+        }
+    }
+    let uses_discount = step
+        .body_params
+        .iter()
+        .any(|v| discount_variable(*v).is_some());
+    for (k, option) in step.discount_options.iter().enumerate().take(MAX_OPTIONS) {
+        let field = format!("{path}.discount_options[{k}]");
+        match option {
+            None if uses_discount => errors.push(FieldError::new(
+                field,
+                "must be a discount: the step's parameters use discount_code or discount_percent",
+            )),
+            Some(d) => validate_discount(d, &field, errors),
+            None => {}
+        }
+        if step.discount_options[..k].contains(option) {
+            errors.push(twice("discount_options", k));
+        }
+    }
+    for (k, template) in step.template_options.iter().enumerate().take(MAX_OPTIONS) {
+        validate_template(
+            template,
+            &format!("{path}.template_options[{k}]"),
+            rules,
+            errors,
+        );
+        if step.template_options[..k]
+            .iter()
+            .any(|t| t.name == template.name)
+        {
+            errors.push(twice("template_options", k));
         }
     }
 }
@@ -784,5 +946,157 @@ mod tests {
                 proptest::prop_assert!(!errors.is_empty());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod option_tests {
+    use super::*;
+    use crate::core::playbook::{Discount, Template, SAMPLE_PLAYBOOK};
+
+    fn optimized() -> Playbook {
+        let mut p = Playbook::default();
+        p.optimize.enabled = true;
+        p.steps[0].delay_options = vec![3600, 10_800, 43_200];
+        p.steps[1].delay_options = vec![86_400, 172_800];
+        p.steps[1].discount_options = vec![
+            Some(Discount {
+                percent: 10,
+                expires_after_hours: 48,
+            }),
+            Some(Discount {
+                percent: 20,
+                expires_after_hours: 24,
+            }),
+        ];
+        p.steps[0].template_options = vec![
+            p.steps[0].template.clone(),
+            Template {
+                name: "cart_reminder_social_proof".into(),
+                languages: vec!["en_US".into()],
+            },
+        ];
+        p
+    }
+
+    fn fields(change: impl FnOnce(&mut Playbook)) -> Vec<String> {
+        let mut p = optimized();
+        change(&mut p);
+        validate(&p).into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn options_and_settings_are_accepted() {
+        assert_eq!(validate(&optimized()), vec![]);
+        let body = SAMPLE_PLAYBOOK.replace(
+            r#""delay_seconds": 10800,"#,
+            r#""delay_seconds": 10800, "delay_options": [3600, 10800],"#,
+        );
+        let p = parse(body.as_bytes()).unwrap();
+        assert_eq!(p.attribution_window_hours, 168.0);
+        assert_eq!(p.steps[0].delay_options, [3600, 10_800]);
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["attribution_window_hours"], 168);
+        assert!(json["steps"][1].get("delay_options").is_none());
+    }
+
+    #[test]
+    fn delays_stay_in_order_across_steps() {
+        assert_eq!(
+            fields(|p| p.steps[1].delay_options = vec![40_000, 172_800]),
+            ["steps[1].delay_options"]
+        );
+        assert_eq!(
+            fields(|p| {
+                p.steps[1].delay_options.clear();
+                p.steps[1].delay_seconds = 43_200;
+            }),
+            ["steps[1].delay_seconds"]
+        );
+        assert_eq!(
+            fields(|p| p.steps[0].delay_seconds = 90_000),
+            ["steps[1].delay_options"]
+        );
+        // Without options anywhere, steps keep today's freedom.
+        assert!(errors_of(|p| p.steps[1].delay_seconds = 60).is_empty());
+    }
+
+    fn errors_of(change: impl FnOnce(&mut Playbook)) -> Vec<FieldError> {
+        let mut p = Playbook::default();
+        change(&mut p);
+        validate(&p)
+    }
+
+    #[test]
+    fn each_option_is_checked_like_the_steps_own_value() {
+        assert_eq!(
+            fields(|p| p.steps[0].delay_options = vec![1, 2, 3, 4, 5, 6]),
+            ["steps[0].delay_options"]
+        );
+        assert_eq!(
+            fields(|p| p.steps[0].delay_options = vec![0, 3600, 3600]),
+            ["steps[0].delay_options[0]", "steps[0].delay_options[2]"]
+        );
+        assert_eq!(
+            fields(|p| p.steps[1].discount_options[1] = Some(Discount {
+                percent: 0,
+                expires_after_hours: 721,
+            })),
+            [
+                "steps[1].discount_options[1].percent",
+                "steps[1].discount_options[1].expires_after_hours"
+            ]
+        );
+        // The offer's message names its code: every option must have one.
+        assert_eq!(
+            fields(|p| p.steps[1].discount_options.push(None)),
+            ["steps[1].discount_options[2]"]
+        );
+        assert!(fields(|p| p.steps[0].discount_options = vec![None, None])
+            .contains(&"steps[0].discount_options[1]".to_string()));
+        assert_eq!(
+            fields(|p| p.steps[0].template_options[1].languages = vec!["pt_BR".into()]),
+            ["steps[0].template_options[1].languages"]
+        );
+        assert_eq!(
+            fields(|p| p.steps[0].template_options[1].name = "Bad".into()),
+            ["steps[0].template_options[1].name"]
+        );
+    }
+
+    #[test]
+    fn delays_fall_within_the_window_and_the_settings_have_bounds() {
+        assert_eq!(
+            fields(|p| p.attribution_window_hours = 24.0),
+            ["steps[1].delay_options[0]", "steps[1].delay_options[1]"]
+        );
+        assert_eq!(
+            fields(|p| {
+                p.optimize.enabled = false;
+                p.attribution_window_hours = 24.0;
+            }),
+            Vec::<String>::new()
+        );
+        for bad in [0.0, -1.0, 721.0, f64::NAN, 0.0001] {
+            assert_eq!(
+                fields(|p| p.attribution_window_hours = bad),
+                ["attribution_window_hours"],
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            fields(|p| p.optimize.explore_percent = 101),
+            ["optimize.explore_percent"]
+        );
+    }
+
+    #[test]
+    fn templates_must_exist_when_the_account_is_known() {
+        let p = optimized();
+        let known = ["cart_reminder".to_string(), "cart_offer".to_string()];
+        let errors = validate_with(&p, Some(&known));
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["steps[0].template_options[1].name"]);
+        assert!(validate_with(&p, None).is_empty());
     }
 }

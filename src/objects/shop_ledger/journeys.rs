@@ -104,7 +104,7 @@ impl Db {
                 Fact::Unknown { step_id } => {
                     self.step_outcome(&r.checkout_token, step_id, "unknown", None, r.at)?
                 }
-                Fact::Started { .. } | Fact::Deferred { .. } => {}
+                Fact::Started { .. } | Fact::Deferred { .. } | Fact::Converted { .. } => {}
             }
         }
         if let Some(summary) = &r.summary {

@@ -1,0 +1,309 @@
+//! Choosing a journey's options when it starts (Thompson sampling).
+//!
+//! For each step and kind of option, one draw from every option's posterior in the journey's
+//! segment; the highest draw wins. An option is so chosen as often as it is likely to be the
+//! best: a clear winner almost always, a close race evenly, an untried option often enough to
+//! be learned. On top of that, `explore_percent` of journeys take every option uniformly at
+//! random whatever was learned, so the estimates stay honest if the shop's shoppers change.
+//!
+//! The choice is a plain value stored with the journey, so every order is credited to the
+//! options actually used, and the gate (caps, consent, quiet hours, holdout) applies to the
+//! step as it runs with them, as to any other.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+
+use super::learning::{Arm, Learning, Trial};
+use super::posterior::Posterior;
+use super::{options, Chosen, Dimension, Rng, Segment};
+use crate::core::playbook::{Goal, Playbook, Step};
+use crate::core::values::ids::{CheckoutToken, StepId};
+use crate::core::values::time::Millis;
+
+/// The options one step runs with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepChoice {
+    pub step: StepId,
+    pub options: Vec<Chosen>,
+}
+
+/// What the optimizer chose for a journey, and the trial it is measured by.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    pub segment: Segment,
+    /// The reward's window: from the checkout's last activity when the journey began.
+    pub opened_at: Millis,
+    pub closes_at: Millis,
+    /// Chosen uniformly at random (the exploration share) rather than by what was learned.
+    #[serde(default)]
+    pub explored: bool,
+    /// Empty for a held-out journey: it is the baseline, and sends nothing.
+    #[serde(default)]
+    pub steps: Vec<StepChoice>,
+}
+
+impl Choice {
+    /// The step as this journey runs it: the step's own values where nothing was chosen.
+    pub fn step_as_run<'a>(&self, step: &'a Step) -> Cow<'a, Step> {
+        match self.steps.iter().find(|c| c.step == step.id) {
+            Some(choice) if !choice.options.is_empty() => {
+                let mut step = step.clone();
+                for option in &choice.options {
+                    option.apply(&mut step);
+                }
+                Cow::Owned(step)
+            }
+            _ => Cow::Borrowed(step),
+        }
+    }
+
+    /// The journey's trial, for the shop ledger to settle.
+    pub fn trial(&self, id: CheckoutToken, holdout: bool) -> Trial {
+        let arms = self
+            .steps
+            .iter()
+            .flat_map(|c| {
+                c.options.iter().map(|o| Arm {
+                    step: c.step.clone(),
+                    dimension: o.dimension(),
+                    option: o.label(),
+                })
+            })
+            .collect();
+        Trial {
+            id,
+            segment: self.segment,
+            holdout,
+            opened_at: self.opened_at,
+            closes_at: self.closes_at,
+            arms: if holdout { vec![] } else { arms },
+            conversion: None,
+            folded: false,
+        }
+    }
+}
+
+/// The options for a journey of `segment` whose checkout was last active at `opened_at`.
+pub fn choose(
+    playbook: &Playbook,
+    learning: &Learning,
+    segment: Segment,
+    opened_at: Millis,
+    holdout: bool,
+    rng: &mut Rng,
+) -> Choice {
+    let explored = rng.uniform() * 100.0 < f64::from(playbook.optimize.explore_percent);
+    let steps = if holdout {
+        vec![]
+    } else {
+        playbook
+            .steps
+            .iter()
+            .map(|step| StepChoice {
+                step: step.id.clone(),
+                options: Dimension::ALL
+                    .into_iter()
+                    .filter_map(|dimension| {
+                        let mut candidates = options(step, dimension);
+                        let i = if explored {
+                            rng.below(candidates.len())
+                        } else {
+                            thompson(
+                                learning,
+                                step,
+                                &candidates,
+                                segment,
+                                playbook.optimize.goal,
+                                rng,
+                            )
+                        };
+                        (i < candidates.len()).then(|| candidates.swap_remove(i))
+                    })
+                    .collect(),
+            })
+            .filter(|c| !c.options.is_empty())
+            .collect()
+    };
+    Choice {
+        segment,
+        opened_at,
+        closes_at: opened_at.plus_millis(playbook.attribution_ms()),
+        explored,
+        steps,
+    }
+}
+
+/// The index of the option whose draw is highest.
+fn thompson(
+    learning: &Learning,
+    step: &Step,
+    candidates: &[Chosen],
+    segment: Segment,
+    goal: Goal,
+    rng: &mut Rng,
+) -> usize {
+    let mut best = (0, f64::NEG_INFINITY);
+    for (i, option) in candidates.iter().enumerate() {
+        let draw = posterior(learning, &step.id, option, segment, goal).sample(rng);
+        if draw > best.1 {
+            best = (i, draw);
+        }
+    }
+    best.0
+}
+
+/// What the shop's settled trials say about `option` of `step` in `segment`.
+pub fn posterior(
+    learning: &Learning,
+    step: &StepId,
+    option: &Chosen,
+    segment: Segment,
+    goal: Goal,
+) -> Posterior {
+    let dimension = option.dimension();
+    let label = option.label();
+    let own = learning.sum(step, dimension, |a| {
+        a.segment == segment && a.option == label
+    });
+    let pooled = learning.sum(step, dimension, |a| {
+        a.segment != segment && a.option == label
+    });
+    let all = learning.sum(step, dimension, |a| a.segment == segment);
+    Posterior::new(&own, &pooled, &all, goal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::optimizer::learning::ArmTally;
+    use crate::core::optimizer::posterior::Tally;
+    use crate::core::playbook::Discount;
+
+    const T0: Millis = Millis(1_800_000_000_000);
+
+    fn playbook() -> Playbook {
+        let mut p = Playbook::default();
+        p.optimize.enabled = true;
+        p.steps[0].delay_options = vec![3600, 10_800, 86_400];
+        p.steps[1].delay_options = vec![172_800];
+        p.steps[1].discount_options = vec![
+            Some(Discount {
+                percent: 10,
+                expires_after_hours: 48,
+            }),
+            Some(Discount {
+                percent: 20,
+                expires_after_hours: 48,
+            }),
+        ];
+        p
+    }
+
+    fn tally(journeys: u64, recoveries: u64) -> Tally {
+        let mut t = Tally::default();
+        for i in 0..journeys {
+            t.count((i < recoveries).then_some(10_000));
+        }
+        t
+    }
+
+    /// Delays of the first step learned in the large segment: 3 h clearly best.
+    fn learned() -> Learning {
+        let arm = |option: &str, recoveries| ArmTally {
+            step: "reminder".into(),
+            dimension: Dimension::Delay,
+            option: option.into(),
+            segment: Segment::Large,
+            tally: tally(400, recoveries),
+        };
+        Learning {
+            arms: vec![arm("3600s", 20), arm("10800s", 60), arm("86400s", 36)],
+            holdout: vec![],
+        }
+    }
+
+    #[test]
+    fn every_kind_of_option_is_chosen_and_applied() {
+        let p = playbook();
+        let c = choose(
+            &p,
+            &Learning::default(),
+            Segment::Large,
+            T0,
+            false,
+            &mut Rng::new(1),
+        );
+        assert_eq!(c.closes_at, T0.plus_millis(168 * 3_600_000));
+        assert_eq!(c.steps.len(), 2);
+        assert_eq!(c.steps[0].options.len(), 1);
+        assert_eq!(c.steps[1].options.len(), 2);
+        let offer = c.step_as_run(&p.steps[1]);
+        assert_eq!(offer.delay_seconds, 172_800);
+        assert!(p.steps[1].discount_options.contains(&offer.discount));
+        let trial = c.trial("tok".into(), false);
+        assert_eq!(trial.arms.len(), 3);
+        assert_eq!(trial.arms[1].option, "172800s");
+        assert!(c.trial("tok".into(), true).arms.is_empty());
+    }
+
+    #[test]
+    fn a_held_out_journey_chooses_nothing_and_a_step_without_options_is_itself() {
+        let p = playbook();
+        let c = choose(
+            &p,
+            &Learning::default(),
+            Segment::Small,
+            T0,
+            true,
+            &mut Rng::new(1),
+        );
+        assert!(c.steps.is_empty());
+        assert!(matches!(c.step_as_run(&p.steps[0]), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn the_learned_best_wins_mostly_and_exploration_keeps_the_others_alive() {
+        let p = playbook();
+        let learning = learned();
+        let mut counts = [0; 3];
+        for seed in 0..2000 {
+            let c = choose(
+                &p,
+                &learning,
+                Segment::Large,
+                T0,
+                false,
+                &mut Rng::new(seed),
+            );
+            let delay = c.step_as_run(&p.steps[0]).delay_seconds;
+            counts[p.steps[0]
+                .delay_options
+                .iter()
+                .position(|&d| d == delay)
+                .unwrap()] += 1;
+        }
+        assert!(counts[1] > 1700, "{counts:?}");
+        // At least the uniform share (10 % / 3 each) goes to the others.
+        assert!(counts[0] > 40 && counts[2] > 40, "{counts:?}");
+    }
+
+    #[test]
+    fn a_small_segment_borrows_from_the_others() {
+        let p = playbook();
+        let learning = learned();
+        let mut best = 0;
+        for seed in 0..1000 {
+            let c = choose(
+                &p,
+                &learning,
+                Segment::Small,
+                T0,
+                false,
+                &mut Rng::new(seed),
+            );
+            best += usize::from(c.step_as_run(&p.steps[0]).delay_seconds == 10_800);
+        }
+        assert!(best > 500, "{best}");
+    }
+}
