@@ -6,12 +6,9 @@ use worker::{Env, Request, Response};
 use super::error::{ApiError, ApiResult};
 use super::read_body;
 use crate::core::crypto::signature::{constant_time_eq, verify_meta_webhook};
-use crate::core::journey::Delivery;
-use crate::core::values::ids::CheckoutToken;
-use crate::core::whatsapp::inbound::{parse_webhook, DeliveryStatus, InboundEvent};
-use crate::core::whatsapp::message::{interactive_message, text_message};
-use crate::objects::protocol::{ask, ask_number, tell_cart, CartCommand, InboundCall, StatusCall};
-use crate::platform::{config, store, whatsapp};
+use crate::core::whatsapp::inbound::{parse_webhook, InboundEvent};
+use crate::objects::protocol::{ask, ask_number, Deliveries};
+use crate::platform::{config, store};
 
 pub async fn verify(req: Request, env: &Env) -> ApiResult<Response> {
     let url = req.url()?;
@@ -46,109 +43,46 @@ pub async fn receive(mut req: Request, env: &Env) -> ApiResult<Response> {
     }
     let events: Vec<InboundEvent> =
         parse_webhook(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    // Handled before answering: an opt-out must be on the ledger before the next send, and a
-    // failure here makes Meta deliver again (every step is idempotent).
+    // Handed over before answering, one call per business number however many events the
+    // delivery holds: an opt-out must be on the ledger before the next send, and a failure
+    // here makes Meta deliver again (every step is idempotent).
+    let mut by_number: Vec<(String, Vec<InboundEvent>)> = vec![];
     for event in events {
-        handle_event(env, event).await?;
+        if let InboundEvent::AccountError { code, .. } = &event {
+            worker::console_warn!(
+                "whatsapp account error {code} for number {}",
+                event.phone_number_id()
+            );
+            continue;
+        }
+        let number = event.phone_number_id().to_string();
+        match by_number.iter_mut().find(|(n, _)| *n == number) {
+            Some((_, list)) => list.push(event),
+            None => by_number.push((number, vec![event])),
+        }
+    }
+    let app_url = config::var_or(env, "APP_URL", "");
+    for (number, events) in by_number {
+        match store::shop_for_number(env, &number).await? {
+            Some(shop) => {
+                let call = Deliveries {
+                    shop: Some(shop.clone()),
+                    events,
+                    app_url: app_url.clone(),
+                };
+                ask(env, &shop, call).await?;
+            }
+            // A number no shop has connected (yet, or any more): its shoppers' opt-outs are
+            // kept by the number's own ledger and apply when a shop connects it.
+            None => {
+                let call = Deliveries {
+                    shop: None,
+                    events,
+                    app_url: String::new(),
+                };
+                ask_number(env, &number, call).await?;
+            }
+        }
     }
     Ok(Response::from_json(&serde_json::json!({ "ok": true }))?)
-}
-
-/// Routes one event to the shop of its business number: statuses to the cart that sent the
-/// message, messages and preferences to the shop ledger, which decides the conversation.
-async fn handle_event(env: &Env, event: InboundEvent) -> ApiResult<()> {
-    let Some(shop) = store::shop_for_number(env, event.phone_number_id()).await? else {
-        // A number no shop has connected (yet, or any more): its shoppers' opt-outs are kept
-        // by the number's own ledger and apply when a shop connects it. Nothing is answered.
-        if matches!(
-            event,
-            InboundEvent::Message { .. } | InboundEvent::UserPreference { .. }
-        ) {
-            let number = event.phone_number_id().to_string();
-            let call = InboundCall {
-                event,
-                app_url: String::new(),
-                unconnected: true,
-            };
-            ask_number(env, &number, call).await?;
-        }
-        return Ok(());
-    };
-    match event {
-        InboundEvent::Status {
-            wamid,
-            status,
-            at,
-            callback,
-            error_codes,
-            ..
-        } => {
-            let delivery = match status {
-                DeliveryStatus::Sent => return Ok(()),
-                DeliveryStatus::Delivered => Delivery::Delivered,
-                DeliveryStatus::Read => Delivery::Read,
-                DeliveryStatus::Failed => Delivery::Failed {
-                    code: error_codes.first().copied(),
-                },
-            };
-            let call = StatusCall {
-                wamid: wamid.clone(),
-                delivery: delivery.clone(),
-                at,
-            };
-            let owner = ask(env, &shop, call).await?;
-            // The ledger learns of a message when its send is reported; the callback data we
-            // sent with it names the cart even if the status overtakes that report.
-            let token = owner
-                .checkout_token
-                .or_else(|| checkout_of_callback(callback.as_deref()));
-            if let Some(token) = token {
-                tell_cart(env, &shop, &token, &CartCommand::Status { wamid, delivery }).await?;
-            }
-        }
-        InboundEvent::Message { .. } | InboundEvent::UserPreference { .. } => {
-            let call = InboundCall {
-                event,
-                app_url: config::var_or(env, "APP_URL", ""),
-                unconnected: false,
-            };
-            let plan = ask(env, &shop, call).await?;
-            if let Some(signal) = plan.signal {
-                for token in &plan.journeys {
-                    tell_cart(env, &shop, token, &CartCommand::Shopper { signal }).await?;
-                }
-            }
-            let record = store::shop(env, shop.as_str()).await?;
-            if let (Some(reply), Some(mut record)) = (plan.reply, record) {
-                store::open_whatsapp(env, &mut record)?;
-                if let Some(conn) = record.whatsapp {
-                    if reply.buttons.is_empty() {
-                        whatsapp::send(env, &conn, &text_message(&reply.to, &reply.text)).await;
-                    } else {
-                        let buttons: Vec<(&str, &str)> = reply
-                            .buttons
-                            .iter()
-                            .map(|(id, title)| (id.as_str(), title.as_str()))
-                            .collect();
-                        let message = interactive_message(&reply.to, &reply.text, &buttons);
-                        whatsapp::send(env, &conn, &message).await;
-                    }
-                }
-            }
-        }
-        InboundEvent::AccountError { code, .. } => {
-            worker::console_warn!("whatsapp account error {code} for {shop}");
-        }
-    }
-    Ok(())
-}
-
-/// The checkout named in `cb1;checkout={token};step={step_id}`, as `core::journey` writes it.
-fn checkout_of_callback(callback: Option<&str>) -> Option<CheckoutToken> {
-    let mut parts = callback?.split(';');
-    (parts.next()? == "cb1").then_some(())?;
-    parts
-        .find_map(|p| p.strip_prefix("checkout="))
-        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .map(CheckoutToken::from)
 }

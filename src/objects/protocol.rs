@@ -142,8 +142,6 @@ ledger_calls! {
     Gate(GateCall) -> GateVerdict;
     /// What happened in a cart, and how its journey looks now.
     Report(Report) -> ();
-    /// A delivery status of one of our messages.
-    Status(StatusCall) -> Owner;
     /// The checkout `checkouts/delete` names.
     FindDeleted(FindDeleted) -> Owner;
     /// Every running journey of a cart (each checkout the shopper started from it).
@@ -152,8 +150,11 @@ ledger_calls! {
     AddConsent(AddConsent) -> ConsentStatus;
     Consents(ConsentsOf) -> Vec<ConsentRecord>;
     Journeys(JourneysQuery) -> Vec<Summary>;
-    /// A shopper's message or marketing preference: what it leads to.
-    Inbound(InboundCall) -> InboundPlan;
+    /// A delivery of Meta's webhook for this shop's number (or a number no shop has
+    /// connected): shoppers' messages and preferences first, so an opt-out is on the ledger
+    /// before anything else is looked at, then statuses. What carts must hear and the replies
+    /// to send go to the outbox, so a delivery of any size is taken in one call.
+    Deliveries(Deliveries) -> ();
     /// The storefront opt-in's rate limits.
     OptInAllowed(OptInCall) -> bool;
     Faq(GetFaq) -> Faq;
@@ -251,6 +252,14 @@ pub enum JourneyFilter {
 #[derive(Serialize, Deserialize)]
 pub struct JourneysQuery {
     pub status: JourneyFilter,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Deliveries {
+    /// `None` for a number no shop has connected: only the consent its messages carry is kept.
+    pub shop: Option<ShopDomain>,
+    pub events: Vec<InboundEvent>,
+    pub app_url: String,
 }
 
 /// A shopper's message or marketing preference, with where our links point.

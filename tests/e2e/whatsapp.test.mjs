@@ -1,7 +1,7 @@
 // WhatsApp end to end: Meta's verification, signed webhooks, statuses, conversations and every
 // way a send can fail, with the built Worker in workerd and the Graph API fake.
 import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
-import { SECRETS, SHOP, adminApi, fixture, installShop, sessionToken, shopifyWebhook, sleep, startApp } from "./harness.mjs";
+import { SECRETS, SHOP, adminApi, connectWhatsApp, fixture, installShop, sessionToken, shopifyWebhook, sleep, startApp } from "./harness.mjs";
 import {
   button,
   checkoutOf,
@@ -185,6 +185,12 @@ test("an expired token (190) pauses the shop's sending until it reconnects", asy
   await shopifyWebhook(app, "checkouts/update", checkoutOf(other));
   await sleep(2500);
   expect(templatesTo(app.graph, other)).toHaveLength(0);
+  // The merchant connects again: sending resumes.
+  await connectWhatsApp(app);
+  expect(await (await adminApi(app, "/api/whatsapp", { token: sessionToken({ shop: SHOP }) })).json()).toMatchObject({ connected: true });
+  const later = freshPhone();
+  await shopifyWebhook(app, "checkouts/update", checkoutOf(later));
+  await expect.poll(() => templatesTo(app.graph, later).length, { timeout: 8000 }).toBe(1);
 });
 
 test("a failed status with 131049 is not retried within 24 hours", async () => {

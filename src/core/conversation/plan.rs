@@ -13,6 +13,9 @@ use crate::core::values::ids::CheckoutToken;
 use crate::core::values::phone::Phone;
 use crate::core::values::time::Millis;
 use crate::core::whatsapp::inbound::{Content, Preference};
+use crate::core::whatsapp::message::{
+    interactive_message, text_message, InteractiveMessage, TextMessage,
+};
 
 /// What the ledger records for a keyword: what it meant, not the shopper's message itself,
 /// which may carry anything (a name, an address).
@@ -65,6 +68,28 @@ pub struct Reply {
     /// Reply buttons `(id, title)` under the text (an interactive message).
     #[serde(default)]
     pub buttons: Vec<(String, String)>,
+}
+
+/// A reply as the Graph API takes it.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum ReplyMessage {
+    Text(TextMessage),
+    Interactive(InteractiveMessage),
+}
+
+impl Reply {
+    pub fn message(&self) -> ReplyMessage {
+        if self.buttons.is_empty() {
+            return ReplyMessage::Text(text_message(&self.to, &self.text));
+        }
+        let buttons: Vec<(&str, &str)> = self
+            .buttons
+            .iter()
+            .map(|(id, title)| (id.as_str(), title.as_str()))
+            .collect();
+        ReplyMessage::Interactive(interactive_message(&self.to, &self.text, &buttons))
+    }
 }
 
 /// A message that waits in the merchant's inbox for a person.

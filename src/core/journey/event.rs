@@ -9,11 +9,12 @@ use crate::core::gate::GateVerdict;
 use crate::core::optimizer::Learning;
 use crate::core::playbook::Playbook;
 use crate::core::shopify::payloads::{Checkout, Order};
-use crate::core::values::ids::{StepId, Wamid};
+use crate::core::values::ids::{CheckoutToken, StepId, Wamid};
 use crate::core::values::money::Money;
 use crate::core::values::phone::Phone;
 use crate::core::values::time::Millis;
 use crate::core::whatsapp::delivery::SendOutcome;
+use crate::core::whatsapp::inbound::DeliveryStatus;
 use crate::core::whatsapp::message::TemplateMessage;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -67,6 +68,32 @@ pub enum Delivery {
     Delivered,
     Read,
     Failed { code: Option<i64> },
+}
+
+impl Delivery {
+    /// What a status webhook tells the journey; `sent` (Meta took it) tells it nothing new.
+    pub fn of_status(status: DeliveryStatus, error_codes: &[i64]) -> Option<Delivery> {
+        match status {
+            DeliveryStatus::Sent => None,
+            DeliveryStatus::Delivered => Some(Delivery::Delivered),
+            DeliveryStatus::Read => Some(Delivery::Read),
+            DeliveryStatus::Failed => Some(Delivery::Failed {
+                code: error_codes.first().copied(),
+            }),
+        }
+    }
+}
+
+/// The checkout named in the callback data a journey sends with its messages
+/// (`cb1;checkout={token};step={step_id}`): how a status finds its cart before the ledger knows
+/// the message.
+pub fn checkout_of_callback(callback: Option<&str>) -> Option<CheckoutToken> {
+    let mut parts = callback?.split(';');
+    (parts.next()? == "cb1").then_some(())?;
+    parts
+        .find_map(|p| p.strip_prefix("checkout="))
+        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .map(CheckoutToken::from)
 }
 
 /// What the shopper did in the conversation.
@@ -197,4 +224,40 @@ pub enum Fact {
         order_id: String,
         total: Option<Money>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_names_its_cart_by_our_callback_only() {
+        let ours = Some("cb1;checkout=4d9ed871eaca8d62;step=reminder");
+        assert_eq!(
+            checkout_of_callback(ours),
+            Some(CheckoutToken::from("4d9ed871eaca8d62"))
+        );
+        for other in [
+            None,
+            Some(""),
+            Some("cb2;checkout=abc"),
+            Some("cb1;checkout=a/b;step=x"),
+            Some("cb1;step=x"),
+        ] {
+            assert_eq!(checkout_of_callback(other), None, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn only_delivered_read_and_failed_statuses_tell_a_journey_anything() {
+        assert_eq!(Delivery::of_status(DeliveryStatus::Sent, &[]), None);
+        assert_eq!(
+            Delivery::of_status(DeliveryStatus::Failed, &[131049, 131000]),
+            Some(Delivery::Failed { code: Some(131049) })
+        );
+        assert_eq!(
+            Delivery::of_status(DeliveryStatus::Read, &[]),
+            Some(Delivery::Read)
+        );
+    }
 }

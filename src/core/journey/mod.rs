@@ -33,7 +33,10 @@ mod summary;
 mod variables;
 
 pub use cart::{Cart, Registration};
-pub use event::{Delivery, Effect, EndReason, Event, Fact, ShopContext, ShopperSignal, Status};
+pub use event::{
+    checkout_of_callback, Delivery, Effect, EndReason, Event, Fact, ShopContext, ShopperSignal,
+    Status,
+};
 pub use step::{SkipReason, StepRun, StepState};
 pub use summary::{JourneyStatus, StepSummary, Summary};
 use variables::JourneyVariables;

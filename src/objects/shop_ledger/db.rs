@@ -39,6 +39,8 @@ CREATE TABLE IF NOT EXISTS pacing (phone_number_id TEXT PRIMARY KEY, next_free I
 CREATE TABLE IF NOT EXISTS messages (
   wamid_hash TEXT PRIMARY KEY, checkout_token TEXT NOT NULL, step_id TEXT NOT NULL,
   sent_at INTEGER NOT NULL, status TEXT NOT NULL, error_code INTEGER);
+CREATE TABLE IF NOT EXISTS replies (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, sealed TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS inbound (
   id_hash TEXT PRIMARY KEY, at INTEGER NOT NULL, signal TEXT, journeys TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS inbound_at ON inbound(at);
@@ -66,7 +68,7 @@ CREATE TABLE IF NOT EXISTS skips (
 pub const ADDED_COLUMNS: [&str; 1] = ["ALTER TABLE journeys ADD COLUMN product TEXT"];
 
 /// Every table that holds shop data (`shop/redact` empties them all but the outbox).
-pub const DATA_TABLES: [&str; 14] = [
+pub const DATA_TABLES: [&str; 15] = [
     "step_outcomes",
     "journeys",
     "consents",
@@ -81,6 +83,7 @@ pub const DATA_TABLES: [&str; 14] = [
     "events",
     "skips",
     "outbox_unreadable",
+    "replies",
 ];
 
 /// The ledger's storage for one request: its SQL and the data key.

@@ -14,6 +14,7 @@ mod compliance;
 mod consent;
 mod conversations;
 mod db;
+mod deliveries;
 mod gate;
 mod journeys;
 mod metrics;
@@ -60,13 +61,18 @@ impl DurableObject for ShopLedger {
         }
     }
 
-    /// Delivers the outbox to the carts, a batch per run; runs again until it is empty.
+    /// Delivers the outbox to the carts and the replies to shoppers, a batch of each per run;
+    /// runs again until both are empty.
     async fn alarm(&self) -> Result<Response> {
         let db = self.db()?;
         self.retry_copy(&db).await?;
         let run = db.deliver(&self.env).await?;
+        if db.replies_waiting()? {
+            let connection = self.sending_connection(&db).await?;
+            db.send_replies(&self.env, connection.as_ref()).await?;
+        }
         let storage = self.state.storage();
-        if run.more {
+        if run.more || db.replies_waiting()? {
             // Failures wait a little; a full batch goes on at once.
             storage
                 .set_alarm(if run.failed {
@@ -127,7 +133,6 @@ impl ShopLedger {
             R::Begin(c) => answer::<Registration>(db.begin(c)?),
             R::Gate(c) => answer::<p::GateCall>(db.gate(c, now())?),
             R::Report(c) => answer::<p::Report>(db.report(c)?),
-            R::Status(c) => answer::<p::StatusCall>(db.status(c)?),
             R::FindDeleted(c) => answer::<p::FindDeleted>(db.find_deleted(c)?),
             R::ActiveOfCart(c) => answer::<p::ActiveOfCart>(checkouts(db.active_of_cart(c)?)),
             R::AddConsent(c) => {
@@ -140,7 +145,7 @@ impl ShopLedger {
                 answer::<p::ConsentsOf>(records)
             }
             R::Journeys(c) => answer::<p::JourneysQuery>(db.journeys(c)?),
-            R::Inbound(c) => answer::<p::InboundCall>(db.inbound(c, now())?),
+            R::Deliveries(c) => answer::<p::Deliveries>(db.deliveries(c, now())?),
             R::OptInAllowed(c) => answer::<p::OptInCall>(db.optin_allowed(c)?),
             R::Faq(_) => answer::<p::GetFaq>(db.faq()?),
             R::PutFaq(c) => answer::<p::PutFaq>(db.put_faq(c.faq)?),

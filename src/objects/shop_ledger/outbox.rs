@@ -50,7 +50,7 @@ impl Db {
 
     fn batch(&self, limit: usize) -> Result<Vec<Row>> {
         self.rows(
-            "SELECT checkout_token, command FROM outbox LIMIT ?",
+            "SELECT checkout_token, command FROM outbox ORDER BY rowid LIMIT ?",
             vec![super::db::i(limit as i64)],
         )
     }

@@ -113,6 +113,22 @@ impl ShopLedger {
         }
     }
 
+    /// The connection replies are sent with, its token opened; none while sending is paused.
+    pub(super) async fn sending_connection(&self, db: &Db) -> Result<Option<WhatsAppConnection>> {
+        let shop = db
+            .setting(super::outbox::SHOP_KEY)?
+            .and_then(|s| ShopDomain::parse(&s));
+        let Some(shop) = shop else {
+            return Ok(None);
+        };
+        let mut record = {
+            let _held = self.record_lock.lock().await;
+            self.record(db, &shop).await?
+        };
+        store::open_whatsapp(&self.env, &mut record)?;
+        Ok(record.whatsapp.filter(|w| !w.paused))
+    }
+
     pub(super) async fn shop_state(&self, db: &Db, shop: &ShopDomain) -> Result<ShopRecord> {
         let _held = self.record_lock.lock().await;
         self.record(db, shop).await
