@@ -182,6 +182,7 @@ impl CartJourney {
         let storage = self.state.storage();
         let mut queue = VecDeque::from(effects);
         let mut facts = vec![];
+        let mut scrub = false;
         while let Some(effect) = queue.pop_front() {
             let event = match effect {
                 Effect::Record(fact) => {
@@ -194,6 +195,10 @@ impl CartJourney {
                         let pause = PauseWhatsApp { shop, sealed_token };
                         protocol::ask(&self.env, &data.shop, pause).await?;
                     }
+                    continue;
+                }
+                Effect::Scrub => {
+                    scrub = true;
                     continue;
                 }
                 Effect::Forget => {
@@ -258,7 +263,16 @@ impl CartJourney {
         let summary = cart
             .summary()
             .filter(|now_shown| Some(now_shown) != shown.as_ref());
-        self.report(&cart, facts, summary).await
+        self.report(&cart, facts, summary).await?;
+        // Read again after the report (other events may have come in meanwhile); erased whole,
+        // as SQLite's free pages would keep deleted bytes, and only what holds no personal
+        // data is written back.
+        if let (true, Some(mut latest)) = (scrub, load(&storage).await?) {
+            wipe(&storage).await?;
+            latest.scrub();
+            commit(&storage, &latest, &data.playbook, None).await?;
+        }
+        Ok(())
     }
 
     /// Creates a discount code with the Admin API token the ledger holds; when Shopify refuses

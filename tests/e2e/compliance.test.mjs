@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
-import { SHOP, adminApi, connectWhatsApp, fixture, installShop, sessionToken, shopifyWebhook, sleep, startApp } from "./harness.mjs";
+import { SHOP, adminApi, connectWhatsApp, fixture, installShop, orderPayload, sessionToken, shopifyWebhook, sleep, startApp } from "./harness.mjs";
 import { checkoutOf, freshPhone, inbound, templatesTo, text, whatsappWebhook } from "./meta.mjs";
 
 let app;
@@ -121,6 +121,9 @@ test("customers/data_request makes what we hold available to the merchant", asyn
 });
 
 test("after customers/redact the shopper's phone, name and email are in no storage file", async () => {
+  // A second step an hour away keeps the journey running until the redaction.
+  const steps = ["reminder", "nudge"].map((id, i) => ({ id, delay_seconds: i ? 3600 : 2, template: { name: `cart_${id}`, languages: ["en_US"] } }));
+  await installShop(app.kv, { playbook: { steps } });
   const phone = "+14165550199";
   const checkout = checkoutOf(phone);
   checkout.customer.id = 7938205146271;
@@ -129,9 +132,11 @@ test("after customers/redact the shopper's phone, name and email are in no stora
   checkout.billing_address.first_name = "Zephyrine";
   await shopifyWebhook(app, "checkouts/update", checkout);
   await expect.poll(() => templatesTo(app.graph, phone).length, { timeout: 8000 }).toBe(1);
+  expect(storageDump()).toContain("Zephyrine"); // the journey holds it while it runs
+  // A reply ends the journey (its cart keeps nothing personal); the conversation waits in the
+  // inbox, sealed, until the redaction.
   await whatsappWebhook(app, inbound(phone, text("Can I talk to a person?"), { name: "Zephyrine Quill" }));
   await sleep(500);
-  expect(storageDump()).toContain("Zephyrine"); // the journey holds it while it runs
 
   const request = JSON.parse(fixture("shopify/customers-data_request.json"));
   request.customer = { id: 7938205146271, email: "zephyrine@example.com", phone };
@@ -152,6 +157,28 @@ test("after customers/redact the shopper's phone, name and email are in no stora
   await shopifyWebhook(app, "checkouts/update", checkoutOf(phone));
   await sleep(3000);
   expect(templatesTo(app.graph, phone)).toHaveLength(1);
+});
+
+test("a journey is wiped as soon as it ends: its phone is in no storage file, and a later order is still credited", async () => {
+  const token = sessionToken({ shop: SHOP });
+  const recovered = async () => (await (await adminApi(app, "/api/metrics", { token })).json()).funnel.recovered;
+  const before = await recovered();
+  const phone = freshPhone();
+  const checkout = checkoutOf(phone);
+  await shopifyWebhook(app, "checkouts/update", checkout);
+  expect(storageDump()).toContain(phone.slice(2)); // the journey holds it while it runs
+  await expect.poll(() => templatesTo(app.graph, phone).length, { timeout: 8000 }).toBe(1);
+  // Its one step went out: the journey has ended, and the cart kept nothing personal.
+  await expect.poll(() => storageDump().includes(phone.slice(2)), { timeout: 5000 }).toBe(false);
+  const order = orderPayload(checkout.token);
+  order.created_at = new Date().toISOString();
+  expect((await shopifyWebhook(app, "orders/create", order)).status).toBe(200);
+  await expect.poll(recovered, { timeout: 5000 }).toBe(before + 1);
+  // The recovery link still opens the checkout.
+  const link = templatesTo(app.graph, phone)[0].body.template.components.find((c) => c.sub_type === "url").parameters[0].text;
+  const res = await app.mf.dispatchFetch(`${app.url}r/${link}`, { redirect: "manual" });
+  expect(res.status).toBe(302);
+  expect(res.headers.get("location")).toMatch(/^https:\/\//);
 });
 
 test("app/uninstalled deletes the tokens and stops pending messages", async () => {

@@ -107,8 +107,17 @@ impl Cart {
         self.journey.is_none() && self.closed_at.is_none()
     }
 
+    /// How the journey looks on the dashboard; once scrubbed, without its phone (the ledger
+    /// keeps the one it was told, sealed: `Summary::keeping_phone_of`).
     pub fn summary(&self) -> Option<Summary> {
         self.journey.as_ref().map(Journey::summary)
+    }
+
+    /// The journey ended: keep only what holds no personal data.
+    pub fn scrub(&mut self) {
+        if let Some(journey) = &mut self.journey {
+            journey.scrub();
+        }
     }
 
     /// What the shop ledger must index, until it has (see [`Cart::mark_registered`]).

@@ -793,6 +793,12 @@ impl Journey {
         }
         self.status = Status::Ended { reason, at: now };
         effects.push(Effect::Record(Fact::Ended { reason }));
+        effects.push(Effect::Scrub);
+    }
+
+    /// Drops the shopper's personal data; see [`Effect::Scrub`].
+    pub fn scrub(&mut self) {
+        self.checkout.scrub();
     }
 }
 

@@ -35,6 +35,17 @@ pub struct StepSummary {
     pub reason: Option<SkipReason>,
 }
 
+impl Summary {
+    /// A scrubbed journey no longer knows its phone: the dashboard keeps showing the one the
+    /// ledger already holds (sealed), until a redaction removes it.
+    pub fn keeping_phone_of(mut self, earlier: Option<Summary>) -> Summary {
+        if self.phone.is_none() {
+            self.phone = earlier.and_then(|e| e.phone);
+        }
+        self
+    }
+}
+
 impl Journey {
     pub fn summary(&self) -> Summary {
         let (status, end_reason) = match self.status {

@@ -1039,3 +1039,51 @@ fn without_the_optimizer_options_change_nothing() {
     );
     assert!(b.trial().is_none());
 }
+
+#[test]
+fn a_journey_that_ends_is_scrubbed_and_still_credits_a_later_order() {
+    let p = Playbook {
+        steps: vec![step("reminder", 1800)],
+        ..playbook()
+    };
+    let mut ledger = Ledger::open();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    let due = T0.plus_seconds(1800);
+    tick(&mut j, &mut ledger, &p, due);
+    let effects = accept(&mut j, &p, "reminder", "wamid.1", due);
+    // The last step went out: the journey ends, and the shell is told to erase it now.
+    assert!(effects.contains(&Effect::Scrub), "{effects:?}");
+    j.scrub();
+    let stored = serde_json::to_string(&j).unwrap();
+    for personal in ["4165550142", "Emily", "Carter"] {
+        assert!(!stored.contains(personal), "{personal} in {stored}");
+    }
+    let url = j
+        .recovery_url()
+        .expect("the recovery link still opens the checkout");
+    assert!(url.starts_with("https://"));
+    let mut order = Order::from_webhook(include_bytes!(
+        "../../../tests/fixtures/shopify/orders-create.json"
+    ))
+    .unwrap();
+    order.checkout_token = Some(j.checkout.token.clone());
+    order.created_at = Some(due.plus_seconds(7200));
+    let later = j.handle(Event::Order(order.clone()), ctx(&p), due.plus_seconds(7200));
+    assert!(later.contains(&Effect::Record(Fact::Recovered {
+        order_id: order.id,
+        total: order.total
+    })));
+    // A checkout update of the ended journey starts nothing and sends nothing.
+    let again = j.handle(
+        Event::Checkout {
+            checkout: Box::new(checkout(T0.plus_seconds(9000), Some(CA_PHONE))),
+            event_id: Some("ev-2".into()),
+        },
+        ctx(&p),
+        due.plus_seconds(9000),
+    );
+    assert!(!again
+        .iter()
+        .any(|e| matches!(e, Effect::Gate { .. } | Effect::Send { .. })));
+    assert!(!serde_json::to_string(&j).unwrap().contains("4165550142"));
+}

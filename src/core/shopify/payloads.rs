@@ -42,6 +42,21 @@ pub struct Checkout {
     pub customer_id: Option<String>,
 }
 
+impl Checkout {
+    /// What is left once the journey has ended: the checkout's identity, its value and its
+    /// recovery URL (Shopify's link names the checkout, not the shopper); nothing personal.
+    pub fn scrub(&mut self) {
+        self.phone = None;
+        self.first_name = None;
+        self.locale = None;
+        self.country = None;
+        self.province = None;
+        self.top_item_title = None;
+        self.items_summary.clear();
+        self.customer_id = None;
+    }
+}
+
 /// The part of an `orders/create` payload that ties an order to a checkout.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Order {

@@ -107,8 +107,14 @@ impl Db {
                 Fact::Started { .. } | Fact::Deferred { .. } | Fact::Converted { .. } => {}
             }
         }
-        if let Some(summary) = &r.summary {
-            let sealed = self.seal(&serde_json::to_string(summary)?)?;
+        if let Some(summary) = r.summary {
+            let earlier: Option<Text> = self.first(
+                "SELECT summary AS v FROM journeys WHERE checkout_token = ? AND summary IS NOT NULL",
+                vec![t()],
+            )?;
+            let earlier = earlier.and_then(|e| serde_json::from_str(&self.open(&e.v)).ok());
+            let summary = summary.keeping_phone_of(earlier);
+            let sealed = self.seal(&serde_json::to_string(&summary)?)?;
             self.exec(
                 "UPDATE journeys SET summary = ? WHERE checkout_token = ?",
                 vec![s(sealed), t()],
