@@ -159,9 +159,11 @@ pub async fn put_whatsapp(req: &mut Request, env: &Env, shop: &ShopDomain) -> Ap
         display_number,
     };
     ask(env, shop, connect).await?;
-    if let Some(up_to) = up_to {
-        ask_number(env, &c.phone_number_id, ForgetKept { up_to }).await?;
-    }
+    let handed = ForgetKept {
+        up_to,
+        shop: shop.clone(),
+    };
+    ask_number(env, &c.phone_number_id, handed).await?;
     get_whatsapp(env, shop).await
 }
 

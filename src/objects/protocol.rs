@@ -180,7 +180,7 @@ ledger_calls! {
     Erase(EraseShop) -> Checkouts;
     /// An unconnected number's ledger: the consent records it kept.
     KeptConsents(KeptConsents) -> Vec<HashedConsent>;
-    /// An unconnected number's ledger forgets everything, once a shop has adopted its records.
+    /// An unconnected number's ledger forgets what a shop has adopted, and who it went to.
     ForgetKept(ForgetKept) -> ();
     /// A shop takes over the records kept for a number it has just connected.
     AdoptConsents(AdoptConsents) -> ();
@@ -417,11 +417,14 @@ pub struct EraseShop {
 #[derive(Serialize, Deserialize)]
 pub struct KeptConsents;
 
-/// Forgets the kept records up to the last one handed over (`KeptConsents` gives their ids),
-/// so one that arrived meanwhile stays for the next connection.
+/// The number is now `shop`'s: the kept records up to the last one handed over are forgotten
+/// (`KeptConsents` gives their ids), so one that arrived meanwhile stays for the next
+/// connection; and for a few minutes what still reaches this ledger (KV's route to the shop may
+/// lag behind in other locations) is passed on to `shop`.
 #[derive(Serialize, Deserialize)]
 pub struct ForgetKept {
-    pub up_to: i64,
+    pub up_to: Option<i64>,
+    pub shop: ShopDomain,
 }
 
 /// A consent record with the keyed hash of its phone: how records move between ledgers

@@ -118,4 +118,15 @@ test("a STOP sent to a number no shop has connected is kept, and applies once a 
   await shopifyWebhook(app, "checkouts/update", checkoutOf(phone), { shop });
   await sleep(3000);
   expect(templatesTo(app.graph, phone)).toHaveLength(0);
+
+  // Just after the connection, a Worker elsewhere may not see KV's new route yet: what reaches
+  // the number's own ledger then is passed on to the shop, not stranded there.
+  await app.kv.delete(`wa:${number}`);
+  const late = freshPhone();
+  const lateStop = inbound(late, text("STOP"));
+  lateStop.entry[0].changes[0].value.metadata.phone_number_id = number;
+  expect((await whatsappWebhook(app, lateStop)).status).toBe(200);
+  const after = await (await adminApi(app, `/api/consents?phone=${encodeURIComponent(late)}`, { token: sessionToken({ shop }) })).json();
+  expect(after).toMatchObject({ status: "opted_out", records: [{ kind: "opt_out", source: "whatsapp_keyword" }] });
+  await expect.poll(() => textsTo(app.graph, late).length, { timeout: 5000 }).toBe(1); // the shop confirms it
 });

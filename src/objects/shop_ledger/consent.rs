@@ -7,9 +7,14 @@ use super::db::{i, s, token, Db, Text};
 use crate::core::crypto::seal;
 use crate::core::gate::consent::{self, ConsentRecord, ConsentStatus, RateCounts, RateLimit};
 use crate::core::values::ids::CheckoutToken;
+use crate::core::values::ids::ShopDomain;
 use crate::core::values::time::Millis;
 use crate::core::values::time::HOUR_MS;
 use crate::objects::protocol::{AdoptConsents, ForgetKept, HashedConsent, OptInCall};
+
+const HANDED_TO_KEY: &str = "handed_to";
+/// Longer than KV takes to show a new route everywhere (up to a minute).
+const HANDOVER_GRACE_MS: i64 = 5 * 60 * 1000;
 
 /// Storefront opt-ins per client and per phone, each per hour: the body is not signed.
 const OPTIN_LIMITS: [(&str, RateLimit); 2] = [
@@ -100,10 +105,24 @@ impl Db {
             .collect())
     }
 
-    pub fn forget_kept(&self, f: ForgetKept) -> Result<()> {
-        // Only consents (and the suppression that follows them) are kept for a number.
-        self.exec("DELETE FROM consents WHERE id <= ?", vec![i(f.up_to)])?;
-        self.exec("DELETE FROM suppressed", vec![])
+    pub fn forget_kept(&self, f: ForgetKept, now: Millis) -> Result<()> {
+        if let Some(up_to) = f.up_to {
+            // Only consents (and the suppression that follows them) are kept for a number.
+            self.exec("DELETE FROM consents WHERE id <= ?", vec![i(up_to)])?;
+            self.exec("DELETE FROM suppressed", vec![])?;
+        }
+        self.put_json_setting(HANDED_TO_KEY, &(f.shop, now))
+    }
+
+    /// The shop this number was handed to in the last few minutes: what still reaches the
+    /// number's own ledger belongs to it.
+    pub fn recently_handed_to(&self, now: Millis) -> Result<Option<ShopDomain>> {
+        let handed: Option<(ShopDomain, Millis)> = self
+            .setting(HANDED_TO_KEY)?
+            .and_then(|v| serde_json::from_str(&v).ok());
+        Ok(handed
+            .filter(|(_, at)| now.0 - at.0 < HANDOVER_GRACE_MS)
+            .map(|(shop, _)| shop))
     }
 
     pub fn adopt_consents(&self, a: AdoptConsents) -> Result<()> {

@@ -145,7 +145,17 @@ impl ShopLedger {
                 answer::<p::ConsentsOf>(records)
             }
             R::Journeys(c) => answer::<p::JourneysQuery>(db.journeys(c)?),
-            R::Deliveries(c) => answer::<p::Deliveries>(db.deliveries(c, now())?),
+            R::Deliveries(c) => match (&c.shop, db.recently_handed_to(now())?) {
+                // Sent to a number just connected, by a Worker whose KV did not know it yet.
+                (None, Some(shop)) => {
+                    let forward = p::Deliveries {
+                        shop: Some(shop.clone()),
+                        ..c
+                    };
+                    answer::<p::Deliveries>(p::ask(&self.env, &shop, forward).await?)
+                }
+                _ => answer::<p::Deliveries>(db.deliveries(c, now())?),
+            },
             R::OptInAllowed(c) => answer::<p::OptInCall>(db.optin_allowed(c)?),
             R::Faq(_) => answer::<p::GetFaq>(db.faq()?),
             R::PutFaq(c) => answer::<p::PutFaq>(db.put_faq(c.faq)?),
@@ -159,7 +169,7 @@ impl ShopLedger {
             R::EventSeen(c) => answer::<p::EventSeen>(db.event_seen(&c.id)?),
             R::RememberEvent(c) => answer::<p::RememberEvent>(db.remember_event(&c.id, now())?),
             R::KeptConsents(_) => answer::<p::KeptConsents>(db.kept_consents()?),
-            R::ForgetKept(c) => answer::<p::ForgetKept>(db.forget_kept(c)?),
+            R::ForgetKept(c) => answer::<p::ForgetKept>(db.forget_kept(c, now())?),
             R::AdoptConsents(c) => answer::<p::AdoptConsents>(db.adopt_consents(c)?),
         }
     }
