@@ -92,6 +92,7 @@ afterAll(async () => {
   await app?.mf.dispose();
   expect(app?.unexpected).toEqual([]);
   expect(app?.graph.invalid).toEqual([]);
+  expect(app?.shopify.invalid).toEqual([]);
 });
 
 test("the page is built the Shopify way: API key meta and App Bridge first in <head>, Polaris from the CDN", async () => {
