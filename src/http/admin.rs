@@ -23,6 +23,7 @@ use crate::objects::protocol::{
     ask, ask_number, AdoptConsents, ConsentsOf, ForgetKept, GetFaq, GetInbox, JourneyFilter,
     JourneysQuery, KeptConsents, MetricsQuery, PutFaq, RecordVital, ReplyTarget, Resolve,
 };
+use crate::objects::send::send_template;
 use crate::platform::{clock, config, crypto, store, whatsapp};
 
 fn json(value: &impl serde::Serialize) -> ApiResult<Response> {
@@ -395,7 +396,7 @@ pub async fn test_message(req: &mut Request, env: &Env, shop: &ShopDomain) -> Ap
         .name;
     let conn = connection(env, shop).await?;
     let message = sample_message(step, &phone, &playbook.default_language, &name);
-    send_answer(whatsapp::send(env, &conn, &message).await)
+    send_answer(send_template(env, shop, &conn, &message).await)
 }
 
 /// The shop's WhatsApp connection, its token opened; 409 when there is none.

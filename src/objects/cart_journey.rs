@@ -14,6 +14,7 @@ use worker::{
 
 use super::protocol::{self, CartAnswer, CartCommand, GateCall, Report};
 use super::rpc;
+use super::send::send_template;
 use crate::core::journey::{Cart, Effect, Event, Fact, ShopContext, ShopperSignal, Summary};
 use crate::core::playbook::Playbook;
 use crate::core::shopify::discount::{DiscountOutcome, DiscountRequest};
@@ -21,7 +22,7 @@ use crate::core::shopify::shop::ShopRecord;
 use crate::core::values::ids::ShopDomain;
 use crate::core::values::time::Millis;
 use crate::platform::clock::now;
-use crate::platform::{crypto, shopify, store, whatsapp};
+use crate::platform::{crypto, shopify, store};
 
 const CART_KEY: &str = "cart";
 
@@ -236,7 +237,7 @@ impl CartJourney {
                     let Some(conn) = &data.record.whatsapp else {
                         continue; // the core only sends when connected
                     };
-                    let outcome = whatsapp::send(&self.env, conn, &message).await;
+                    let outcome = send_template(&self.env, &data.shop, conn, &message).await;
                     Event::Sent { step_id, outcome }
                 }
             };

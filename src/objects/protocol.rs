@@ -22,6 +22,7 @@ use crate::core::values::ids::{CheckoutToken, ShopDomain, Wamid};
 use crate::core::values::phone::Phone;
 use crate::core::values::time::Millis;
 use crate::core::whatsapp::inbound::InboundEvent;
+use crate::core::whatsapp::routing::{Endpoint, Onboarding};
 
 // ---- the cart's object ----
 
@@ -164,6 +165,10 @@ ledger_calls! {
     ForgetKept(ForgetKept) -> ();
     /// A shop takes over the records kept for a number it has just connected.
     AdoptConsents(AdoptConsents) -> ();
+    /// Which endpoint a template goes to now (docs/rules.md §1, rule 11).
+    Route(RouteCall) -> Endpoint;
+    /// What a refusal taught about a number and the Marketing Messages API.
+    RememberOnboarding(RememberOnboarding) -> ();
 }
 
 /// A cart's report after each event: what happened, and how the journey looks now.
@@ -401,4 +406,20 @@ pub struct EventSeen {
 #[derive(Serialize, Deserialize)]
 pub struct RememberEvent {
     pub id: String,
+}
+
+// ---- WhatsApp templates and their route ----
+
+/// A template about to be sent from `phone_number_id`.
+#[derive(Serialize, Deserialize)]
+pub struct RouteCall {
+    pub phone_number_id: String,
+    pub template: String,
+    pub language: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct RememberOnboarding {
+    pub phone_number_id: String,
+    pub onboarding: Onboarding,
 }

@@ -68,7 +68,7 @@ export async function startApp({ persistRoot } = {}) {
     outboundService: async (req) => {
       if (req.url.startsWith(`${GRAPH_ORIGIN}/`)) {
         const res = await graph.handle(req);
-        if (app.stallSends > 0 && req.url.endsWith("/messages")) {
+        if (app.stallSends > 0 && /\/(marketing_)?messages$/.test(req.url)) {
           app.stallSends -= 1;
           await new Promise((r) => setTimeout(r, 4000));
         }

@@ -33,8 +33,8 @@ const withTemplate = (edit) => {
 };
 
 describe('validateSendMessage (Meta OpenAPI + known-gap patches)', () => {
-  it('names the four sent-request patches', () => {
-    expect(PATCHES).toHaveLength(4);
+  it('names the five sent-request patches', () => {
+    expect(PATCHES).toHaveLength(5);
   });
 
   it.each([
@@ -70,8 +70,8 @@ const PHONE_NUMBER_ID = '318462950071245';
 const TOKEN = 'test-access-token';
 const BASE = 'https://graph.facebook.com/v23.0';
 
-const send = (fake, body, { token = TOKEN, phoneNumberId = PHONE_NUMBER_ID } = {}) =>
-  fake.handle(new Request(`${BASE}/${phoneNumberId}/messages`, {
+const send = (fake, body, { token = TOKEN, phoneNumberId = PHONE_NUMBER_ID, edge = 'messages' } = {}) =>
+  fake.handle(new Request(`${BASE}/${phoneNumberId}/${edge}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
@@ -105,12 +105,31 @@ describe('createGraphFake', () => {
     expect(secondId).not.toBe(body.messages[0].id);
 
     expect(fake.messages).toEqual([
-      { at: clock, phoneNumberId: PHONE_NUMBER_ID, to: '+14165550142', type: 'template', body: templateRequest, wamid: body.messages[0].id },
-      { at: clock, phoneNumberId: PHONE_NUMBER_ID, to: '16505551234', type: 'text', body: textExample, wamid: secondId },
+      { at: clock, phoneNumberId: PHONE_NUMBER_ID, to: '+14165550142', type: 'template', body: templateRequest, wamid: body.messages[0].id, endpoint: 'messages' },
+      { at: clock, phoneNumberId: PHONE_NUMBER_ID, to: '16505551234', type: 'text', body: textExample, wamid: secondId, endpoint: 'messages' },
     ]);
     expect(seen).toEqual(fake.messages);
     expect(fake.invalid).toEqual([]);
     expect(fake.rejected).toEqual([]);
+  });
+
+  it('serves the Marketing Messages API: template bodies only, 131055 until the business is onboarded', async () => {
+    const marketing = (body) => send(fake, body, { edge: 'marketing_messages' });
+    const accepted = await marketing(templateRequest);
+    expect(accepted.status).toBe(200);
+    expect((await accepted.json()).messages[0].message_status).toBe('accepted');
+    expect(fake.messages).toMatchObject([{ endpoint: 'marketing_messages', type: 'template', body: templateRequest }]);
+
+    // Free-form messages never belong there: Meta's schema for the endpoint refuses them.
+    expect((await marketing(textExample)).status).toBe(400);
+    expect(fake.invalid).toMatchObject([{ endpoint: 'marketing_messages', body: textExample }]);
+
+    fake.accounts.setMarketingMessages(PHONE_NUMBER_ID, false);
+    const refused = await marketing(templateRequest);
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).error).toMatchObject({ code: 131055, type: 'OAuthException' });
+    expect(fake.rejected).toMatchObject([{ endpoint: 'marketing_messages', code: 131055 }]);
+    expect((await send(fake, templateRequest)).status).toBe(200);
   });
 
   it('answers a wrong token with 401 / 190 and records the refusal', async () => {

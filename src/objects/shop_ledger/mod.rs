@@ -14,6 +14,7 @@ mod gate;
 mod journeys;
 mod metrics;
 mod outbox;
+mod templates;
 
 use serde::Serialize;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
@@ -134,6 +135,8 @@ fn handle(db: &Db, request: LedgerRequest) -> Result<Response> {
         R::KeptConsents(_) => answer::<p::KeptConsents>(db.kept_consents()?),
         R::ForgetKept(c) => answer::<p::ForgetKept>(db.forget_kept(c)?),
         R::AdoptConsents(c) => answer::<p::AdoptConsents>(db.adopt_consents(c)?),
+        R::Route(c) => answer::<p::RouteCall>(db.route(c, now())?),
+        R::RememberOnboarding(c) => answer::<p::RememberOnboarding>(db.remember_onboarding(c)?),
     }
 }
 
