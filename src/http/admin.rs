@@ -400,7 +400,7 @@ pub async fn test_message(req: &mut Request, env: &Env, shop: &ShopDomain) -> Ap
 }
 
 /// The shop's WhatsApp connection, its token opened; 409 when there is none.
-async fn connection(env: &Env, shop: &ShopDomain) -> ApiResult<WhatsAppConnection> {
+pub(super) async fn connection(env: &Env, shop: &ShopDomain) -> ApiResult<WhatsAppConnection> {
     let mut record = store::shop(env, shop.as_str()).await?.unwrap_or_default();
     store::open_whatsapp(env, &mut record)?;
     record

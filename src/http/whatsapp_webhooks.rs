@@ -1,5 +1,6 @@
-//! `GET /webhooks/whatsapp` answers Meta's subscription check; `POST` takes statuses, replies
-//! and marketing preferences, signed with the Meta app secret over the raw bytes.
+//! `GET /webhooks/whatsapp` answers Meta's subscription check; `POST` takes statuses, replies,
+//! marketing preferences and template status and category changes, signed with the Meta app
+//! secret over the raw bytes.
 
 use worker::{Env, Request, Response};
 
@@ -10,6 +11,7 @@ use crate::core::journey::Delivery;
 use crate::core::values::ids::CheckoutToken;
 use crate::core::whatsapp::inbound::{parse_webhook, DeliveryStatus, InboundEvent};
 use crate::core::whatsapp::message::{interactive_message, text_message};
+use crate::core::whatsapp::templates::parse_updates;
 use crate::objects::protocol::{ask, ask_number, tell_cart, CartCommand, InboundCall, StatusCall};
 use crate::platform::{config, store, whatsapp};
 
@@ -50,6 +52,13 @@ pub async fn receive(mut req: Request, env: &Env) -> ApiResult<Response> {
     // failure here makes Meta deliver again (every step is idempotent).
     for event in events {
         handle_event(env, event).await?;
+    }
+    // Template status and category changes keep the shop's template list current, so a step
+    // whose template was paused, rejected or moved out of marketing is skipped, not sent.
+    for update in parse_updates(&body) {
+        if let Some(shop) = store::shop_for_waba(env, &update.waba_id).await? {
+            ask(env, &shop, update).await?;
+        }
     }
     Ok(Response::from_json(&serde_json::json!({ "ok": true }))?)
 }

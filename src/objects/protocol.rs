@@ -23,6 +23,7 @@ use crate::core::values::phone::Phone;
 use crate::core::values::time::Millis;
 use crate::core::whatsapp::inbound::InboundEvent;
 use crate::core::whatsapp::routing::{Endpoint, Onboarding};
+use crate::core::whatsapp::templates::{TemplateInfo, TemplateUpdate};
 
 // ---- the cart's object ----
 
@@ -169,6 +170,12 @@ ledger_calls! {
     Route(RouteCall) -> Endpoint;
     /// What a refusal taught about a number and the Marketing Messages API.
     RememberOnboarding(RememberOnboarding) -> ();
+    /// The WABA's templates as Graph listed them.
+    PutTemplates(PutTemplates) -> ();
+    /// The templates as last listed (and changed by webhooks since).
+    GetTemplates(GetTemplates) -> KeptTemplates;
+    /// A status or category change Meta's template webhooks reported.
+    TemplateChanged(TemplateUpdate) -> ();
 }
 
 /// A cart's report after each event: what happened, and how the journey looks now.
@@ -422,4 +429,18 @@ pub struct RouteCall {
 pub struct RememberOnboarding {
     pub phone_number_id: String,
     pub onboarding: Onboarding,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct PutTemplates {
+    pub templates: Vec<TemplateInfo>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct GetTemplates;
+
+#[derive(Serialize, Deserialize)]
+pub struct KeptTemplates {
+    pub templates: Vec<TemplateInfo>,
+    pub listed_at: Option<Millis>,
 }

@@ -124,7 +124,30 @@ pub async fn connect_whatsapp(
         .put(&format!("wa:{phone_number_id}"), domain)?
         .execute()
         .await?;
+    // Template webhooks name the business account, not the number.
+    kv(env)?
+        .put(&format!("waba:{waba_id}"), domain)?
+        .execute()
+        .await?;
     Ok(())
+}
+
+/// The shop whose connected WhatsApp Business Account is `waba_id`.
+pub async fn shop_for_waba(env: &Env, waba_id: &str) -> Result<Option<ShopDomain>> {
+    let Some(domain) = kv(env)?
+        .get(&format!("waba:{waba_id}"))
+        .text()
+        .await?
+        .and_then(|shop| ShopDomain::parse(&shop))
+    else {
+        return Ok(None);
+    };
+    // The index outlives a reconnect to another account; the record has the last word.
+    let current = shop(env, domain.as_str())
+        .await?
+        .and_then(|r| r.whatsapp)
+        .is_some_and(|w| w.waba_id == waba_id);
+    Ok(current.then_some(domain))
 }
 
 /// The shop's WhatsApp connection with its token opened, for the life of one request.
@@ -146,6 +169,7 @@ pub async fn forget_tokens(env: &Env, domain: &str) -> Result<()> {
         kv(env)?
             .delete(&format!("wa:{}", conn.phone_number_id))
             .await?;
+        kv(env)?.delete(&format!("waba:{}", conn.waba_id)).await?;
     }
     put_shop(env, domain, &record).await
 }
@@ -158,6 +182,7 @@ pub async fn forget_shop(env: &Env, domain: &str) -> Result<()> {
             store
                 .delete(&format!("wa:{}", conn.phone_number_id))
                 .await?;
+            store.delete(&format!("waba:{}", conn.waba_id)).await?;
         }
     }
     for key in keys_with_prefix(env, &format!("data_request:{domain}:")).await? {

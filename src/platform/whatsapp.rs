@@ -158,3 +158,41 @@ pub async fn check_number(
         _ => Ok(None),
     }
 }
+
+/// A Graph API call of the WhatsApp Business Management API (templates): `(status, body)`, or
+/// an error when Graph gave no answer in time.
+pub async fn graph_call(
+    env: &worker::Env,
+    method: Method,
+    path_and_query: &str,
+    access_token: &str,
+    body: Option<&serde_json::Value>,
+) -> worker::Result<(u16, String)> {
+    let headers = Headers::new();
+    headers.set("Authorization", &format!("Bearer {access_token}"))?;
+    let mut init = RequestInit::new();
+    if let Some(body) = body {
+        headers.set("Content-Type", "application/json")?;
+        init.with_body(Some(serde_json::to_string(body)?.into()));
+    }
+    init.with_method(method).with_headers(headers);
+    let url = format!("{}/{path_and_query}", config::graph_base(env));
+    let request = Request::new_with_init(&url, &init)?;
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetch = Fetch::Request(request);
+    let sending = fetch.send_with_signal(&signal);
+    let timer = Delay::from(send_timeout(env));
+    futures_util::pin_mut!(sending, timer);
+    let mut response = match select(sending, timer).await {
+        Either::Left((response, _)) => response?,
+        Either::Right(_) => {
+            controller.abort();
+            return Err(worker::Error::RustError(
+                "Graph gave no answer in time".into(),
+            ));
+        }
+    };
+    let text = response.text().await.unwrap_or_default();
+    Ok((response.status_code(), text))
+}

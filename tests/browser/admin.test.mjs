@@ -264,6 +264,20 @@ test("the WhatsApp token is written once and never appears in the page", async (
   await context.close();
 });
 
+test("the WhatsApp page lists the account's templates and installs the recommended ones", async () => {
+  const { context } = await adminContext(browser);
+  const page = await context.newPage();
+  await page.goto(adminUrl(app, "/whatsapp"));
+  await settled(page);
+  await page.getByRole("button", { name: "Install recommended templates" }).click();
+  await expect.poll(() => page.getByTestId("templates").locator("tbody tr").count(), { timeout: 10_000 }).toBe(6);
+  const rows = await page.getByTestId("templates").locator("tbody tr").allTextContents();
+  expect(rows.every((r) => r.includes("APPROVED") && r.includes("MARKETING"))).toBe(true);
+  expect(rows.filter((r) => r.startsWith("cart_reminder en_US"))).toHaveLength(1);
+  expect(app.graph.created).toHaveLength(6);
+  await context.close();
+});
+
 test("the page speaks the admin's language, with money in the shop's currency", async () => {
   const { context } = await adminContext(browser);
   const page = await context.newPage();

@@ -21,6 +21,7 @@ export const SHOPIFY_ORIGIN = "http://shopify.test";
 export const SHOP = "maple-and-finch-demo.myshopify.com";
 export const PHONE_NUMBER_ID = "318462950071245";
 export const WHATSAPP_TOKEN = "EAAtest-whatsapp-token";
+export const WABA_ID = "102290129340398";
 /** The Admin API version the Worker calls and Shopify's webhooks are sent in. */
 export const SHOPIFY_API_VERSION = "2026-10";
 
@@ -132,11 +133,12 @@ export async function installShop(kv, { delaySeconds = 1, shop = SHOP, playbook 
     `shop:${shop}`,
     JSON.stringify({
       name: "Maple & Finch",
-      whatsapp: { phone_number_id: PHONE_NUMBER_ID, waba_id: "102290129340398", access_token: seal(WHATSAPP_TOKEN) },
+      whatsapp: { phone_number_id: PHONE_NUMBER_ID, waba_id: WABA_ID, access_token: seal(WHATSAPP_TOKEN) },
       ...record,
     }),
   );
   await kv.put(`wa:${PHONE_NUMBER_ID}`, shop);
+  await kv.put(`waba:${WABA_ID}`, shop);
   await kv.put(
     `playbook:${shop}`,
     JSON.stringify({

@@ -6,7 +6,9 @@
 // exactly one of three arrays, each entry naming its `endpoint`, so tests can assert on what the
 // app really sent: `messages` (accepted), `invalid` (Meta's contract would reject the body) and
 // `rejected` (Graph said no: auth, unknown number, not onboarded to the Marketing Messages API,
-// scripted failure, throughput limit).
+// scripted failure, throughput limit). The WhatsApp Business Account's templates
+// (GET/POST /{waba-id}/message_templates) live in `templates` (whatsapp-templates.mjs); a
+// definition Meta would refuse is recorded in `invalid` too.
 //
 // `setFaults` turns on a seeded fault mode: server errors, 130429, slow answers and answers that
 // never come. Each send's fate is drawn from the seed and the send's identity (its callback data
@@ -16,6 +18,7 @@
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { validateMarketingMessage, validateSendMessage } from './whatsapp-openapi.mjs';
+import { createTemplateStore, templateProblems } from './whatsapp-templates.mjs';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url);
 const readJson = (path) => JSON.parse(readFileSync(new URL(path, FIXTURES), 'utf8'));
@@ -189,6 +192,8 @@ export function createGraphFake({ now = Date.now } = {}) {
   const invalid = [];
   const rejected = [];
   const listeners = { message: new Set(), invalid: new Set(), rejected: new Set() };
+  const templates = createTemplateStore();
+  const created = [];
   const failures = []; // one scripted answer per upcoming send
   let perSecond = null;
   const recentSends = new Map(); // phoneNumberId -> timestamps of accepted sends
@@ -331,6 +336,28 @@ export function createGraphFake({ now = Date.now } = {}) {
     };
   }
 
+  // GET and POST /{waba-id}/message_templates, with a token of one of the account's numbers.
+  async function messageTemplates(request, wabaId) {
+    const at = now();
+    if (![...numbers.values()].some((a) => a.accessToken === bearer(request))) return invalidToken();
+    if (request.method === 'GET') return templates.page(wabaId, new URL(request.url));
+    const text = await request.text();
+    let body = null;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // stays null
+    }
+    const errors = body === null ? ['body is not valid JSON'] : templateProblems(body);
+    if (errors.length) {
+      record(invalid, 'invalid', { at, wabaId, endpoint: 'message_templates', body: body ?? text, errors });
+      return { status: 400, body: whatsappError(100, errors.join('; ')) };
+    }
+    const answer = templates.create(wabaId, body);
+    if (answer.status === 200) created.push({ at, wabaId, body, id: answer.body.id });
+    return answer;
+  }
+
   function getNumber(request, phoneNumberId) {
     const account = numbers.get(phoneNumberId);
     if (!account) return unsupportedRequest('get', phoneNumberId);
@@ -350,6 +377,9 @@ export function createGraphFake({ now = Date.now } = {}) {
     messages,
     invalid,
     rejected,
+    /** The templates of every account; `created` lists each one the app created. */
+    templates,
+    created,
 
     accounts: {
       /**
@@ -378,6 +408,9 @@ export function createGraphFake({ now = Date.now } = {}) {
           return reply(answer, version);
         }
         if (edge === undefined && request.method === 'GET') return reply(getNumber(request, nodeId), version);
+        if (edge === 'message_templates' && ['GET', 'POST'].includes(request.method)) {
+          return reply(await messageTemplates(request, nodeId), version);
+        }
       }
       return reply(unknownPath(pathname), version);
     },

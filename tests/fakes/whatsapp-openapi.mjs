@@ -1,6 +1,7 @@
 // Validates the bodies the app POSTs to /{version}/{phone-number-id}/messages (operation
-// sendMessage) and .../marketing_messages (sendMarketingMessage, Meta's Marketing Messages API)
-// against Meta's own OpenAPI file, so the Graph fake rejects what Meta's contract rejects. The file lags Meta's
+// sendMessage) and .../marketing_messages (sendMarketingMessage, Meta's Marketing Messages API),
+// and the template definitions it POSTs to /{waba-id}/message_templates, against Meta's own
+// OpenAPI file, so the Graph fake rejects what Meta's contract rejects. The file lags Meta's
 // guides in a few documented places (tests/contracts/KNOWN-GAPS.md); those, and
 // only those, are patched below, each in one named place.
 import { readFileSync } from 'node:fs';
@@ -142,12 +143,19 @@ function loadRequestValidators(operationIds) {
   ajv.addSchema({ ...doc, $id: SPEC_URL.href });
   const operations = Object.values(doc.paths).flatMap((item) => Object.values(item));
   return operationIds.map((id) => {
-    const { $ref } = operations.find((op) => op?.operationId === id).requestBody.content['application/json'].schema;
-    return ajv.getSchema(`${SPEC_URL.href}${$ref}`);
+    const schema = operations.find((op) => op?.operationId === id).requestBody.content['application/json'].schema;
+    // A named schema is compiled within the document; an inline one (templates) on its own.
+    return schema.$ref ? ajv.getSchema(`${SPEC_URL.href}${schema.$ref}`) : ajv.compile(schema);
   });
 }
 
-const [validate, validateMarketing] = loadRequestValidators(['sendMessage', 'sendMarketingMessage']);
+// The file's one POST on /{WABA-ID}/message_templates carries an operationId of one of its
+// examples (authentication templates); its body schema is the generic template definition.
+const [validate, validateMarketing, validateTemplate] = loadRequestValidators([
+  'sendMessage',
+  'sendMarketingMessage',
+  'createAuthenticationTemplateWOtpCopyCodeButton',
+]);
 
 function readable({ instancePath, message, params }) {
   const where = instancePath || '/';
@@ -166,3 +174,4 @@ function check(validator, body) {
 
 export const validateSendMessage = (body) => check(validate, body);
 export const validateMarketingMessage = (body) => check(validateMarketing, body);
+export const validateTemplateCreation = (body) => check(validateTemplate, body);

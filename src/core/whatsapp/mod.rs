@@ -5,3 +5,4 @@ pub mod delivery;
 pub mod inbound;
 pub mod message;
 pub mod routing;
+pub mod templates;

@@ -23,6 +23,7 @@ use super::protocol::{Checkouts, LedgerCall, LedgerRequest};
 use super::rpc;
 use crate::core::gate::consent::{status as consent_status, ConsentRecord};
 use crate::core::journey::Registration;
+use crate::core::whatsapp::templates::TemplateUpdate;
 use crate::platform::clock::now;
 use crate::platform::crypto;
 use db::{Db, ADDED_COLUMNS, SCHEMA};
@@ -137,6 +138,9 @@ fn handle(db: &Db, request: LedgerRequest) -> Result<Response> {
         R::AdoptConsents(c) => answer::<p::AdoptConsents>(db.adopt_consents(c)?),
         R::Route(c) => answer::<p::RouteCall>(db.route(c, now())?),
         R::RememberOnboarding(c) => answer::<p::RememberOnboarding>(db.remember_onboarding(c)?),
+        R::PutTemplates(c) => answer::<p::PutTemplates>(db.put_templates(&c.templates, now())?),
+        R::GetTemplates(_) => answer::<p::GetTemplates>(db.kept_templates()?),
+        R::TemplateChanged(c) => answer::<TemplateUpdate>(db.update_template(&c)?),
     }
 }
 
