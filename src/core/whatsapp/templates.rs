@@ -254,7 +254,8 @@ pub fn parse_updates(body: &[u8]) -> Vec<TemplateUpdate> {
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
             _ => None,
-        }) else {
+        })
+        .filter(|id| !id.is_empty()) else {
             continue;
         };
         let changes = entry.get("changes").and_then(Value::as_array);
