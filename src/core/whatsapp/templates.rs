@@ -250,12 +250,15 @@ pub fn parse_updates(body: &[u8]) -> Vec<TemplateUpdate> {
         .unwrap_or_default();
     let mut updates = vec![];
     for entry in &entries {
-        let Some(waba_id) = entry.get("id").and_then(|id| match id {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        })
-        .filter(|id| !id.is_empty()) else {
+        let Some(waba_id) = entry
+            .get("id")
+            .and_then(|id| match id {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .filter(|id| !id.is_empty())
+        else {
             continue;
         };
         let changes = entry.get("changes").and_then(Value::as_array);
