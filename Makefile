@@ -107,8 +107,8 @@ node_modules/.package-lock.json: package-lock.json
 ## input that once crashed (fuzz/regressions); what libFuzzer finds is kept in fuzz/corpus.
 FUZZ_SECONDS ?= 60
 CARGO_FUZZ_VERSION := 0.13.2
-FUZZ_TARGETS := checkout deleted_checkout order customer_request whatsapp_webhook session_token \
-	webhook_hmac proxy_signature oauth_hmac phone money playbook
+FUZZ_TARGETS := checkout deleted_checkout order customer_request whatsapp_webhook whatsapp_templates \
+	session_token webhook_hmac proxy_signature oauth_hmac phone money playbook
 
 fuzz: fuzz-tools
 	cd fuzz && cargo +nightly fuzz build
@@ -116,7 +116,7 @@ fuzz: fuzz-tools
 	for t in $(FUZZ_TARGETS); do \
 		case $$t in \
 			checkout|deleted_checkout|order|customer_request) seeds=../tests/fixtures/shopify ;; \
-			whatsapp_webhook) seeds=../tests/fixtures/whatsapp ;; \
+			whatsapp_webhook|whatsapp_templates) seeds=../tests/fixtures/whatsapp ;; \
 			*) seeds= ;; \
 		esac; \
 		for d in seeds/$$t regressions/$$t; do [ -d $$d ] && seeds="$$seeds $$d"; done; \

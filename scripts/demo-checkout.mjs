@@ -13,6 +13,7 @@ const vars = Object.fromEntries(
 );
 
 const checkout = JSON.parse(readFileSync("tests/fixtures/shopify/checkouts-update.json", "utf8"));
+delete checkout.id; // Admin API 2026-04 and later name a checkout by its token only
 checkout.token = randomBytes(16).toString("hex");
 checkout.updated_at = new Date().toISOString();
 const body = JSON.stringify(checkout);
@@ -24,6 +25,7 @@ const res = await fetch(`${base}/webhooks/shopify`, {
     "Content-Type": "application/json",
     "X-Shopify-Topic": "checkouts/update",
     "X-Shopify-Shop-Domain": DEMO_SHOP,
+    "X-Shopify-API-Version": "2026-10",
     "X-Shopify-Event-Id": randomUUID(),
     "X-Shopify-Hmac-Sha256": hmac,
   },

@@ -21,6 +21,8 @@ const APP_PORT = Number(process.env.APP_PORT || PORT - 1);
 const WORKER_URL = process.env.WORKER_URL || "http://127.0.0.1:8787";
 const PHONES_URL = process.env.PHONES_URL || "http://127.0.0.1:8799/phones";
 const DEMO_SHOP = "cartback-demo.myshopify.com";
+// The webhooks' version, as shopify.app.toml subscribes them.
+const API_VERSION = "2026-10";
 const STORE = `http://${HOST}:${PORT}`;
 const APP = `http://${HOST}:${APP_PORT}`;
 const CDN = "https://cdn.shopify.com/shopifycloud/";
@@ -60,7 +62,7 @@ async function webhook(topic, payload) {
       "Content-Type": "application/json",
       "X-Shopify-Topic": topic,
       "X-Shopify-Shop-Domain": DEMO_SHOP,
-      "X-Shopify-API-Version": "2025-10",
+      "X-Shopify-API-Version": API_VERSION,
       "X-Shopify-Event-Id": randomUUID(),
       "X-Shopify-Triggered-At": new Date().toISOString(),
       "X-Shopify-Hmac-Sha256": createHmac("sha256", vars.SHOPIFY_API_SECRET).update(body).digest("base64"),
@@ -94,6 +96,7 @@ function abandon({ country = "PT", language, value = "89.00", name }) {
   const token = randomBytes(16).toString("hex");
   const total = Math.max(1, Number(value) || 89).toFixed(2);
   const [first, last] = name?.trim() ? [name.trim().split(/\s+/)[0], name.trim().split(/\s+/).slice(1).join(" ")] : [c.first, c.last];
+  delete checkout.id; // Admin API 2026-04 and later name a checkout by its token only
   checkout.token = token;
   checkout.cart_token = randomBytes(16).toString("hex");
   checkout.created_at = checkout.updated_at = new Date().toISOString();

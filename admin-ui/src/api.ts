@@ -187,6 +187,11 @@ export interface WabaTemplate {
   category?: string;
   body?: string;
   fits?: boolean;
+  /** The steps that send it, and why it does not fit them. */
+  used_by?: string[];
+  problems?: string[];
+  /** False when Meta paused or rejected it, or it is no longer a marketing template. */
+  sendable?: boolean;
 }
 
 export interface JourneyStep {

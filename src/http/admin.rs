@@ -24,6 +24,7 @@ use crate::objects::protocol::{
     JourneyFilter, JourneysQuery, KeptConsents, MetricsQuery, PutFaq, PutPlaybook, RecordVital,
     ReplyTarget, Resolve, ShopState,
 };
+use crate::objects::send::send_template;
 use crate::platform::{clock, config, crypto, store, whatsapp};
 
 fn json(value: &impl serde::Serialize) -> ApiResult<Response> {
@@ -401,11 +402,11 @@ pub async fn test_message(req: &mut Request, env: &Env, shop: &ShopDomain) -> Ap
         .name;
     let conn = connection(env, shop).await?;
     let message = sample_message(step, &phone, &playbook.default_language, &name);
-    send_answer(whatsapp::send(env, &conn, &message).await)
+    send_answer(send_template(env, shop, &conn, &message).await)
 }
 
 /// The shop's WhatsApp connection, its token opened; 409 when there is none.
-async fn connection(env: &Env, shop: &ShopDomain) -> ApiResult<WhatsAppConnection> {
+pub(super) async fn connection(env: &Env, shop: &ShopDomain) -> ApiResult<WhatsAppConnection> {
     let mut record = ask(env, shop, ShopState { shop: shop.clone() }).await?;
     store::open_whatsapp(env, &mut record)?;
     record

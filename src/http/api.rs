@@ -7,6 +7,7 @@ use worker::{Env, Method, Request, Response};
 use super::admin;
 use super::error::{ApiError, ApiResult};
 use super::session::{authenticate, Session};
+use super::templates;
 use crate::objects::protocol::{ask, ShopState};
 use crate::platform::store;
 
@@ -29,6 +30,8 @@ enum Endpoint {
     WebVitals,
     DataRequests,
     TestMessage,
+    Templates,
+    InstallTemplates,
 }
 
 pub async fn route(mut req: Request, env: &Env, path: &str) -> ApiResult<Response> {
@@ -51,6 +54,8 @@ pub async fn route(mut req: Request, env: &Env, path: &str) -> ApiResult<Respons
         (Method::Post, "/api/web-vitals") => Endpoint::WebVitals,
         (Method::Get, "/api/data-requests") => Endpoint::DataRequests,
         (Method::Post, "/api/test-message") => Endpoint::TestMessage,
+        (Method::Get, "/api/templates") => Endpoint::Templates,
+        (Method::Post, "/api/templates/install") => Endpoint::InstallTemplates,
         _ => return Err(ApiError::not_found()),
     };
     let session = authenticate(&req, env).await?;
@@ -73,6 +78,8 @@ pub async fn route(mut req: Request, env: &Env, path: &str) -> ApiResult<Respons
         Endpoint::WebVitals => admin::web_vitals(&mut req, env, shop).await,
         Endpoint::DataRequests => admin::data_requests(env, shop).await,
         Endpoint::TestMessage => admin::test_message(&mut req, env, shop).await,
+        Endpoint::Templates => templates::list(&req, env, shop).await,
+        Endpoint::InstallTemplates => templates::install(&mut req, env, shop).await,
     }
 }
 

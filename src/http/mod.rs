@@ -10,6 +10,7 @@ mod proxy;
 mod recovery;
 mod session;
 mod shopify_webhooks;
+mod templates;
 mod whatsapp_webhooks;
 
 use futures_util::StreamExt;

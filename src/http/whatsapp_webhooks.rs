@@ -1,5 +1,6 @@
-//! `GET /webhooks/whatsapp` answers Meta's subscription check; `POST` takes statuses, replies
-//! and marketing preferences, signed with the Meta app secret over the raw bytes.
+//! `GET /webhooks/whatsapp` answers Meta's subscription check; `POST` takes statuses, replies,
+//! marketing preferences and template status and category changes, signed with the Meta app
+//! secret over the raw bytes.
 
 use worker::{Env, Request, Response};
 
@@ -7,6 +8,7 @@ use super::error::{ApiError, ApiResult};
 use super::read_body;
 use crate::core::crypto::signature::{constant_time_eq, verify_meta_webhook};
 use crate::core::whatsapp::inbound::{parse_webhook, InboundEvent};
+use crate::core::whatsapp::templates::parse_updates;
 use crate::objects::protocol::{ask, ask_number, Deliveries};
 use crate::platform::{config, store};
 
@@ -82,6 +84,13 @@ pub async fn receive(mut req: Request, env: &Env) -> ApiResult<Response> {
                 };
                 ask_number(env, &number, call).await?;
             }
+        }
+    }
+    // Template status and category changes keep the shop's template list current, so a step
+    // whose template was paused, rejected or moved out of marketing is skipped, not sent.
+    for update in parse_updates(&body) {
+        if let Some(shop) = store::shop_for_waba(env, &update.waba_id).await? {
+            ask(env, &shop, update).await?;
         }
     }
     Ok(Response::from_json(&serde_json::json!({ "ok": true }))?)

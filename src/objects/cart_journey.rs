@@ -14,6 +14,7 @@ use worker::{
 
 use super::protocol::{self, AdminToken, CartAnswer, CartCommand, GateCall, PauseWhatsApp, Report};
 use super::rpc;
+use super::send::send_template;
 use crate::core::journey::{Cart, Effect, Event, Fact, ShopContext, ShopperSignal, Summary};
 use crate::core::playbook::Playbook;
 use crate::core::shopify::discount::{DiscountOutcome, DiscountRequest};
@@ -23,7 +24,7 @@ use crate::core::values::ids::ShopDomain;
 use crate::core::values::time::Millis;
 use crate::platform::clock::now;
 use crate::platform::shopify::{self, Answer};
-use crate::platform::{crypto, store, whatsapp};
+use crate::platform::{crypto, store};
 
 const CART_KEY: &str = "cart";
 
@@ -245,7 +246,7 @@ impl CartJourney {
                     let Some(conn) = &data.record.whatsapp else {
                         continue; // the core only sends when connected
                     };
-                    let outcome = whatsapp::send(&self.env, conn, &message).await;
+                    let outcome = send_template(&self.env, &data.shop, conn, &message).await;
                     Event::Sent { step_id, outcome }
                 }
             };

@@ -4,4 +4,5 @@
 pub mod cart_journey;
 pub mod protocol;
 mod rpc;
+pub mod send;
 pub mod shop_ledger;

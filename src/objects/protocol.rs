@@ -24,6 +24,8 @@ use crate::core::values::ids::{CheckoutToken, ShopDomain, Wamid};
 use crate::core::values::phone::Phone;
 use crate::core::values::time::Millis;
 use crate::core::whatsapp::inbound::InboundEvent;
+use crate::core::whatsapp::routing::{Endpoint, Onboarding};
+use crate::core::whatsapp::templates::{TemplateInfo, TemplateUpdate};
 
 // ---- the cart's object ----
 
@@ -184,6 +186,16 @@ ledger_calls! {
     ForgetKept(ForgetKept) -> ();
     /// A shop takes over the records kept for a number it has just connected.
     AdoptConsents(AdoptConsents) -> ();
+    /// Which endpoint a template goes to now (docs/rules.md §1, rule 11).
+    Route(RouteCall) -> Endpoint;
+    /// What a refusal taught about a number and the Marketing Messages API.
+    RememberOnboarding(RememberOnboarding) -> ();
+    /// The WABA's templates as Graph listed them.
+    PutTemplates(PutTemplates) -> ();
+    /// The templates as last listed (and changed by webhooks since).
+    GetTemplates(GetTemplates) -> KeptTemplates;
+    /// A status or category change Meta's template webhooks reported.
+    TemplateChanged(TemplateUpdate) -> ();
 }
 
 /// A cart's report after each event: what happened, and how the journey looks now.
@@ -486,4 +498,34 @@ pub struct EventSeen {
 #[derive(Serialize, Deserialize)]
 pub struct RememberEvent {
     pub id: String,
+}
+
+// ---- WhatsApp templates and their route ----
+
+/// A template about to be sent from `phone_number_id`.
+#[derive(Serialize, Deserialize)]
+pub struct RouteCall {
+    pub phone_number_id: String,
+    pub template: String,
+    pub language: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct RememberOnboarding {
+    pub phone_number_id: String,
+    pub onboarding: Onboarding,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct PutTemplates {
+    pub templates: Vec<TemplateInfo>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct GetTemplates;
+
+#[derive(Serialize, Deserialize)]
+pub struct KeptTemplates {
+    pub templates: Vec<TemplateInfo>,
+    pub listed_at: Option<Millis>,
 }

@@ -47,7 +47,7 @@ impl App {
             secret: config::secret(env, "SHOPIFY_API_SECRET")?,
             key: crypto::data_key(env)?,
             admin_origin: config::var_or(env, "SHOPIFY_ADMIN_ORIGIN", ""),
-            api_version: config::var_or(env, "SHOPIFY_API_VERSION", "2025-10"),
+            api_version: config::var_or(env, "SHOPIFY_API_VERSION", "2026-10"),
         })
     }
 

@@ -81,18 +81,47 @@ pub async fn put_playbook(env: &Env, domain: &str, playbook: &Playbook) -> Resul
     Ok(())
 }
 
-/// Routes the number's inbound messages to the shop (one number, one shop).
-pub async fn put_number(env: &Env, phone_number_id: &str, domain: &str) -> Result<()> {
+/// Routes the number's inbound messages, and its business account's template webhooks, to the
+/// shop (one number, one shop).
+pub async fn put_number(
+    env: &Env,
+    phone_number_id: &str,
+    waba_id: &str,
+    domain: &str,
+) -> Result<()> {
     kv(env)?
         .put(&format!("wa:{phone_number_id}"), domain)?
+        .execute()
+        .await?;
+    kv(env)?
+        .put(&format!("waba:{waba_id}"), domain)?
         .execute()
         .await?;
     Ok(())
 }
 
-pub async fn delete_number(env: &Env, phone_number_id: &str) -> Result<()> {
+pub async fn delete_number(env: &Env, phone_number_id: &str, waba_id: &str) -> Result<()> {
     kv(env)?.delete(&format!("wa:{phone_number_id}")).await?;
+    kv(env)?.delete(&format!("waba:{waba_id}")).await?;
     Ok(())
+}
+
+/// The shop whose connected WhatsApp Business Account is `waba_id`.
+pub async fn shop_for_waba(env: &Env, waba_id: &str) -> Result<Option<ShopDomain>> {
+    let Some(domain) = kv(env)?
+        .get(&format!("waba:{waba_id}"))
+        .text()
+        .await?
+        .and_then(|shop| ShopDomain::parse(&shop))
+    else {
+        return Ok(None);
+    };
+    // The index outlives a reconnect to another account; the record has the last word.
+    let current = shop(env, domain.as_str())
+        .await?
+        .and_then(|r| r.whatsapp)
+        .is_some_and(|w| w.waba_id == waba_id);
+    Ok(current.then_some(domain))
 }
 
 /// The shop's WhatsApp connection with its token opened, for the life of one request.
@@ -104,10 +133,11 @@ pub fn open_whatsapp(env: &Env, record: &mut ShopRecord) -> Result<()> {
 }
 
 /// `shop/redact`: every KV record of the shop.
-pub async fn forget_shop(env: &Env, domain: &str, phone_number_id: Option<&str>) -> Result<()> {
+/// `route`: the number and business account routed to the shop.
+pub async fn forget_shop(env: &Env, domain: &str, route: Option<(&str, &str)>) -> Result<()> {
     let store = kv(env)?;
-    if let Some(number) = phone_number_id {
-        delete_number(env, number).await?;
+    if let Some((number, waba)) = route {
+        delete_number(env, number, waba).await?;
     }
     for key in keys_with_prefix(env, &format!("data_request:{domain}:")).await? {
         store.delete(&key).await?;

@@ -9,6 +9,7 @@ use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestIni
 
 use crate::core::shopify::shop::WhatsAppConnection;
 use crate::core::whatsapp::delivery::SendOutcome;
+use crate::core::whatsapp::routing::Endpoint;
 use crate::platform::config;
 
 /// How long a send may take before its outcome counts as unknown (var
@@ -44,14 +45,25 @@ struct GraphError {
     code: Option<i64>,
 }
 
-/// POSTs the message. A refusal carries Meta's `error.code`; anything that leaves us unsure
-/// whether the request reached Meta is `Unknown`, so it is never sent twice.
+/// POSTs the message to `/messages`: replies, texts and everything but marketing templates.
 pub async fn send<M: serde::Serialize>(
     env: &worker::Env,
     conn: &WhatsAppConnection,
     message: &M,
 ) -> SendOutcome {
-    match post(&config::graph_base(env), send_timeout(env), conn, message).await {
+    send_to(env, conn, Endpoint::Messages, message).await
+}
+
+/// POSTs the message to `endpoint`. A refusal carries Meta's `error.code`; anything that leaves
+/// us unsure whether the request reached Meta is `Unknown`, so it is never sent twice.
+pub async fn send_to<M: serde::Serialize>(
+    env: &worker::Env,
+    conn: &WhatsAppConnection,
+    endpoint: Endpoint,
+    message: &M,
+) -> SendOutcome {
+    let base = config::graph_base(env);
+    match post(&base, send_timeout(env), conn, endpoint, message).await {
         Ok(outcome) => outcome,
         Err(e) => {
             worker::console_warn!("whatsapp send outcome unknown: {e}");
@@ -64,9 +76,10 @@ async fn post<M: serde::Serialize>(
     graph_base: &str,
     timeout: Duration,
     conn: &WhatsAppConnection,
+    endpoint: Endpoint,
     message: &M,
 ) -> worker::Result<SendOutcome> {
-    let url = format!("{graph_base}/{}/messages", conn.phone_number_id);
+    let url = format!("{graph_base}/{}/{}", conn.phone_number_id, endpoint.edge());
     let headers = Headers::new();
     headers.set("Authorization", &format!("Bearer {}", conn.access_token))?;
     headers.set("Content-Type", "application/json")?;
@@ -144,4 +157,42 @@ pub async fn check_number(
         }
         _ => Ok(None),
     }
+}
+
+/// A Graph API call of the WhatsApp Business Management API (templates): `(status, body)`, or
+/// an error when Graph gave no answer in time.
+pub async fn graph_call(
+    env: &worker::Env,
+    method: Method,
+    path_and_query: &str,
+    access_token: &str,
+    body: Option<&serde_json::Value>,
+) -> worker::Result<(u16, String)> {
+    let headers = Headers::new();
+    headers.set("Authorization", &format!("Bearer {access_token}"))?;
+    let mut init = RequestInit::new();
+    if let Some(body) = body {
+        headers.set("Content-Type", "application/json")?;
+        init.with_body(Some(serde_json::to_string(body)?.into()));
+    }
+    init.with_method(method).with_headers(headers);
+    let url = format!("{}/{path_and_query}", config::graph_base(env));
+    let request = Request::new_with_init(&url, &init)?;
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetch = Fetch::Request(request);
+    let sending = fetch.send_with_signal(&signal);
+    let timer = Delay::from(send_timeout(env));
+    futures_util::pin_mut!(sending, timer);
+    let mut response = match select(sending, timer).await {
+        Either::Left((response, _)) => response?,
+        Either::Right(_) => {
+            controller.abort();
+            return Err(worker::Error::RustError(
+                "Graph gave no answer in time".into(),
+            ));
+        }
+    };
+    let text = response.text().await.unwrap_or_default();
+    Ok((response.status_code(), text))
 }

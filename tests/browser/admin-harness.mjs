@@ -62,8 +62,8 @@ export const api = async (app, path, options = {}) => {
 
 /**
  * The Worker with its fakes, and the shop installed as Shopify's managed installation does it
- * (the first session token is exchanged), WhatsApp connected and the playbook saved, all
- * through the admin API.
+ * (the first session token is exchanged), WhatsApp connected with cartback's recommended
+ * templates and the playbook saved, all through the admin API.
  */
 export async function startInstalledApp({ playbook = TEST_PLAYBOOK, connect = true } = {}) {
   const app = await startApp();
@@ -76,6 +76,9 @@ export async function startInstalledApp({ playbook = TEST_PLAYBOOK, connect = tr
       body: { phone_number_id: PHONE_NUMBER_ID, waba_id: WABA_ID, access_token: WHATSAPP_TOKEN },
     });
     if (wa.status !== 200) throw new Error(`connect: ${wa.status} ${JSON.stringify(wa.body)}`);
+    // As a merchant does on the WhatsApp page: Meta's fake approves them at once.
+    const templates = await api(app, "/api/templates/install", { method: "POST" });
+    if (templates.status !== 200) throw new Error(`templates: ${templates.status} ${JSON.stringify(templates.body)}`);
   }
   if (playbook) {
     const pb = await api(app, "/api/playbook", { method: "PUT", body: playbook });

@@ -17,6 +17,7 @@ beforeAll(async () => {
 afterAll(async () => {
   app.graph.releaseHeld();
   expect(app.graph.invalid).toEqual([]);
+  expect(app.shopify.invalid).toEqual([]);
   expect(app.unexpected).toEqual([]);
   await app.mf.dispose();
 });

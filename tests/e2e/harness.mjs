@@ -21,6 +21,9 @@ export const SHOPIFY_ORIGIN = "http://shopify.test";
 export const SHOP = "maple-and-finch-demo.myshopify.com";
 export const PHONE_NUMBER_ID = "318462950071245";
 export const WHATSAPP_TOKEN = "EAAtest-whatsapp-token";
+export const WABA_ID = "102290129340398";
+/** The Admin API version the Worker calls and Shopify's webhooks are sent in. */
+export const SHOPIFY_API_VERSION = "2026-10";
 
 /**
  * One Worker with its fakes. `unexpected` collects outbound calls to hosts nobody fakes.
@@ -56,7 +59,7 @@ export async function startApp({ persistRoot } = {}) {
     bindings: {
       ...SECRETS,
       APP_URL: "https://cartback.test",
-      SHOPIFY_API_VERSION: "2025-10",
+      SHOPIFY_API_VERSION: SHOPIFY_API_VERSION,
       GRAPH_API_VERSION: "v23.0",
       GRAPH_API_ORIGIN: GRAPH_ORIGIN,
       SHOPIFY_ADMIN_ORIGIN: SHOPIFY_ORIGIN,
@@ -66,7 +69,7 @@ export async function startApp({ persistRoot } = {}) {
     outboundService: async (req) => {
       if (req.url.startsWith(`${GRAPH_ORIGIN}/`)) {
         const res = await graph.handle(req);
-        if (app.stallSends > 0 && req.url.endsWith("/messages")) {
+        if (app.stallSends > 0 && /\/(marketing_)?messages$/.test(req.url)) {
           app.stallSends -= 1;
           await new Promise((r) => setTimeout(r, 4000));
         }
@@ -149,7 +152,7 @@ export async function connectWhatsApp(app, shop = SHOP) {
   const res = await adminApi(app, "/api/whatsapp", {
     token: sessionToken({ shop }),
     method: "PUT",
-    body: { phone_number_id: PHONE_NUMBER_ID, waba_id: "102290129340398", access_token: WHATSAPP_TOKEN },
+    body: { phone_number_id: PHONE_NUMBER_ID, waba_id: WABA_ID, access_token: WHATSAPP_TOKEN },
   });
   if (res.status !== 200) throw new Error(`connecting WhatsApp: ${res.status} ${await res.text()}`);
 }
@@ -164,11 +167,12 @@ export async function installShop(kv, { delaySeconds = 1, shop = SHOP, playbook 
     `shop:${shop}`,
     JSON.stringify({
       name: "Maple & Finch",
-      whatsapp: { phone_number_id: PHONE_NUMBER_ID, waba_id: "102290129340398", access_token: SEALED_WHATSAPP_TOKEN },
+      whatsapp: { phone_number_id: PHONE_NUMBER_ID, waba_id: WABA_ID, access_token: SEALED_WHATSAPP_TOKEN },
       ...record,
     }),
   );
   await kv.put(`wa:${PHONE_NUMBER_ID}`, shop);
+  await kv.put(`waba:${WABA_ID}`, shop);
   await kv.put(
     `playbook:${shop}`,
     JSON.stringify({
@@ -190,16 +194,27 @@ export async function installShop(kv, { delaySeconds = 1, shop = SHOP, playbook 
   );
 }
 
+/**
+ * A fixture body as Shopify sends it in `SHOPIFY_API_VERSION`: since 2026-04 `checkouts/*` carry
+ * no `id` and orders no `checkout_id` (the fixtures are 2025-10 bodies).
+ */
+export function currentPayload(path) {
+  const body = JSON.parse(fixture(path));
+  if (path.startsWith("shopify/checkouts-")) delete body.id;
+  if (path === "shopify/orders-create.json") delete body.checkout_id;
+  return body;
+}
+
 /** The update fixture as a new abandoned checkout: fresh token, last activity at `updatedAt`. */
 export function checkoutPayload({ token = randomBytes(16).toString("hex"), updatedAt = new Date() } = {}) {
-  const checkout = JSON.parse(fixture("shopify/checkouts-update.json"));
+  const checkout = currentPayload("shopify/checkouts-update.json");
   checkout.token = token;
   checkout.updated_at = updatedAt.toISOString();
   return checkout;
 }
 
 export function orderPayload(checkoutToken) {
-  const order = JSON.parse(fixture("shopify/orders-create.json"));
+  const order = currentPayload("shopify/orders-create.json");
   order.checkout_token = checkoutToken;
   order.cart_token = randomBytes(16).toString("hex");
   return order;
@@ -209,7 +224,7 @@ export const signShopify = (body, secret = SECRETS.SHOPIFY_API_SECRET) =>
   createHmac("sha256", secret).update(body).digest("base64");
 
 /** POSTs a Shopify webhook; `hmac` overrides the signature, `eventId` the event id. */
-export function shopifyWebhook(app, topic, payload, { hmac, eventId = randomUUID(), shop = SHOP, triggeredAt } = {}) {
+export function shopifyWebhook(app, topic, payload, { hmac, eventId = randomUUID(), shop = SHOP, triggeredAt, apiVersion = SHOPIFY_API_VERSION } = {}) {
   const body = typeof payload === "string" ? payload : JSON.stringify(payload);
   return app.mf.dispatchFetch(`${app.url}webhooks/shopify`, {
     method: "POST",
@@ -217,7 +232,7 @@ export function shopifyWebhook(app, topic, payload, { hmac, eventId = randomUUID
       "Content-Type": "application/json",
       "X-Shopify-Topic": topic,
       "X-Shopify-Shop-Domain": shop,
-      "X-Shopify-API-Version": "2025-10",
+      "X-Shopify-API-Version": apiVersion,
       "X-Shopify-Event-Id": eventId,
       "X-Shopify-Triggered-At": triggeredAt ?? new Date().toISOString(),
       "X-Shopify-Hmac-Sha256": hmac ?? signShopify(body),

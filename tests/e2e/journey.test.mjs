@@ -3,10 +3,13 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import {
   PHONE_NUMBER_ID,
+  SHOPIFY_API_VERSION,
+  adminApi,
   checkoutPayload,
   installShop,
   messagesFor,
   orderPayload,
+  sessionToken,
   shopifyWebhook,
   sleep,
   startApp,
@@ -19,6 +22,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   expect(app.graph.invalid).toEqual([]);
+  expect(app.shopify.invalid).toEqual([]);
   expect(app.unexpected).toEqual([]);
   await app.mf.dispose();
 });
@@ -58,6 +62,22 @@ test("an order before the due time means no message", async () => {
   } finally {
     await installShop(app.kv, { delaySeconds: 1 });
   }
+});
+
+test("Admin API 2026-10 bodies (no checkout id, no order checkout_id): the journey runs and ends by token", async () => {
+  expect(SHOPIFY_API_VERSION).toBe("2026-10");
+  const checkout = checkoutPayload();
+  const order = orderPayload(checkout.token);
+  expect(checkout.id).toBeUndefined();
+  expect(order.checkout_id).toBeUndefined();
+  expect((await shopifyWebhook(app, "checkouts/update", checkout)).status).toBe(200);
+  await expect.poll(() => messagesFor(app.graph, checkout.token).length, { timeout: 10_000 }).toBe(1);
+  expect((await shopifyWebhook(app, "orders/create", order)).status).toBe(200);
+  const journey = async () => {
+    const res = await adminApi(app, "/api/journeys", { token: sessionToken() });
+    return (await res.json()).journeys.find((j) => j.checkout_token === checkout.token);
+  };
+  await expect.poll(async () => (await journey())?.end_reason, { timeout: 5000 }).toBe("ordered");
 });
 
 test("the same webhook delivered three times gives one message", async () => {

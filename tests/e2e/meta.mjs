@@ -1,6 +1,6 @@
 // Meta's side of the wire: signed WhatsApp webhooks as the Cloud API delivers them.
 import { createHmac, randomBytes } from "node:crypto";
-import { PHONE_NUMBER_ID, SECRETS, checkoutPayload } from "./harness.mjs";
+import { PHONE_NUMBER_ID, SECRETS, WABA_ID, checkoutPayload } from "./harness.mjs";
 
 export const signMeta = (body, secret = SECRETS.META_APP_SECRET) =>
   `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
@@ -87,3 +87,21 @@ export const textsTo = (graph, phone) =>
   graph.messages.filter((m) => m.to === phone && m.type === "text").map((m) => m.body.text.body);
 export const templatesTo = (graph, phone) =>
   graph.messages.filter((m) => m.to === phone && m.type === "template");
+
+/**
+ * A WhatsApp Business Account webhook about a template: `message_template_status_update`
+ * (`{ event: "PAUSED" }`...) or `template_category_update` (`{ previous_category, new_category }`,
+ * or an impending change with `correct_category`).
+ */
+export function templateWebhook(field, { name, language = "en_US", ...value }) {
+  return {
+    object: "whatsapp_business_account",
+    entry: [
+      {
+        id: WABA_ID,
+        time: Math.floor(Date.now() / 1000),
+        changes: [{ field, value: { message_template_id: 1_000_001, message_template_name: name, message_template_language: language, ...value } }],
+      },
+    ],
+  };
+}

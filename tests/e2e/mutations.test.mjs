@@ -302,6 +302,7 @@ test(`${COUNT} seeded mutations of signed webhooks and admin bodies: no 5xx, one
   expect(badShapes.map(({ i, target, op, status, answer }) => ({ i, target, op, status, answer }))).toEqual([]);
   // The Worker never sent Meta a body its contract refuses, whatever it was fed.
   expect(app.graph.invalid).toEqual([]);
+  expect(app.shopify.invalid).toEqual([]);
   expect(app.unexpected).toEqual([]);
 
   // Still serving: health, and a normal checkout gets its message. A mutated but valid admin

@@ -11,6 +11,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   expect(app.graph.invalid).toEqual([]);
+  expect(app.shopify.invalid).toEqual([]);
   await app.mf.dispose();
 });
 

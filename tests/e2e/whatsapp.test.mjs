@@ -27,6 +27,7 @@ beforeEach(async () => {
 });
 afterAll(async () => {
   expect(app.graph.invalid).toEqual([]);
+  expect(app.shopify.invalid).toEqual([]);
   await app.mf.dispose();
 });
 

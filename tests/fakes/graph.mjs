@@ -1,10 +1,14 @@
-// A fake of the two Graph API endpoints cartback calls, speaking Meta's wire format (status codes,
+// A fake of the Graph API endpoints cartback calls, speaking Meta's wire format (status codes,
 // error envelopes, response bodies) so the Worker cannot tell it from graph.facebook.com. It plugs
 // into Miniflare's outboundService and into a node http server (scripts/whatsapp-sim.mjs).
 //
-// Every POST .../messages ends up in exactly one of three arrays, so tests can assert on what the
+// Every POST .../messages and .../marketing_messages (Meta's Marketing Messages API) ends up in
+// exactly one of three arrays, each entry naming its `endpoint`, so tests can assert on what the
 // app really sent: `messages` (accepted), `invalid` (Meta's contract would reject the body) and
-// `rejected` (Graph said no: auth, unknown number, scripted failure, throughput limit).
+// `rejected` (Graph said no: auth, unknown number, not onboarded to the Marketing Messages API,
+// scripted failure, throughput limit). The WhatsApp Business Account's templates
+// (GET/POST /{waba-id}/message_templates) live in `templates` (whatsapp-templates.mjs); a
+// definition Meta would refuse is recorded in `invalid` too.
 //
 // `setFaults` turns on a seeded fault mode: server errors, 130429, slow answers and answers that
 // never come. Each send's fate is drawn from the seed and the send's identity (its callback data
@@ -13,7 +17,8 @@
 // entry per send it decided.
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { validateSendMessage } from './whatsapp-openapi.mjs';
+import { validateMarketingMessage, validateSendMessage } from './whatsapp-openapi.mjs';
+import { createTemplateStore, templateProblems } from './whatsapp-templates.mjs';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url);
 const readJson = (path) => JSON.parse(readFileSync(new URL(path, FIXTURES), 'utf8'));
@@ -142,6 +147,20 @@ const unsupportedRequest = (method, id) => ({
   },
 });
 
+// The Marketing Messages API's answer while the business has not accepted its terms (as
+// 360dialog documents Meta's answer; the code is Meta's).
+const notOnboarded = () => ({
+  status: 400,
+  body: {
+    error: {
+      message: '(#200) You must accept the Marketing Messages Lite API terms to use the API.',
+      type: 'OAuthException',
+      code: 131055,
+      fbtrace_id: fbtraceId(),
+    },
+  },
+});
+
 const unknownPath = (path) => ({
   status: 404,
   body: { error: { message: `Unknown path components: ${path}`, type: 'OAuthException', code: 2500, fbtrace_id: fbtraceId() } },
@@ -173,6 +192,8 @@ export function createGraphFake({ now = Date.now } = {}) {
   const invalid = [];
   const rejected = [];
   const listeners = { message: new Set(), invalid: new Set(), rejected: new Set() };
+  const templates = createTemplateStore();
+  const created = [];
   const failures = []; // one scripted answer per upcoming send
   let perSecond = null;
   const recentSends = new Map(); // phoneNumberId -> timestamps of accepted sends
@@ -240,7 +261,7 @@ export function createGraphFake({ now = Date.now } = {}) {
     return true;
   }
 
-  async function send(request, phoneNumberId) {
+  async function send(request, phoneNumberId, endpoint) {
     const at = now();
     const text = await request.text();
     let body = null;
@@ -251,7 +272,7 @@ export function createGraphFake({ now = Date.now } = {}) {
     }
     const refuse = (answer) => {
       record(rejected, 'rejected', {
-        at, phoneNumberId, to: body?.to, type: body?.type, body, code: answer.body?.error?.code ?? null, httpStatus: answer.status,
+        at, phoneNumberId, endpoint, to: body?.to, type: body?.type, body, code: answer.body?.error?.code ?? null, httpStatus: answer.status,
       });
       return answer;
     };
@@ -265,17 +286,18 @@ export function createGraphFake({ now = Date.now } = {}) {
       ? [`Content-Type must be application/json, got ${request.headers.get('content-type') ?? 'none'}`]
       : body === null
         ? ['body is not valid JSON']
-        : validateSendMessage(body).errors;
+        : (endpoint === 'marketing_messages' ? validateMarketingMessage : validateSendMessage)(body).errors;
     if (errors.length) {
-      record(invalid, 'invalid', { at, phoneNumberId, body: body ?? text, errors });
+      record(invalid, 'invalid', { at, phoneNumberId, endpoint, body: body ?? text, errors });
       return { status: 400, body: whatsappError(100, errors.join('; ')) };
     }
+    if (endpoint === 'marketing_messages' && !account.marketingMessages) return refuse(notOnboarded());
 
     if (failures.length) return refuse(failures.shift());
 
     const fault = faultMode ? decideFault(body, phoneNumberId) : null;
     if (fault) {
-      const entry = { at, phoneNumberId, to: body.to, type: body.type, callback: body.biz_opaque_callback_data, ...fault };
+      const entry = { at, phoneNumberId, endpoint, to: body.to, type: body.type, callback: body.biz_opaque_callback_data, ...fault };
       delete entry.variant;
       if (fault.kind === 'blackhole') entry.holdMs = faultMode.blackholeMs;
       else entry.holdMs = fault.delayMs;
@@ -290,13 +312,13 @@ export function createGraphFake({ now = Date.now } = {}) {
         return { ...refuse(answer), holdMs: entry.holdMs };
       }
       entry.httpStatus = 200;
-      const accepted = accept(body, phoneNumberId, at, { blackholed: fault.kind === 'blackhole', holdMs: entry.holdMs });
+      const accepted = accept(body, phoneNumberId, at, { endpoint, blackholed: fault.kind === 'blackhole', holdMs: entry.holdMs });
       entry.wamid = accepted.body.messages[0].id;
       return { ...accepted, holdMs: entry.holdMs };
     }
 
     if (!takeRateSlot(phoneNumberId, at)) return refuse(scriptedError(130429));
-    return accept(body, phoneNumberId, at);
+    return accept(body, phoneNumberId, at, { endpoint });
   }
 
   // Meta took the message: it may reach the shopper whether or not its answer gets back.
@@ -312,6 +334,28 @@ export function createGraphFake({ now = Date.now } = {}) {
         messages: [{ id: wamid, message_status: 'accepted' }],
       },
     };
+  }
+
+  // GET and POST /{waba-id}/message_templates, with a token of one of the account's numbers.
+  async function messageTemplates(request, wabaId) {
+    const at = now();
+    if (![...numbers.values()].some((a) => a.accessToken === bearer(request))) return invalidToken();
+    if (request.method === 'GET') return templates.page(wabaId, new URL(request.url));
+    const text = await request.text();
+    let body = null;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // stays null
+    }
+    const errors = body === null ? ['body is not valid JSON'] : templateProblems(body);
+    if (errors.length) {
+      record(invalid, 'invalid', { at, wabaId, endpoint: 'message_templates', body: body ?? text, errors });
+      return { status: 400, body: whatsappError(100, errors.join('; ')) };
+    }
+    const answer = templates.create(wabaId, body);
+    if (answer.status === 200) created.push({ at, wabaId, body, id: answer.body.id });
+    return answer;
   }
 
   function getNumber(request, phoneNumberId) {
@@ -333,11 +377,22 @@ export function createGraphFake({ now = Date.now } = {}) {
     messages,
     invalid,
     rejected,
+    /** The templates of every account; `created` lists each one the app created. */
+    templates,
+    created,
 
     accounts: {
-      /** Registers a business phone number; registering the same id again replaces it (token rotation). */
-      addNumber({ phoneNumberId, accessToken, displayPhoneNumber = '+1 555-555-0100', verifiedName = 'Cartback Demo Store' }) {
-        numbers.set(String(phoneNumberId), { accessToken, displayPhoneNumber, verifiedName });
+      /**
+       * Registers a business phone number; registering the same id again replaces it (token
+       * rotation). `marketingMessages`: its business accepted the Marketing Messages API terms.
+       */
+      addNumber({ phoneNumberId, accessToken, displayPhoneNumber = '+1 555-555-0100', verifiedName = 'Cartback Demo Store', marketingMessages = true }) {
+        numbers.set(String(phoneNumberId), { accessToken, displayPhoneNumber, verifiedName, marketingMessages });
+      },
+
+      /** Whether the number's business has accepted the Marketing Messages API terms. */
+      setMarketingMessages(phoneNumberId, onboarded) {
+        numbers.get(String(phoneNumberId)).marketingMessages = onboarded;
       },
     },
 
@@ -347,12 +402,15 @@ export function createGraphFake({ now = Date.now } = {}) {
       const [first, nodeId, edge, ...rest] = pathname.split('/').filter(Boolean);
       const version = /^v\d+\.\d+$/.test(first ?? '') ? first : undefined;
       if (version && nodeId && rest.length === 0) {
-        if (edge === 'messages' && request.method === 'POST') {
-          const answer = await send(request, nodeId);
+        if ((edge === 'messages' || edge === 'marketing_messages') && request.method === 'POST') {
+          const answer = await send(request, nodeId, edge);
           await hold(answer.holdMs);
           return reply(answer, version);
         }
         if (edge === undefined && request.method === 'GET') return reply(getNumber(request, nodeId), version);
+        if (edge === 'message_templates' && ['GET', 'POST'].includes(request.method)) {
+          return reply(await messageTemplates(request, nodeId), version);
+        }
       }
       return reply(unknownPath(pathname), version);
     },

@@ -33,8 +33,8 @@ const withTemplate = (edit) => {
 };
 
 describe('validateSendMessage (Meta OpenAPI + known-gap patches)', () => {
-  it('names the four sent-request patches', () => {
-    expect(PATCHES).toHaveLength(4);
+  it('names the five sent-request patches', () => {
+    expect(PATCHES).toHaveLength(5);
   });
 
   it.each([
@@ -70,8 +70,8 @@ const PHONE_NUMBER_ID = '318462950071245';
 const TOKEN = 'test-access-token';
 const BASE = 'https://graph.facebook.com/v23.0';
 
-const send = (fake, body, { token = TOKEN, phoneNumberId = PHONE_NUMBER_ID } = {}) =>
-  fake.handle(new Request(`${BASE}/${phoneNumberId}/messages`, {
+const send = (fake, body, { token = TOKEN, phoneNumberId = PHONE_NUMBER_ID, edge = 'messages' } = {}) =>
+  fake.handle(new Request(`${BASE}/${phoneNumberId}/${edge}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
@@ -105,12 +105,31 @@ describe('createGraphFake', () => {
     expect(secondId).not.toBe(body.messages[0].id);
 
     expect(fake.messages).toEqual([
-      { at: clock, phoneNumberId: PHONE_NUMBER_ID, to: '+14165550142', type: 'template', body: templateRequest, wamid: body.messages[0].id },
-      { at: clock, phoneNumberId: PHONE_NUMBER_ID, to: '16505551234', type: 'text', body: textExample, wamid: secondId },
+      { at: clock, phoneNumberId: PHONE_NUMBER_ID, to: '+14165550142', type: 'template', body: templateRequest, wamid: body.messages[0].id, endpoint: 'messages' },
+      { at: clock, phoneNumberId: PHONE_NUMBER_ID, to: '16505551234', type: 'text', body: textExample, wamid: secondId, endpoint: 'messages' },
     ]);
     expect(seen).toEqual(fake.messages);
     expect(fake.invalid).toEqual([]);
     expect(fake.rejected).toEqual([]);
+  });
+
+  it('serves the Marketing Messages API: template bodies only, 131055 until the business is onboarded', async () => {
+    const marketing = (body) => send(fake, body, { edge: 'marketing_messages' });
+    const accepted = await marketing(templateRequest);
+    expect(accepted.status).toBe(200);
+    expect((await accepted.json()).messages[0].message_status).toBe('accepted');
+    expect(fake.messages).toMatchObject([{ endpoint: 'marketing_messages', type: 'template', body: templateRequest }]);
+
+    // Free-form messages never belong there: Meta's schema for the endpoint refuses them.
+    expect((await marketing(textExample)).status).toBe(400);
+    expect(fake.invalid).toMatchObject([{ endpoint: 'marketing_messages', body: textExample }]);
+
+    fake.accounts.setMarketingMessages(PHONE_NUMBER_ID, false);
+    const refused = await marketing(templateRequest);
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).error).toMatchObject({ code: 131055, type: 'OAuthException' });
+    expect(fake.rejected).toMatchObject([{ endpoint: 'marketing_messages', code: 131055 }]);
+    expect((await send(fake, templateRequest)).status).toBe(200);
   });
 
   it('answers a wrong token with 401 / 190 and records the refusal', async () => {
@@ -208,7 +227,7 @@ describe('createGraphFake', () => {
   });
 
   it('answers anything else with 404 and a Graph error envelope', async () => {
-    const response = await fake.handle(new Request(`${BASE}/${PHONE_NUMBER_ID}/message_templates`));
+    const response = await fake.handle(new Request(`${BASE}/${PHONE_NUMBER_ID}/subscribed_apps`));
     expect(response.status).toBe(404);
     expect((await response.json()).error).toMatchObject({ type: 'OAuthException', code: expect.any(Number) });
   });
@@ -221,5 +240,60 @@ describe('createGraphFake', () => {
 
     expect([fake.messages, fake.invalid, fake.rejected]).toEqual([[], [], []]);
     expect((await send(fake, textExample)).status).toBe(200);
+  });
+});
+
+describe('message templates of the Graph fake', () => {
+  const WABA = '102290129340398';
+  let fake;
+  const call = (method, path, body) => fake.handle(new Request(`${BASE}/${WABA}/message_templates${path}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  }));
+  const definition = (extra = {}) => ({
+    name: 'cart_reminder', language: 'en_US', category: 'MARKETING', message_send_ttl_seconds: 43200,
+    components: [
+      { type: 'BODY', text: 'Hi {{1}}, your {{2}} waits', example: { body_text: [['Ana', 'sweater']] } },
+      { type: 'BUTTONS', buttons: [
+        { type: 'COPY_CODE', example: 'CB10-K7Q2XMA' },
+        { type: 'URL', text: 'Complete my order', url: 'https://cartback.test/r/{{1}}', example: ['https://cartback.test/r/x'] },
+        { type: 'QUICK_REPLY', text: 'Not interested' }] },
+    ],
+    ...extra,
+  });
+
+  beforeEach(() => {
+    fake = createGraphFake();
+    fake.accounts.addNumber({ phoneNumberId: PHONE_NUMBER_ID, accessToken: TOKEN });
+  });
+
+  it('creates a valid definition once, and lists it page by page', async () => {
+    const res = await call('POST', '', definition());
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ id: expect.any(String), status: 'APPROVED', category: 'MARKETING' });
+    expect((await call('POST', '', definition())).status).toBe(400); // the same name and language
+    for (let i = 0; i < 4; i++) fake.templates.add(WABA, { name: `t${i}`, language: 'en_US' });
+    const first = await (await call('GET', '?limit=2')).json();
+    expect(first.data.map((t) => t.name)).toEqual(['cart_reminder', 't0']);
+    const rest = await (await call('GET', `?limit=2&after=${first.paging.cursors.after}`)).json();
+    const last = await (await call('GET', `?limit=2&after=${rest.paging.cursors.after}`)).json();
+    expect(last.data.map((t) => t.name)).toEqual(['t3']);
+    expect(last.paging.next).toBeUndefined();
+    expect(fake.invalid).toEqual([]);
+  });
+
+  it.each([
+    ['a TTL below 12 h for marketing', { message_send_ttl_seconds: 600 }, /message_send_ttl_seconds for MARKETING/],
+    ['an unknown category', { category: 'PROMO' }, /category must be one of/],
+    ['a capitalised name', { name: 'Cart Reminder' }, /lowercase/],
+    ['body variables without samples', { components: [{ type: 'BODY', text: 'Hi {{1}}' }] }, /example.body_text/],
+    ['interleaved buttons', { components: [{ type: 'BODY', text: 'Hi' }, { type: 'BUTTONS', buttons: [
+      { type: 'QUICK_REPLY', text: 'A' }, { type: 'URL', text: 'B', url: 'https://x.test' }, { type: 'QUICK_REPLY', text: 'C' }] }] }, /grouped/],
+    ['an image header without a sample', { components: [{ type: 'HEADER', format: 'IMAGE' }, { type: 'BODY', text: 'Hi' }] }, /header_handle/],
+  ])('records %s as invalid', async (_, extra, problem) => {
+    expect((await call('POST', '', definition(extra))).status).toBe(400);
+    expect(fake.invalid[0].errors.join(' ')).toMatch(problem);
+    expect(fake.templates.list(WABA)).toEqual([]);
   });
 });

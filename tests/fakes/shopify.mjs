@@ -5,9 +5,14 @@
 // with the Worker's SHOPIFY_ADMIN_ORIGIN set to its origin: requests arrive as
 // `{origin}/{shop}/admin/...`.
 //
+// Every GraphQL request is checked, variables included, against Shopify's schema for the
+// version the fake serves (shopify-graphql.mjs); one that fails is answered as Shopify answers
+// it (200 with `errors`) and recorded in `invalid`, which every test expects to stay empty.
+//
 // Tests read what happened from `grants`, `graphqlCalls`, `discounts` and `invalid` (requests
 // Shopify would reject as malformed), and script failures with `failNext` and `refuseRefresh`.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { SCHEMA_VERSION, checkRequest } from './shopify-graphql.mjs';
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ID_TOKEN = 'urn:ietf:params:oauth:token-type:id_token';
@@ -67,7 +72,10 @@ const cost = (requested = 10, available = 1990) => ({
 const json = (status, body, headers = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } });
 
-/** Problems Shopify would report for this `DiscountCodeBasicInput` (2025-10), as messages. */
+/**
+ * Problems Shopify would report as `userErrors` for this `DiscountCodeBasicInput`, which already
+ * conforms to the schema: what the types cannot say.
+ */
 function discountInputProblems(input) {
   const problems = [];
   if (!input || typeof input !== 'object') return ['basicCodeDiscount is missing'];
@@ -238,7 +246,7 @@ export function createShopifyFake({ apiKey, apiSecret, now = Date.now, accessTok
     return json(200, { data: { discountCodeBasicCreate: { codeDiscountNode: null, userErrors: answer.userErrors } }, extensions: cost() });
   }
 
-  async function graphql(shop, request) {
+  async function graphql(shop, version, request) {
     const token = request.headers.get('x-shopify-access-token');
     const text = await request.text();
     let body = null;
@@ -258,23 +266,34 @@ export function createShopifyFake({ apiKey, apiSecret, now = Date.now, accessTok
     if (!held || held.shop !== shop || (held.expiresAt !== null && held.expiresAt <= now())) {
       return answer(json(401, INVALID_TOKEN));
     }
-    const failure = failures.findIndex((f) => !f.shop || f.shop === shop);
-    if (failure >= 0) return answer(scripted(failures.splice(failure, 1)[0].answer));
     if (!(request.headers.get('content-type') ?? '').includes('application/json') || typeof body?.query !== 'string') {
       invalid.push({ shop, body: text, problems: ['not a JSON GraphQL request'] });
       return answer(json(400, { errors: [{ message: 'Bad Request' }] }));
     }
-    if (body.query.includes('discountCodeBasicCreate')) {
+    if (version !== SCHEMA_VERSION) {
+      invalid.push({ shop, query: body.query, problems: [`API version ${version}: the fake serves ${SCHEMA_VERSION}`] });
+      return answer(json(404, { errors: 'Not Found' }));
+    }
+    const checked = checkRequest(body);
+    if (checked.errors) {
+      invalid.push({ shop, query: body.query, variables: body.variables, problems: checked.errors.map((e) => e.message) });
+      return answer(json(200, { errors: checked.errors }));
+    }
+    const failure = failures.findIndex((f) => !f.shop || f.shop === shop);
+    if (failure >= 0) return answer(scripted(failures.splice(failure, 1)[0].answer));
+    const [field, ...others] = checked.operation.fields;
+    if (others.length === 0 && field === 'discountCodeBasicCreate') {
       return answer(json(200, { data: { discountCodeBasicCreate: createDiscount(shop, body.variables) }, extensions: cost() }));
     }
-    if (/\bshop\s*\{[^}]*\bname\b/.test(body.query)) {
+    if (others.length === 0 && field === 'shop' && checked.operation.kind === 'query') {
       const name = names.get(shop) ?? `Store ${shop.replace('.myshopify.com', '')}`;
       const facts = { name };
       if (/\bcurrencyCode\b/.test(body.query)) facts.currencyCode = 'USD';
       if (/\bianaTimezone\b/.test(body.query)) facts.ianaTimezone = 'America/Toronto';
       return answer(json(200, { data: { shop: facts }, extensions: cost(1) }));
     }
-    invalid.push({ shop, body: text, problems: ['query the fake does not know'] });
+    // Valid for Shopify, but nothing the fake can answer: a test would learn nothing from it.
+    invalid.push({ shop, query: body.query, problems: [`the fake does not serve ${checked.operation.fields.join(', ')}`] });
     return answer(json(200, { errors: [{ message: 'Field is not supported by the fake', extensions: { code: 'undefinedField' } }] }));
   }
 
@@ -310,7 +329,8 @@ export function createShopifyFake({ apiKey, apiSecret, now = Date.now, accessTok
         }
       }
       if (path === '/admin/oauth/authorize' && request.method === 'GET') return authorize(shop, url);
-      if (/^\/admin\/api\/\d{4}-\d{2}\/graphql\.json$/.test(path) && request.method === 'POST') return graphql(shop, request);
+      const api = /^\/admin\/api\/(\d{4}-\d{2})\/graphql\.json$/.exec(path);
+      if (api && request.method === 'POST') return graphql(shop, api[1], request);
       return json(404, { errors: 'Not Found' });
     },
 

@@ -59,7 +59,8 @@ export function Home() {
       Promise.all([
         get<Whatsapp>("/api/whatsapp"),
         get<Playbook>("/api/playbook"),
-        optional<{ templates: WabaTemplate[] }>("/api/templates"),
+        // Without templates (WhatsApp not connected, Meta unreachable) the page still works.
+        optional<{ templates: WabaTemplate[] }>("/api/templates").catch(() => null),
       ]),
     [],
   );

@@ -29,7 +29,7 @@ const intOr = (v: string, fallback: number) => (v.trim() === "" || Number.isNaN(
 
 export function PlaybookPage() {
   const { fmt } = useApp();
-  const loaded = useLoad(() => Promise.all([get<Playbook>("/api/playbook"), optional<{ templates: WabaTemplate[] }>("/api/templates")]), []);
+  const loaded = useLoad(() => Promise.all([get<Playbook>("/api/playbook"), optional<{ templates: WabaTemplate[] }>("/api/templates").catch(() => null)]), []);
   if (!loaded.data)
     return (
       <s-page heading={fmt.t("playbook_title")}>

@@ -1,7 +1,8 @@
-// WhatsApp: connect a number (the token is write-only), its status and pace, a test message.
+// WhatsApp: connect a number (the token is write-only), its status and pace, a test message, and
+// the account's message templates with cartback's recommended ones a click away.
 import { useState } from "preact/hooks";
-import { ApiError, get, post, put, type Whatsapp } from "../api";
-import { Button, Loading, TextField, toast, useApp, useLoad } from "../ui";
+import { ApiError, get, optional, post, put, type WabaTemplate, type Whatsapp } from "../api";
+import { Button, Loading, TableWrap, TextField, toast, useApp, useLoad } from "../ui";
 
 export function WhatsappPage() {
   const { fmt } = useApp();
@@ -9,6 +10,7 @@ export function WhatsappPage() {
   return (
     <s-page heading={fmt.t("whatsapp_title")}>
       {wa.data ? <Connection wa={wa.data} onSaved={wa.reload} /> : <Loading error={wa.error} retry={wa.reload} minHeight={500} />}
+      {wa.data?.connected && <Templates />}
     </s-page>
   );
 }
@@ -110,5 +112,80 @@ function Connection({ wa, onSaved }: { wa: Whatsapp; onSaved(): void }) {
         {testResult?.ok && <p role="status">{testResult.text}</p>}
       </s-section>
     </>
+  );
+}
+
+type TemplateList = { templates: WabaTemplate[] };
+
+/** The WABA's templates and whether each fits its steps; an older Worker without the route hides it. */
+function Templates() {
+  const { fmt } = useApp();
+  const list = useLoad(() => optional<TemplateList>("/api/templates"), []);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const install = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await post<TemplateList & { installed: { result: string }[] }>("/api/templates/install", {});
+      toast(fmt.t("tpl_installed", { n: r.installed.filter((i) => i.result === "created").length }));
+      list.reload();
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  // Still loading, or a Worker without the route: nothing to show yet.
+  if (list.data === null && !list.error) return null;
+  return (
+    <s-section heading={fmt.t("tpl_title")}>
+      <p class="muted">{fmt.t("tpl_help")}</p>
+      {error && <s-banner tone="critical" heading={error} />}
+      {!list.data ? (
+        <Loading error={list.error} retry={list.reload} minHeight={120} />
+      ) : list.data.templates.length === 0 ? (
+        <p data-testid="templates-empty">{fmt.t("tpl_none")}</p>
+      ) : (
+        <TableWrap label={fmt.t("tpl_title")}>
+          <table data-testid="templates">
+            <thead>
+              <tr>
+                <th scope="col">{fmt.t("tpl_col_name")}</th>
+                <th scope="col">{fmt.t("tpl_col_status")}</th>
+                <th scope="col">{fmt.t("tpl_col_category")}</th>
+                <th scope="col">{fmt.t("tpl_col_fit")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.templates.map((t) => (
+                <tr key={`${t.name}/${t.language}`}>
+                  <td>
+                    {t.name} <span class="muted">{t.language}</span>
+                  </td>
+                  <td>
+                    <s-badge tone={t.status === "APPROVED" ? "success" : t.status === "PENDING" ? "info" : "critical"}>{t.status}</s-badge>
+                  </td>
+                  <td>{t.category ?? "—"}</td>
+                  <td>
+                    {!t.used_by?.length ? (
+                      <span class="muted">{fmt.t("tpl_unused")}</span>
+                    ) : t.fits ? (
+                      fmt.t("tpl_fits")
+                    ) : (
+                      (t.problems ?? []).join("; ")
+                    )}
+                    {t.used_by?.length && t.sendable === false ? <div>{fmt.t("tpl_not_sendable")}</div> : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableWrap>
+      )}
+      <Button onClick={install} loading={busy}>
+        {fmt.t("tpl_install")}
+      </Button>
+    </s-section>
   );
 }

@@ -30,6 +30,15 @@ pub struct GateRequest {
     /// Which try of the step this is (0 first): a retry after a refusal is gated afresh.
     #[serde(default)]
     pub attempt: u32,
+    /// The template and language the step will be sent with.
+    #[serde(default)]
+    pub template: Option<TemplateRef>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateRef {
+    pub name: String,
+    pub language: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -58,6 +67,8 @@ pub enum Denial {
     Capped,
     /// Meta limited marketing to this shopper (131049) less than 24 hours ago.
     MarketingLimited,
+    /// The step's template is paused, rejected or no longer a marketing template.
+    TemplateUnavailable,
 }
 
 /// What the ledger knows about the shopper and the number at the moment of asking.
@@ -147,6 +158,22 @@ pub fn decide(req: &GateRequest, ledger: &Ledger, settings: &Settings, now: Mill
     }
 }
 
+/// Withdraws a grant when the step's template cannot be sent now (`templates::sendable`): the
+/// step is skipped rather than sent into an error. Consent and eligibility stand; no cap or
+/// pacing slot is taken.
+pub fn require_template(decision: Decision, sendable: bool) -> Decision {
+    if sendable || !matches!(decision.verdict, GateVerdict::Granted { .. }) {
+        return decision;
+    }
+    Decision {
+        verdict: GateVerdict::Denied {
+            reason: Denial::TemplateUnavailable,
+        },
+        pacing_next_free: None,
+        ..decision
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +187,7 @@ mod tests {
             holdout: false,
             cart_token: None,
             attempt: 0,
+            template: None,
         };
         let ledger = |connected| Ledger {
             connected,

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::gate::holdout::in_holdout;
 use crate::core::gate::quiet_hours::{defer, shopper_zone};
-use crate::core::gate::{GateRequest, GateVerdict};
+use crate::core::gate::{GateRequest, GateVerdict, TemplateRef};
 use crate::core::optimizer::{choose, Choice, Learning, Rng, Segment, Trial};
 use crate::core::playbook::{Playbook, Step};
 use crate::core::shopify::payloads::{Checkout, Order};
@@ -411,6 +411,13 @@ impl Journey {
         let Some(phone) = self.checkout.phone.clone() else {
             return self.skip(i, SkipReason::NoPhone, now, effects);
         };
+        let template = ctx
+            .playbook
+            .step(&self.steps[i].id)
+            .map(|step| TemplateRef {
+                name: step.template.name.clone(),
+                language: self.language(step, ctx),
+            });
         let run = &mut self.steps[i];
         run.state = StepState::Gating { since: now };
         effects.push(Effect::Gate {
@@ -423,9 +430,19 @@ impl Journey {
                 cart_token: self.checkout.cart_token.clone(),
                 // A new number for every ask but the repeat of a lost answer.
                 attempt: run.attempts + run.gate_rounds,
+                template,
             },
             phone,
         });
+    }
+
+    /// The language the step's template goes out in, for this shopper.
+    fn language(&self, step: &Step, ctx: ShopContext) -> String {
+        choose_language(
+            &step.template.languages,
+            self.checkout.locale.as_deref(),
+            &ctx.playbook.default_language,
+        )
     }
 
     /// When the shopper's quiet hours end, if `now` falls in them.
@@ -582,11 +599,7 @@ impl Journey {
             return self.skip(i, SkipReason::StepRemoved, now, effects);
         };
         let step = &*self.as_run(step);
-        let language = choose_language(
-            &step.template.languages,
-            self.checkout.locale.as_deref(),
-            &ctx.playbook.default_language,
-        );
+        let language = self.language(step, ctx);
         let callback = format!("cb1;checkout={};step={}", self.checkout.token, step.id);
         let vars = JourneyVariables {
             journey: self,

@@ -120,6 +120,8 @@ pub enum SkipReason {
     MarketingLimited,
     /// The step needs a discount code and none could be created.
     DiscountUnavailable,
+    /// The step's template is paused, rejected or no longer a marketing template.
+    TemplateUnavailable,
 }
 
 impl SkipReason {
@@ -140,6 +142,7 @@ impl SkipReason {
             SkipReason::Capped => "capped",
             SkipReason::MarketingLimited => "marketing_limited",
             SkipReason::DiscountUnavailable => "discount_unavailable",
+            SkipReason::TemplateUnavailable => "template_unavailable",
         }
     }
 }
@@ -153,6 +156,7 @@ impl From<Denial> for SkipReason {
             Denial::Holdout => SkipReason::Holdout,
             Denial::Capped => SkipReason::Capped,
             Denial::MarketingLimited => SkipReason::MarketingLimited,
+            Denial::TemplateUnavailable => SkipReason::TemplateUnavailable,
         }
     }
 }
@@ -181,6 +185,7 @@ mod tests {
             Capped,
             MarketingLimited,
             DiscountUnavailable,
+            TemplateUnavailable,
         ] {
             assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
         }
@@ -232,6 +237,7 @@ mod tests {
             Denial::Holdout,
             Denial::Capped,
             Denial::MarketingLimited,
+            Denial::TemplateUnavailable,
         ] {
             assert_eq!(
                 serde_json::to_value(denial).unwrap(),

@@ -61,7 +61,8 @@ impl Db {
                 vec![s(g.phone_number_id.clone())],
             )?
             .map_or(0, |r| r.v);
-        let decision = gate::decide(
+        let sendable = self.template_sendable(req.template.as_ref())?;
+        let decided = gate::decide(
             req,
             &gate::Ledger {
                 // Not yet taken over from KV: the cart's copy (which the core checked) is all
@@ -80,6 +81,7 @@ impl Db {
             },
             now,
         );
+        let decision = gate::require_template(decided, sendable);
         if let Some(record) = &decision.record {
             self.append_consent(&phone_hash, record)?;
         }

@@ -20,6 +20,7 @@ mod journeys;
 mod metrics;
 mod outbox;
 mod record;
+mod templates;
 
 use futures_util::lock::Mutex;
 use serde::Serialize;
@@ -29,6 +30,7 @@ use super::protocol::{Checkouts, LedgerCall, LedgerRequest};
 use super::rpc;
 use crate::core::gate::consent::{status as consent_status, ConsentRecord};
 use crate::core::journey::Registration;
+use crate::core::whatsapp::templates::TemplateUpdate;
 use crate::platform::clock::now;
 use crate::platform::crypto;
 use db::{Db, ADDED_COLUMNS, SCHEMA};
@@ -171,6 +173,11 @@ impl ShopLedger {
             R::KeptConsents(_) => answer::<p::KeptConsents>(db.kept_consents()?),
             R::ForgetKept(c) => answer::<p::ForgetKept>(db.forget_kept(c, now())?),
             R::AdoptConsents(c) => answer::<p::AdoptConsents>(db.adopt_consents(c)?),
+            R::Route(c) => answer::<p::RouteCall>(db.route(c, now())?),
+            R::RememberOnboarding(c) => answer::<p::RememberOnboarding>(db.remember_onboarding(c)?),
+            R::PutTemplates(c) => answer::<p::PutTemplates>(db.put_templates(&c.templates, now())?),
+            R::GetTemplates(_) => answer::<p::GetTemplates>(db.kept_templates()?),
+            R::TemplateChanged(c) => answer::<TemplateUpdate>(db.update_template(&c)?),
         }
     }
 }

@@ -26,8 +26,8 @@ use crate::platform::shopify::{self, Answer, App};
 use crate::platform::{crypto, store};
 
 const RECORD_KEY: &str = "shop_record";
-/// The number KV routes to this shop, as last copied there.
-const ROUTED_NUMBER_KEY: &str = "routed_number";
+/// The number and business account KV routes to this shop, as last copied there.
+const ROUTED_KEY: &str = "routed_number";
 /// Set while KV's copy lags the record (a copy failed); the alarm tries again.
 pub const COPY_PENDING_KEY: &str = "record_copy_pending";
 
@@ -44,6 +44,20 @@ impl Db {
     pub fn whatsapp_connected(&self) -> Result<Option<bool>> {
         Ok(self.stored_record()?.map(|r| r.whatsapp.is_some()))
     }
+}
+
+/// The number and business account a record routes to its shop.
+fn route_of(record: &ShopRecord) -> Option<(String, String)> {
+    record
+        .whatsapp
+        .as_ref()
+        .map(|w| (w.phone_number_id.clone(), w.waba_id.clone()))
+}
+
+fn routed(db: &Db) -> Result<Option<(String, String)>> {
+    Ok(db
+        .setting(ROUTED_KEY)?
+        .and_then(|v| serde_json::from_str(&v).ok()))
 }
 
 impl ShopLedger {
@@ -82,21 +96,17 @@ impl ShopLedger {
         let Some(record) = db.stored_record()? else {
             return Ok(());
         };
-        let number = record.whatsapp.as_ref().map(|w| w.phone_number_id.clone());
-        let routed = db.setting(ROUTED_NUMBER_KEY)?;
-        if let Some(old) = routed
-            .as_deref()
-            .filter(|old| Some(*old) != number.as_deref())
-        {
-            store::delete_number(&self.env, old).await?;
+        let route = route_of(&record);
+        if let Some((number, waba)) = routed(db)?.filter(|old| Some(old) != route.as_ref()) {
+            store::delete_number(&self.env, &number, &waba).await?;
         }
         store::put_shop(&self.env, shop.as_str(), &record.mirrored()).await?;
-        match &number {
-            Some(number) => {
-                store::put_number(&self.env, number, shop.as_str()).await?;
-                db.put_setting(ROUTED_NUMBER_KEY, number)?;
+        match &route {
+            Some((number, waba)) => {
+                store::put_number(&self.env, number, waba, shop.as_str()).await?;
+                db.put_json_setting(ROUTED_KEY, &(number, waba))?;
             }
-            None => db.delete_setting(ROUTED_NUMBER_KEY)?,
+            None => db.delete_setting(ROUTED_KEY)?,
         }
         db.delete_setting(COPY_PENDING_KEY)
     }
@@ -308,12 +318,12 @@ impl ShopLedger {
     pub(super) async fn erase(&self, db: &Db, c: EraseShop) -> Result<Vec<CheckoutToken>> {
         let _held = self.record_lock.lock().await;
         let record = self.record(db, &c.shop).await?;
-        let number = record.whatsapp.as_ref().map(|w| w.phone_number_id.as_str());
-        let routed = db.setting(ROUTED_NUMBER_KEY)?;
-        if let Some(old) = routed.as_deref().filter(|old| Some(*old) != number) {
-            store::delete_number(&self.env, old).await?;
+        let route = route_of(&record);
+        if let Some((number, waba)) = routed(db)?.filter(|old| Some(old) != route.as_ref()) {
+            store::delete_number(&self.env, &number, &waba).await?;
         }
-        store::forget_shop(&self.env, c.shop.as_str(), number).await?;
+        let current = route.as_ref().map(|(n, w)| (n.as_str(), w.as_str()));
+        store::forget_shop(&self.env, c.shop.as_str(), current).await?;
         db.erase(c)
     }
 }
