@@ -4,9 +4,9 @@
 use futures_util::future::join;
 use worker::{Env, Method, Request, Response};
 
-use super::admin;
 use super::error::{ApiError, ApiResult};
 use super::session::{authenticate, Session};
+use super::{admin, optimization};
 use crate::objects::protocol::{ask, ShopState};
 use crate::platform::store;
 
@@ -29,6 +29,8 @@ enum Endpoint {
     WebVitals,
     DataRequests,
     TestMessage,
+    Optimization,
+    ResetOptimization,
 }
 
 pub async fn route(mut req: Request, env: &Env, path: &str) -> ApiResult<Response> {
@@ -51,6 +53,8 @@ pub async fn route(mut req: Request, env: &Env, path: &str) -> ApiResult<Respons
         (Method::Post, "/api/web-vitals") => Endpoint::WebVitals,
         (Method::Get, "/api/data-requests") => Endpoint::DataRequests,
         (Method::Post, "/api/test-message") => Endpoint::TestMessage,
+        (Method::Get, "/api/optimization") => Endpoint::Optimization,
+        (Method::Post, "/api/optimization/reset") => Endpoint::ResetOptimization,
         _ => return Err(ApiError::not_found()),
     };
     let session = authenticate(&req, env).await?;
@@ -73,6 +77,8 @@ pub async fn route(mut req: Request, env: &Env, path: &str) -> ApiResult<Respons
         Endpoint::WebVitals => admin::web_vitals(&mut req, env, shop).await,
         Endpoint::DataRequests => admin::data_requests(env, shop).await,
         Endpoint::TestMessage => admin::test_message(&mut req, env, shop).await,
+        Endpoint::Optimization => optimization::get(env, shop).await,
+        Endpoint::ResetOptimization => optimization::reset(env, shop).await,
     }
 }
 

@@ -16,6 +16,7 @@ use crate::core::gate::consent::{ConsentRecord, ConsentStatus};
 use crate::core::gate::{GateRequest, GateVerdict};
 use crate::core::journey::{Delivery, Fact, Registration, ShopperSignal, Summary};
 use crate::core::metrics::MetricsBy;
+use crate::core::optimizer::Learning;
 use crate::core::playbook::{Caps, ConsentMode, Playbook};
 use crate::core::shopify::oauth::AdminError;
 use crate::core::shopify::payloads::{Checkout, Order};
@@ -183,6 +184,10 @@ ledger_calls! {
     ForgetKept(ForgetKept) -> ();
     /// A shop takes over the records kept for a number it has just connected.
     AdoptConsents(AdoptConsents) -> ();
+    /// What the optimizer has learned, settled and pending, as a new journey's choice reads it.
+    Learned(GetLearning) -> Learning;
+    /// The merchant starts the optimizer over: every trial and tally goes.
+    ResetLearning(ResetLearning) -> ();
 }
 
 /// A cart's report after each event: what happened, and how the journey looks now.
@@ -475,3 +480,9 @@ pub struct EventSeen {
 pub struct RememberEvent {
     pub id: String,
 }
+
+#[derive(Serialize, Deserialize)]
+pub struct GetLearning;
+
+#[derive(Serialize, Deserialize)]
+pub struct ResetLearning;

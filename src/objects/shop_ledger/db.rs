@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS skips (
 pub const ADDED_COLUMNS: [&str; 1] = ["ALTER TABLE journeys ADD COLUMN product TEXT"];
 
 /// Every table that holds shop data (`shop/redact` empties them all but the outbox).
-pub const DATA_TABLES: [&str; 14] = [
+pub const DATA_TABLES: [&str; 15] = [
     "step_outcomes",
     "journeys",
     "consents",
@@ -81,6 +81,7 @@ pub const DATA_TABLES: [&str; 14] = [
     "events",
     "skips",
     "outbox_unreadable",
+    "trials",
 ];
 
 /// The ledger's storage for one request: its SQL and the data key.

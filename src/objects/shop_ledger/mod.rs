@@ -17,6 +17,7 @@ mod db;
 mod gate;
 mod journeys;
 mod metrics;
+mod optimizer;
 mod outbox;
 mod record;
 
@@ -50,6 +51,7 @@ impl DurableObject for ShopLedger {
         // The schema is idempotent; a failure here surfaces on the first query.
         let sql = state.storage().sql();
         let _ = sql.exec(SCHEMA, None);
+        let _ = sql.exec(optimizer::SCHEMA, None);
         for column in ADDED_COLUMNS {
             let _ = sql.exec(column, None);
         }
@@ -78,6 +80,7 @@ impl DurableObject for ShopLedger {
         } else if db.setting(outbox::ERASE_KEY)?.is_some() {
             storage.delete_all().await?;
             storage.sql().exec(SCHEMA, None)?;
+            storage.sql().exec(optimizer::SCHEMA, None)?;
         }
         Response::ok("ok")
     }
@@ -124,9 +127,17 @@ impl ShopLedger {
             R::PutPlaybook(c) => answer::<p::PutPlaybook>(self.put_playbook(c).await?),
             R::Uninstall(c) => answer::<p::Uninstall>(self.uninstall(db, c).await?),
             R::Erase(c) => answer::<p::EraseShop>(checkouts(self.erase(db, c).await?)),
-            R::Begin(c) => answer::<Registration>(db.begin(c)?),
+            R::Begin(c) => {
+                if let Some(trial) = &c.trial {
+                    db.open_trial(trial)?;
+                }
+                answer::<Registration>(db.begin(c)?)
+            }
             R::Gate(c) => answer::<p::GateCall>(db.gate(c, now())?),
-            R::Report(c) => answer::<p::Report>(db.report(c)?),
+            R::Report(c) => {
+                db.settle_orders(&c)?;
+                answer::<p::Report>(db.report(c)?)
+            }
             R::Status(c) => answer::<p::StatusCall>(db.status(c)?),
             R::FindDeleted(c) => answer::<p::FindDeleted>(db.find_deleted(c)?),
             R::ActiveOfCart(c) => answer::<p::ActiveOfCart>(checkouts(db.active_of_cart(c)?)),
@@ -156,6 +167,8 @@ impl ShopLedger {
             R::KeptConsents(_) => answer::<p::KeptConsents>(db.kept_consents()?),
             R::ForgetKept(c) => answer::<p::ForgetKept>(db.forget_kept(c)?),
             R::AdoptConsents(c) => answer::<p::AdoptConsents>(db.adopt_consents(c)?),
+            R::Learned(_) => answer::<p::GetLearning>(db.learning(now())?),
+            R::ResetLearning(_) => answer::<p::ResetLearning>(db.reset_learning()?),
         }
     }
 }
