@@ -155,6 +155,8 @@ export interface Step {
   button_url_param?: string | null;
   when?: { min_cart_value?: string | null; max_cart_value?: string | null } | null;
   discount?: { percent: number; expires_after_hours: number } | null;
+  delay_options?: number[];
+  discount_options?: ({ percent: number; expires_after_hours: number } | null)[];
   [extra: string]: unknown;
 }
 
@@ -169,6 +171,7 @@ export interface Playbook {
   stop_on_reply: boolean;
   holdout_percent: number;
   journey_ttl_days: number;
+  optimize?: { enabled: boolean; goal: "recoveries" | "recovered_revenue"; explore_percent: number };
   [extra: string]: unknown;
 }
 

@@ -12,6 +12,7 @@ import { ConsentPage } from "./pages/consent";
 import { InboxPage } from "./pages/inbox";
 import { FaqPage } from "./pages/faq";
 import { ActivityPage } from "./pages/activity";
+import { OptimizerPage } from "./pages/optimizer";
 import { reportWebVitals } from "./vitals";
 
 const ROUTES: { path: string; key: Key; page: () => preact.JSX.Element }[] = [
@@ -22,6 +23,7 @@ const ROUTES: { path: string; key: Key; page: () => preact.JSX.Element }[] = [
   { path: "/inbox", key: "nav_inbox", page: InboxPage },
   { path: "/faq", key: "nav_faq", page: FaqPage },
   { path: "/activity", key: "nav_activity", page: ActivityPage },
+  { path: "/optimizer", key: "nav_optimizer", page: OptimizerPage },
 ];
 
 const current = () => (ROUTES.some((r) => r.path === location.pathname) ? location.pathname : "/");

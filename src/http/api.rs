@@ -4,10 +4,9 @@
 use futures_util::future::join;
 use worker::{Env, Method, Request, Response};
 
-use super::admin;
 use super::error::{ApiError, ApiResult};
 use super::session::{authenticate, Session};
-use super::templates;
+use super::{admin, optimization, templates};
 use crate::objects::protocol::{ask, ShopState};
 use crate::platform::store;
 
@@ -32,6 +31,8 @@ enum Endpoint {
     TestMessage,
     Templates,
     InstallTemplates,
+    Optimization,
+    ResetOptimization,
 }
 
 pub async fn route(mut req: Request, env: &Env, path: &str) -> ApiResult<Response> {
@@ -56,6 +57,8 @@ pub async fn route(mut req: Request, env: &Env, path: &str) -> ApiResult<Respons
         (Method::Post, "/api/test-message") => Endpoint::TestMessage,
         (Method::Get, "/api/templates") => Endpoint::Templates,
         (Method::Post, "/api/templates/install") => Endpoint::InstallTemplates,
+        (Method::Get, "/api/optimization") => Endpoint::Optimization,
+        (Method::Post, "/api/optimization/reset") => Endpoint::ResetOptimization,
         _ => return Err(ApiError::not_found()),
     };
     let session = authenticate(&req, env).await?;
@@ -80,6 +83,8 @@ pub async fn route(mut req: Request, env: &Env, path: &str) -> ApiResult<Respons
         Endpoint::TestMessage => admin::test_message(&mut req, env, shop).await,
         Endpoint::Templates => templates::list(&req, env, shop).await,
         Endpoint::InstallTemplates => templates::install(&mut req, env, shop).await,
+        Endpoint::Optimization => optimization::get(env, shop).await,
+        Endpoint::ResetOptimization => optimization::reset(env, shop).await,
     }
 }
 

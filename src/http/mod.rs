@@ -6,6 +6,7 @@ mod admin_page;
 mod api;
 mod auth;
 mod error;
+mod optimization;
 mod proxy;
 mod recovery;
 mod session;

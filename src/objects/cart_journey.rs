@@ -12,10 +12,13 @@ use worker::{
     Storage,
 };
 
-use super::protocol::{self, AdminToken, CartAnswer, CartCommand, GateCall, PauseWhatsApp, Report};
+use super::protocol::{
+    self, AdminToken, CartAnswer, CartCommand, GateCall, GetLearning, PauseWhatsApp, Report,
+};
 use super::rpc;
 use super::send::send_template;
 use crate::core::journey::{Cart, Effect, Event, Fact, ShopContext, ShopperSignal, Summary};
+use crate::core::optimizer::Learning;
 use crate::core::playbook::Playbook;
 use crate::core::shopify::discount::{DiscountOutcome, DiscountRequest};
 use crate::core::shopify::oauth::AdminError;
@@ -50,7 +53,10 @@ impl DurableObject for CartJourney {
         }
         // Everything read from elsewhere comes first: between loading the cart and saving it
         // there are only storage calls, so no other event can interleave (input gates).
-        let data = ShopData::load(&self.env, &shop).await?;
+        let mut data = ShopData::load(&self.env, &shop).await?;
+        if data.playbook.optimize.enabled && may_begin(&storage, &command).await? {
+            data.learning = Some(protocol::ask(&self.env, &shop, GetLearning).await?);
+        }
         let mut cart = load(&storage).await?.unwrap_or_default();
         let mut answer = CartAnswer::default();
         let event = match command {
@@ -118,6 +124,18 @@ async fn commit(
         }
         None => storage.delete_alarm().await,
     }
+}
+
+/// Whether `command` may begin a journey here: the optimizer's choice then reads what the
+/// shop ledger has learned, once per journey, never for a cart already under way.
+async fn may_begin(storage: &Storage, command: &CartCommand) -> Result<bool> {
+    let CartCommand::Checkout { checkout, .. } = command else {
+        return Ok(false);
+    };
+    if checkout.phone.is_none() || checkout.completed {
+        return Ok(false);
+    }
+    Ok(load(storage).await?.is_none_or(|cart| cart.is_blank()))
 }
 
 fn event_of(command: CartCommand) -> Option<Event> {
@@ -342,6 +360,8 @@ struct ShopData {
     /// The WhatsApp token as stored: which connection a refusal (190) is about.
     sealed_whatsapp_token: Option<String>,
     playbook: Playbook,
+    /// What the optimizer has learned, when a journey may begin with it on.
+    learning: Option<Learning>,
 }
 
 impl ShopData {
@@ -360,6 +380,7 @@ impl ShopData {
             record,
             sealed_whatsapp_token,
             playbook: playbook?,
+            learning: None,
         })
     }
 
@@ -378,7 +399,7 @@ impl ShopData {
             sending_paused: self.record.sending_paused(),
             timezone: self.record.timezone.as_deref(),
             playbook: &self.playbook,
-            learning: None,
+            learning: self.learning.as_ref(),
         }
     }
 }

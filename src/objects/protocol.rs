@@ -16,6 +16,7 @@ use crate::core::gate::consent::{ConsentRecord, ConsentStatus};
 use crate::core::gate::{GateRequest, GateVerdict};
 use crate::core::journey::{Delivery, Fact, Registration, ShopperSignal, Summary};
 use crate::core::metrics::MetricsBy;
+use crate::core::optimizer::Learning;
 use crate::core::playbook::{Caps, ConsentMode, Playbook};
 use crate::core::shopify::oauth::AdminError;
 use crate::core::shopify::payloads::{Checkout, Order};
@@ -196,6 +197,10 @@ ledger_calls! {
     GetTemplates(GetTemplates) -> KeptTemplates;
     /// A status or category change Meta's template webhooks reported.
     TemplateChanged(TemplateUpdate) -> ();
+    /// What the optimizer has learned, settled and pending, as a new journey's choice reads it.
+    Learned(GetLearning) -> Learning;
+    /// The merchant starts the optimizer over: every trial and tally goes.
+    ResetLearning(ResetLearning) -> ();
 }
 
 /// A cart's report after each event: what happened, and how the journey looks now.
@@ -529,3 +534,8 @@ pub struct KeptTemplates {
     pub templates: Vec<TemplateInfo>,
     pub listed_at: Option<Millis>,
 }
+#[derive(Serialize, Deserialize)]
+pub struct GetLearning;
+
+#[derive(Serialize, Deserialize)]
+pub struct ResetLearning;

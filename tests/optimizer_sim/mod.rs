@@ -10,8 +10,10 @@
 //! - the offer's 10 % discount: +0.5 points for small carts, +0.8 for medium, +10 for large,
 //!   and 10 % off the order: it pays for large carts only.
 //!
-//! Journeys arrive evenly over 120 days with 10 % held out; a trial settles when its 7-day
-//! window closes (plus the grace), and only then is learned from, as in the shop ledger.
+//! Journeys arrive evenly over 120 days with 10 % held out; a recovered journey's order comes
+//! evenly within 6 days and is known only from then; a trial settles when its 7-day window
+//! closes (plus the grace), and before that the choices see it as pending, as in the shop
+//! ledger.
 
 use cartback::core::optimizer::report::report;
 use cartback::core::optimizer::{choose, Learning, Rng, Segment, Trial};
@@ -93,6 +95,21 @@ fn configs() -> Vec<Config> {
     all
 }
 
+struct Pending {
+    trial: Trial,
+    config: Config,
+    truth: f64,
+    /// The order's revenue and time, until it comes.
+    order: Option<(i64, Millis)>,
+}
+
+impl Pending {
+    fn truth(&self) -> (Segment, Option<Config>, f64) {
+        let config = (!self.trial.holdout).then_some(self.config);
+        (self.trial.segment, config, self.truth)
+    }
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RunFigures {
     pub seed: u64,
@@ -111,22 +128,27 @@ pub fn run(seed: u64, journeys: usize, days: i64) -> RunFigures {
     let p = playbook();
     let mut rng = Rng::new(seed);
     let mut learning = Learning::default();
-    let mut pending: VecDeque<(Trial, Config, f64)> = VecDeque::new();
-    // Folded trials' options and true expected rewards, for the truth of the lifts.
-    let mut folded: Vec<(Segment, Option<Config>, f64)> = vec![];
+    // Trials in their window, with their options, true expected reward and coming order.
+    let mut pending: VecDeque<Pending> = VecDeque::new();
+    // Counted trials' options and true expected rewards, for the truth of the lifts.
+    let mut counted: Vec<(Segment, Option<Config>, f64)> = vec![];
     let (mut regret, mut uniform_regret) = (0.0, 0.0);
     let (mut best_hits, mut best_total) = (0usize, 0usize);
     let spacing = days * DAY_MS / journeys as i64;
     for j in 0..journeys {
         let now = T0.plus_millis(j as i64 * spacing);
-        while pending
-            .front()
-            .is_some_and(|(t, _, _)| t.matures_at() <= now)
-        {
-            let (mut trial, config, truth) = pending.pop_front().expect("a pending trial");
-            learning.fold(&mut trial, now);
-            folded.push((trial.segment, (!trial.holdout).then_some(config), truth));
+        for p in pending.iter_mut() {
+            if let Some((revenue, at)) = p.order.filter(|&(_, at)| at <= now) {
+                p.trial.record_order(revenue, at);
+                p.order = None;
+            }
         }
+        while pending.front().is_some_and(|p| p.trial.matures_at() <= now) {
+            let mut p = pending.pop_front().expect("a pending trial");
+            learning.fold(&mut p.trial, now);
+            counted.push(p.truth());
+        }
+        let known = learning.with_pending(pending.iter().map(|p| &p.trial), now);
         let u = rng.uniform();
         let mut cumulative = 0.0;
         let &(segment, _, low, high) = SEGMENTS
@@ -139,7 +161,7 @@ pub fn run(seed: u64, journeys: usize, days: i64) -> RunFigures {
         let mean_value = (low + high) as f64 / 2.0;
         let holdout = rng.uniform() < f64::from(p.holdout_percent) / 100.0;
         let mut journey_rng = Rng::new(rng.next_u64());
-        let choice = choose(&p, &learning, segment, now, holdout, &mut journey_rng);
+        let choice = choose(&p, &known, segment, now, holdout, &mut journey_rng);
         let config = if holdout {
             [0, 0, 0]
         } else {
@@ -180,16 +202,25 @@ pub fn run(seed: u64, journeys: usize, days: i64) -> RunFigures {
             }
             (recovery(segment, config), mine)
         };
-        let mut trial = choice.trial(format!("c{j}").into(), holdout);
-        if rng.uniform() < rate {
+        let trial = choice.trial(format!("c{j}").into(), holdout);
+        let order = (rng.uniform() < rate).then(|| {
             let value = low + (rng.uniform() * (high - low) as f64) as i64;
             let revenue = (value as f64 * net_share(config)).round() as i64;
             let at = now.plus_millis((rng.uniform() * 6.0 * DAY_MS as f64) as i64);
-            trial.record_order(revenue, at);
-        }
-        pending.push_back((trial, config, truth));
+            (revenue, at)
+        });
+        pending.push_back(Pending {
+            trial,
+            config,
+            truth,
+            order,
+        });
     }
-    let (covered, checked) = lift_coverage(&p, &learning, &folded, &mut rng);
+    // The report as the shop ledger gives it: settled and pending trials.
+    let end = T0.plus_millis(journeys as i64 * spacing);
+    let known = learning.with_pending(pending.iter().map(|p| &p.trial), end);
+    counted.extend(pending.iter().map(Pending::truth));
+    let (covered, checked) = lift_coverage(&p, &known, &counted, &mut rng);
     RunFigures {
         seed,
         journeys,
@@ -206,7 +237,7 @@ pub fn run(seed: u64, journeys: usize, days: i64) -> RunFigures {
 fn lift_coverage(
     p: &Playbook,
     learning: &Learning,
-    folded: &[(Segment, Option<Config>, f64)],
+    counted: &[(Segment, Option<Config>, f64)],
     rng: &mut Rng,
 ) -> (usize, usize) {
     let r = report(p, learning, rng);
@@ -227,12 +258,12 @@ fn lift_coverage(
             continue;
         };
         let index = labels.iter().position(|l| *l == option.option);
-        let used: Vec<f64> = folded
+        let used: Vec<f64> = counted
             .iter()
             .filter(|(s, c, _)| *s == d.segment && c.is_some_and(|c| Some(c[slot]) == index))
             .map(|(_, _, t)| *t)
             .collect();
-        let held: Vec<f64> = folded
+        let held: Vec<f64> = counted
             .iter()
             .filter(|(s, c, _)| *s == d.segment && c.is_none())
             .map(|(_, _, t)| *t)

@@ -33,6 +33,9 @@ pub struct StepSummary {
     pub due_at: String,
     pub state: String,
     pub reason: Option<SkipReason>,
+    /// The optimizer's options this journey runs the step with, by their labels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
 }
 
 impl Summary {
@@ -76,6 +79,12 @@ impl Journey {
                         StepState::Skipped { reason, .. } => Some(reason),
                         _ => None,
                     },
+                    options: self
+                        .choice
+                        .iter()
+                        .flat_map(|c| c.steps.iter().filter(|c| c.step == s.id))
+                        .flat_map(|c| c.options.iter().map(|o| o.label()))
+                        .collect(),
                 })
                 .collect(),
         }
@@ -112,6 +121,7 @@ mod tests {
             due_at: due_at.into(),
             state: state.into(),
             reason: None,
+            options: vec![],
         };
         let mut summary = Summary {
             checkout_token: "c".into(),

@@ -3,8 +3,11 @@
 //! For each step and kind of option, one draw from every option's posterior in the journey's
 //! segment; the highest draw wins. An option is so chosen as often as it is likely to be the
 //! best: a clear winner almost always, a close race evenly, an untried option often enough to
-//! be learned. On top of that, `explore_percent` of journeys take every option uniformly at
-//! random whatever was learned, so the estimates stay honest if the shop's shoppers change.
+//! be learned. On top of that, `explore_percent` of the choices of each kind take an option
+//! uniformly at random whatever was learned, so the estimates stay honest if the shop's
+//! shoppers change. Each choice explores on its own draw: were a journey's choices all random
+//! together, an option known mostly from exploration would be measured beside random delays
+//! and offers while its rival ran beside the learned ones, and look worse than it is.
 //!
 //! The choice is a plain value stored with the journey, so every order is credited to the
 //! options actually used, and the gate (caps, consent, quiet hours, holdout) applies to the
@@ -35,7 +38,8 @@ pub struct Choice {
     /// The reward's window: from the checkout's last activity when the journey began.
     pub opened_at: Millis,
     pub closes_at: Millis,
-    /// Chosen uniformly at random (the exploration share) rather than by what was learned.
+    /// Some option was chosen uniformly at random (the exploration share) rather than by
+    /// what was learned.
     #[serde(default)]
     pub explored: bool,
     /// Empty for a held-out journey: it is the baseline, and sends nothing.
@@ -93,7 +97,8 @@ pub fn choose(
     holdout: bool,
     rng: &mut Rng,
 ) -> Choice {
-    let explored = rng.uniform() * 100.0 < f64::from(playbook.optimize.explore_percent);
+    let explore = f64::from(playbook.optimize.explore_percent);
+    let mut explored = false;
     let steps = if holdout {
         vec![]
     } else {
@@ -106,7 +111,9 @@ pub fn choose(
                     .into_iter()
                     .filter_map(|dimension| {
                         let mut candidates = options(step, dimension);
-                        let i = if explored {
+                        let explore = !candidates.is_empty() && rng.uniform() * 100.0 < explore;
+                        explored |= explore;
+                        let i = if explore {
                             rng.below(candidates.len())
                         } else {
                             thompson(

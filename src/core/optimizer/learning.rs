@@ -11,11 +11,15 @@
 //! favour the earliest delay, which harvests shoppers who were coming back anyway; the
 //! held-out group is measured the same way and is the no-message baseline.
 //!
-//! **Pending trials count for nothing.** A trial enters the tallies only once it has matured
-//! (its window closed, plus a grace for late webhooks), whether it was recovered or not.
-//! Counting recoveries at once but misses only at the window's end would inflate the options
-//! chosen most recently; counting only matured trials treats every option alike, at the price
-//! of learning one window later.
+//! **Pending trials count for what is known of them.** A trial is stored in the tallies once
+//! it has matured (its window closed, plus a grace for late webhooks). Before that, the
+//! choices see it through [`Learning::with_pending`]: an order that came is a recovery
+//! already; a trial without one is a miss only in part, by the share of orders that would
+//! have come by now, read from the time-to-order curve of settled recoveries. Counting
+//! recoveries at once but misses in full (or only at the window's end) would favour the options
+//! chosen most recently; counting pending trials for nothing would learn one window late.
+//! Weighed so, a trial adds on average as many recoveries as its weight expects, so an option
+//! with many pending trials is neither favoured nor punished, only known less well.
 //!
 //! **Exactly once.** A trial settles once: the first order within its window makes it a
 //! recovery with that order's revenue; a repeated order, webhook or alarm changes nothing, nor
@@ -25,10 +29,17 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::posterior::Tally;
+use super::posterior::{Tally, ORDER_TIME_BINS};
 use super::{Dimension, Segment};
 use crate::core::values::ids::{CheckoutToken, StepId};
 use crate::core::values::time::{Millis, HOUR_MS};
+
+/// The time-to-order curve before any recovery has settled: evenly spread, worth this many
+/// orders.
+const EVEN_CURVE_WEIGHT: f64 = 2.0;
+/// An option's own time-to-order curve (a later reminder brings later orders) is shrunk toward
+/// the shop's, worth this many orders.
+const SHOP_CURVE_WEIGHT: f64 = 20.0;
 
 /// Shopify retries a webhook for up to 4 hours: an order placed within the window may arrive
 /// that late. Never more than the window itself, so short test windows mature quickly.
@@ -92,6 +103,34 @@ impl Trial {
     pub fn outcome(&self) -> Option<i64> {
         self.conversion.as_ref().map(|c| c.revenue)
     }
+
+    /// How much of the window has passed at `at`, from 0 to 1.
+    fn share_of_window(&self, at: Millis) -> f64 {
+        let window = self.closes_at.0.saturating_sub(self.opened_at.0);
+        if window <= 0 {
+            return 1.0;
+        }
+        (at.0.saturating_sub(self.opened_at.0) as f64 / window as f64).clamp(0.0, 1.0)
+    }
+
+    /// The curve's bin of a recovered trial's order.
+    fn order_time_bin(&self) -> Option<usize> {
+        let share = self.share_of_window(self.conversion.as_ref()?.at);
+        Some(((share * ORDER_TIME_BINS as f64) as usize).min(ORDER_TIME_BINS - 1))
+    }
+}
+
+/// The share of orders that come by `share` of the window, by the recoveries binned in
+/// `order_times`, shrunk toward `prior` with the weight of `weight` orders.
+fn seen_by(order_times: &[u32; ORDER_TIME_BINS], share: f64, prior: f64, weight: f64) -> f64 {
+    let scaled = share.clamp(0.0, 1.0) * ORDER_TIME_BINS as f64;
+    let whole = (scaled as usize).min(ORDER_TIME_BINS);
+    let mut before: f64 = order_times[..whole].iter().map(|&n| f64::from(n)).sum();
+    if let Some(&partial) = order_times.get(whole) {
+        before += f64::from(partial) * (scaled - whole as f64);
+    }
+    let total: f64 = order_times.iter().map(|&n| f64::from(n)).sum();
+    (before + weight * prior) / (total + weight)
 }
 
 /// One option's tally in one segment.
@@ -123,40 +162,97 @@ impl Learning {
         }
         trial.folded = true;
         let outcome = trial.outcome();
-        if trial.holdout {
-            match self.holdout.iter_mut().find(|(s, _)| *s == trial.segment) {
-                Some((_, tally)) => tally.count(outcome),
-                None => {
-                    let mut tally = Tally::default();
-                    tally.count(outcome);
-                    self.holdout.push((trial.segment, tally));
-                }
+        let bin = trial.order_time_bin();
+        let count = |tally: &mut Tally| {
+            tally.count(outcome);
+            if let Some(bin) = bin {
+                tally.order_times[bin] = tally.order_times[bin].saturating_add(1);
             }
-            return true;
-        }
-        for arm in &trial.arms {
-            let found = self.arms.iter_mut().find(|a| {
-                a.step == arm.step
-                    && a.dimension == arm.dimension
-                    && a.option == arm.option
-                    && a.segment == trial.segment
-            });
-            match found {
-                Some(a) => a.tally.count(outcome),
-                None => {
-                    let mut tally = Tally::default();
-                    tally.count(outcome);
-                    self.arms.push(ArmTally {
-                        step: arm.step.clone(),
-                        dimension: arm.dimension,
-                        option: arm.option.clone(),
-                        segment: trial.segment,
-                        tally,
-                    });
-                }
+        };
+        if trial.holdout {
+            count(self.holdout_tally(trial.segment));
+        } else {
+            for arm in &trial.arms {
+                count(self.arm_tally(arm, trial.segment));
             }
         }
         true
+    }
+
+    /// What the choices and the report see at `now`: the stored tallies and the trials still
+    /// pending, each weighed by what is known of it (see the module's comment).
+    pub fn with_pending<'a>(
+        &self,
+        pending: impl IntoIterator<Item = &'a Trial>,
+        now: Millis,
+    ) -> Learning {
+        let shop_curve = self
+            .arms
+            .iter()
+            .map(|a| &a.tally)
+            .chain(self.holdout.iter().map(|(_, t)| t))
+            .fold(Tally::default(), |sum, t| sum.plus(t))
+            .order_times;
+        let mut learning = self.clone();
+        for trial in pending.into_iter().filter(|t| !t.folded) {
+            let share = trial.share_of_window(now);
+            let shop_seen = seen_by(&shop_curve, share, share, EVEN_CURVE_WEIGHT);
+            let outcome = trial.outcome();
+            if trial.holdout {
+                let own = self
+                    .holdout(trial.segment, true)
+                    .plus(&self.holdout(trial.segment, false));
+                let seen = seen_by(&own.order_times, share, shop_seen, SHOP_CURVE_WEIGHT);
+                learning
+                    .holdout_tally(trial.segment)
+                    .count_pending(outcome, seen);
+                continue;
+            }
+            for arm in &trial.arms {
+                let own = self.sum(&arm.step, arm.dimension, |a| a.option == arm.option);
+                let seen = seen_by(&own.order_times, share, shop_seen, SHOP_CURVE_WEIGHT);
+                learning
+                    .arm_tally(arm, trial.segment)
+                    .count_pending(outcome, seen);
+            }
+        }
+        learning
+    }
+
+    /// The held-out group's tally in one segment, new if need be.
+    fn holdout_tally(&mut self, segment: Segment) -> &mut Tally {
+        let i = match self.holdout.iter().position(|(s, _)| *s == segment) {
+            Some(i) => i,
+            None => {
+                self.holdout.push((segment, Tally::default()));
+                self.holdout.len() - 1
+            }
+        };
+        &mut self.holdout[i].1
+    }
+
+    /// The tally of one option in one segment, new if need be.
+    fn arm_tally(&mut self, arm: &Arm, segment: Segment) -> &mut Tally {
+        let found = self.arms.iter().position(|a| {
+            a.step == arm.step
+                && a.dimension == arm.dimension
+                && a.option == arm.option
+                && a.segment == segment
+        });
+        let i = match found {
+            Some(i) => i,
+            None => {
+                self.arms.push(ArmTally {
+                    step: arm.step.clone(),
+                    dimension: arm.dimension,
+                    option: arm.option.clone(),
+                    segment,
+                    tally: Tally::default(),
+                });
+                self.arms.len() - 1
+            }
+        };
+        &mut self.arms[i].tally
     }
 
     /// The sum of the tallies of one step's kind of option that `keep` selects.
@@ -267,6 +363,31 @@ mod tests {
         assert!(learning.arms.is_empty());
         assert_eq!(learning.holdout(Segment::Large, true).recoveries, 1);
         assert_eq!(learning.holdout(Segment::Large, false).journeys, 0);
+    }
+
+    #[test]
+    fn pending_trials_count_for_what_is_known_of_them() {
+        let learning = Learning::default();
+        let (mut bought, waiting) = (trial(false), trial(false));
+        bought.record_order(5000, T0.plus_millis(HOUR_MS));
+        let half = T0.plus_millis(84 * HOUR_MS);
+        let known = learning.with_pending([&bought, &waiting], half);
+        assert_eq!(learning, Learning::default(), "nothing stored changes");
+        let delay = known.sum(&"reminder".into(), Dimension::Delay, |_| true);
+        assert_eq!((delay.journeys, delay.recoveries, delay.pending), (2, 1, 2));
+        // No recovery settled yet: orders are taken as evenly spread, so half are still due.
+        assert!((delay.unseen - 0.5).abs() < 1e-9, "{}", delay.unseen);
+        // Settled orders that all came in the first hour: a quiet half window is a miss.
+        let mut settled = Learning::default();
+        for i in 0..50 {
+            let mut t = trial(i % 2 == 0);
+            t.record_order(100, T0.plus_millis(HOUR_MS));
+            let now = t.matures_at();
+            settled.fold(&mut t, now);
+        }
+        let known = settled.with_pending([&waiting], half);
+        let delay = known.sum(&"reminder".into(), Dimension::Delay, |_| true);
+        assert!(delay.unseen < 0.1, "{}", delay.unseen);
     }
 
     #[test]

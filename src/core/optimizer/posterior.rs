@@ -28,10 +28,15 @@ use crate::core::playbook::Goal;
 
 /// Effective sample size, in journeys, of the prior pooled from other segments.
 pub const POOL_CAP: f64 = 100.0;
+/// Effective sample size, in journeys, of the segment's rate under the pooled one.
+pub const BASE_WEIGHT: f64 = 2.0;
 /// Effective sample size, in orders, of the prior on an option's mean order value.
 pub const VALUE_PRIOR_CAP: f64 = 5.0;
 
-/// Settled journeys of one option (or of the held-out group) in one segment.
+/// Bins of the time-to-order curve: shares of the attribution window.
+pub const ORDER_TIME_BINS: usize = 16;
+
+/// Journeys of one option (or of the held-out group) in one segment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tally {
     pub journeys: u64,
@@ -41,6 +46,26 @@ pub struct Tally {
     /// Sum of the squared revenues (minor units²), for their variance.
     #[serde(default)]
     pub revenue_sq: f64,
+    /// Of `journeys`, those still in their window (never in a stored tally: see
+    /// `Learning::with_pending`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pending: u64,
+    /// Of `journeys`, how much is not yet known: each pending journey without an order counts
+    /// the chance that its order would still come if it is coming at all.
+    #[serde(default, skip_serializing_if = "is_nothing")]
+    pub unseen: f64,
+    /// Settled recoveries by when their order came, in [`ORDER_TIME_BINS`] equal shares of
+    /// the window: the time-to-order curve that weighs pending journeys.
+    #[serde(default)]
+    pub order_times: [u32; ORDER_TIME_BINS],
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_nothing(x: &f64) -> bool {
+    *x == 0.0
 }
 
 impl Tally {
@@ -54,17 +79,42 @@ impl Tally {
         }
     }
 
+    /// Counts one journey still in its window: a recovery if its order came, otherwise a miss
+    /// only as far as `seen`, the share of its orders that would have come by now.
+    pub fn count_pending(&mut self, recovered: Option<i64>, seen: f64) {
+        self.pending += 1;
+        if recovered.is_none() {
+            self.unseen += 1.0 - seen.clamp(0.0, 1.0);
+        }
+        self.count(recovered);
+    }
+
     pub fn plus(mut self, other: &Tally) -> Tally {
         self.journeys += other.journeys;
         self.recoveries += other.recoveries;
         self.revenue = self.revenue.saturating_add(other.revenue);
         self.revenue_sq += other.revenue_sq;
+        self.pending += other.pending;
+        self.unseen += other.unseen;
+        for (mine, theirs) in self.order_times.iter_mut().zip(other.order_times) {
+            *mine = mine.saturating_add(theirs);
+        }
         self
     }
 
     /// Recoveries, never more than journeys whatever a store held.
     fn successes(&self) -> f64 {
         self.recoveries.min(self.journeys) as f64
+    }
+
+    /// Journeys whose outcome is known, as a weight: the pending ones in part.
+    fn observed(&self) -> f64 {
+        let unseen = if self.unseen.is_finite() {
+            self.unseen.max(0.0)
+        } else {
+            0.0
+        };
+        (self.journeys as f64 - unseen).max(self.successes())
     }
 
     fn mean_value(&self) -> Option<f64> {
@@ -94,14 +144,18 @@ impl Posterior {
     /// `own`: this option in this segment; `pooled`: the same option in the shop's other
     /// segments; `segment`: every settled journey of the segment, whatever its option.
     pub fn new(own: &Tally, pooled: &Tally, segment: &Tally, goal: Goal) -> Posterior {
-        let weight = (pooled.journeys as f64).min(POOL_CAP);
-        let rate = if pooled.journeys > 0 {
-            pooled.successes() / pooled.journeys as f64
+        // The segment's rate over all options, worth a couple of journeys, steadies the
+        // pooled rate while the other segments know little; with no data at all it is
+        // Beta(1, 1).
+        let base = if segment.observed() > 0.0 {
+            segment.successes() / segment.observed()
         } else {
             0.5
         };
-        let alpha = 1.0 + rate * weight + own.successes();
-        let beta = 1.0 + (1.0 - rate) * weight + (own.journeys as f64 - own.successes());
+        let rate = (pooled.successes() + BASE_WEIGHT * base) / (pooled.observed() + BASE_WEIGHT);
+        let weight = pooled.observed().min(POOL_CAP) + BASE_WEIGHT;
+        let alpha = rate * weight + own.successes();
+        let beta = (1.0 - rate) * weight + (own.observed() - own.successes());
         let (value_mean, value_var) = match goal {
             Goal::Recoveries => (1.0, 0.0),
             Goal::RecoveredRevenue => value_posterior(own, segment),
@@ -178,8 +232,8 @@ mod tests {
         let none = Tally::default();
         let others = tally(1000, 100, 5000);
         let borrowed = Posterior::new(&none, &others, &none, Goal::Recoveries);
-        // Beta(1 + 0.1·cap, 1 + 0.9·cap): the others' rate, worth POOL_CAP journeys.
-        let expected = (1.0 + 0.1 * POOL_CAP) / (2.0 + POOL_CAP);
+        // The others' rate, steadied by an even base, worth POOL_CAP journeys and the base's.
+        let expected = (100.0 + BASE_WEIGHT * 0.5) / (1000.0 + BASE_WEIGHT);
         assert!(
             (borrowed.mean() - expected).abs() < 1e-9,
             "{}",
@@ -198,7 +252,8 @@ mod tests {
     fn revenue_is_rate_times_value() {
         let own = tally(100, 20, 10_000);
         let p = Posterior::new(&own, &Tally::default(), &own, Goal::RecoveredRevenue);
-        let expected = 21.0 / 102.0 * 10_000.0;
+        // The segment's own rate (0.2) as the base: Beta(20 + 0.4, 80 + 1.6).
+        let expected = 20.4 / 102.0 * 10_000.0;
         assert!((p.mean() - expected).abs() < 1.0, "{}", p.mean());
         let mut rng = Rng::new(3);
         let draws: f64 = (0..20_000).map(|_| p.sample(&mut rng)).sum::<f64>() / 20_000.0;
@@ -212,6 +267,8 @@ mod tests {
             recoveries: 9,
             revenue: i64::MAX,
             revenue_sq: f64::INFINITY,
+            unseen: f64::NAN,
+            ..Tally::default()
         };
         let p = Posterior::new(&odd, &odd, &odd, Goal::RecoveredRevenue);
         let mut rng = Rng::new(1);

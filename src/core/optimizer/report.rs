@@ -32,6 +32,9 @@ pub struct Report {
 pub struct GroupReport {
     pub segment: Segment,
     pub journeys: u64,
+    /// Of `journeys`, those whose attribution window is still open.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub pending: u64,
     pub recoveries: u64,
     /// Minor units of the shop currency, net of discounts.
     pub revenue: i64,
@@ -154,11 +157,16 @@ fn group(segment: Segment, tally: &Tally, mean: f64, sorted_draws: &[f64]) -> Gr
     GroupReport {
         segment,
         journeys: tally.journeys,
+        pending: tally.pending,
         recoveries: tally.recoveries,
         revenue: tally.revenue,
         mean,
         interval: [quantile(sorted_draws, 0.05), quantile(sorted_draws, 0.95)],
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn draw(posterior: &Posterior, rng: &mut Rng) -> Vec<f64> {

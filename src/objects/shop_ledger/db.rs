@@ -68,7 +68,7 @@ CREATE TABLE IF NOT EXISTS skips (
 pub const ADDED_COLUMNS: [&str; 1] = ["ALTER TABLE journeys ADD COLUMN product TEXT"];
 
 /// Every table that holds shop data (`shop/redact` empties them all but the outbox).
-pub const DATA_TABLES: [&str; 15] = [
+pub const DATA_TABLES: [&str; 16] = [
     "step_outcomes",
     "journeys",
     "consents",
@@ -84,6 +84,7 @@ pub const DATA_TABLES: [&str; 15] = [
     "skips",
     "outbox_unreadable",
     "replies",
+    "trials",
 ];
 
 /// The ledger's storage for one request: its SQL and the data key.

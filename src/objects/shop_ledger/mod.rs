@@ -18,6 +18,7 @@ mod deliveries;
 mod gate;
 mod journeys;
 mod metrics;
+mod optimizer;
 mod outbox;
 mod record;
 mod templates;
@@ -53,6 +54,7 @@ impl DurableObject for ShopLedger {
         // The schema is idempotent; a failure here surfaces on the first query.
         let sql = state.storage().sql();
         let _ = sql.exec(SCHEMA, None);
+        let _ = sql.exec(optimizer::SCHEMA, None);
         for column in ADDED_COLUMNS {
             let _ = sql.exec(column, None);
         }
@@ -86,6 +88,7 @@ impl DurableObject for ShopLedger {
         } else if db.setting(outbox::ERASE_KEY)?.is_some() {
             storage.delete_all().await?;
             storage.sql().exec(SCHEMA, None)?;
+            storage.sql().exec(optimizer::SCHEMA, None)?;
         }
         Response::ok("ok")
     }
@@ -132,9 +135,17 @@ impl ShopLedger {
             R::PutPlaybook(c) => answer::<p::PutPlaybook>(self.put_playbook(c).await?),
             R::Uninstall(c) => answer::<p::Uninstall>(self.uninstall(db, c).await?),
             R::Erase(c) => answer::<p::EraseShop>(checkouts(self.erase(db, c).await?)),
-            R::Begin(c) => answer::<Registration>(db.begin(c)?),
+            R::Begin(c) => {
+                if let Some(trial) = &c.trial {
+                    db.open_trial(trial)?;
+                }
+                answer::<Registration>(db.begin(c)?)
+            }
             R::Gate(c) => answer::<p::GateCall>(db.gate(c, now())?),
-            R::Report(c) => answer::<p::Report>(db.report(c)?),
+            R::Report(c) => {
+                db.settle_orders(&c)?;
+                answer::<p::Report>(db.report(c)?)
+            }
             R::FindDeleted(c) => answer::<p::FindDeleted>(db.find_deleted(c)?),
             R::ActiveOfCart(c) => answer::<p::ActiveOfCart>(checkouts(db.active_of_cart(c)?)),
             R::AddConsent(c) => {
@@ -178,6 +189,8 @@ impl ShopLedger {
             R::PutTemplates(c) => answer::<p::PutTemplates>(db.put_templates(&c.templates, now())?),
             R::GetTemplates(_) => answer::<p::GetTemplates>(db.kept_templates()?),
             R::TemplateChanged(c) => answer::<TemplateUpdate>(db.update_template(&c)?),
+            R::Learned(_) => answer::<p::GetLearning>(db.learning(now())?),
+            R::ResetLearning(_) => answer::<p::ResetLearning>(db.reset_learning()?),
         }
     }
 }

@@ -1,0 +1,226 @@
+// Optimizer: what cartback has learned about each step's options, in plain words with the
+// numbers beside; turning it on, offering it options and starting it over.
+import { useState } from "preact/hooks";
+import { get, post, put, type Playbook } from "../api";
+import type { Fmt } from "../i18n";
+import { Button, Checkbox, Loading, TextField, toast, useApp, useLoad } from "../ui";
+
+interface OptionReport {
+  option: string;
+  journeys: number;
+  recoveries: number;
+  revenue: number;
+  pending?: number;
+  mean: number;
+  interval: [number, number];
+  lift: number;
+  lift_interval: [number, number];
+  probability_best: number;
+}
+
+interface Decision {
+  step: string;
+  dimension: "delay" | "discount" | "template";
+  segment: "small" | "medium" | "large" | "unknown";
+  options: OptionReport[];
+  would_choose: string;
+}
+
+export interface Optimization {
+  enabled: boolean;
+  goal: "recoveries" | "recovered_revenue";
+  decisions: Decision[];
+  holdout: { segment: string; journeys: number }[];
+}
+
+const SEGMENTS = { small: "opt_small", medium: "opt_medium", large: "opt_large", unknown: "opt_unknown" } as const;
+
+/** An option as a merchant says it: "reminders after 3 hours", "the 10 % offer". */
+function optionWords(fmt: Fmt, d: Decision, option: string): string {
+  if (d.dimension === "delay") {
+    const seconds = Number.parseInt(option, 10);
+    const [n, unit] =
+      seconds % 86400 === 0 ? [seconds / 86400, "opt_days"] : seconds % 3600 === 0 ? [seconds / 3600, "opt_hours"] : seconds % 60 === 0 ? [seconds / 60, "opt_minutes"] : [seconds, "opt_seconds"];
+    return fmt.t("opt_delay", { n: fmt.num(n), unit: fmt.t(unit as "opt_hours") });
+  }
+  if (d.dimension === "discount") {
+    return option === "none" ? fmt.t("opt_no_offer") : fmt.t("opt_offer", { percent: option.split("%")[0] });
+  }
+  return fmt.t("opt_template", { name: option });
+}
+
+/** Minor units of the shop currency as money. */
+function minor(fmt: Fmt, currency: string | null | undefined, amount: number): string {
+  const digits = currency ? new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2 : 2;
+  return fmt.money(amount / 10 ** digits);
+}
+
+function Sentence({ d }: { d: Decision }) {
+  const { fmt } = useApp();
+  const best = d.options.find((o) => o.option === d.would_choose);
+  const noOffer = d.options.find((o) => o.option === "none");
+  const unpaid = d.dimension === "discount" && noOffer ? d.options.filter((o) => o.option !== "none" && o.mean <= noOffer.mean) : [];
+  const settled = d.options.reduce((n, o) => n + o.journeys, 0);
+  return (
+    <p class="opt-sentence">
+      <strong>{fmt.t(SEGMENTS[d.segment])}:</strong>{" "}
+      {best && best.probability_best >= 0.5
+        ? fmt.t("opt_best", { option: optionWords(fmt, d, best.option), p: fmt.pct(best.probability_best, 0) })
+        : fmt.t("opt_unsure", { n: fmt.num(settled) })}
+      {unpaid.map((o) => (
+        <span key={o.option}> {fmt.t("opt_unpaid", { option: optionWords(fmt, d, o.option) })}</span>
+      ))}
+    </p>
+  );
+}
+
+function Numbers({ d, goal }: { d: Decision; goal: Optimization["goal"] }) {
+  const { fmt, shop } = useApp();
+  const value = (x: number) => (goal === "recoveries" ? fmt.pct(x) : minor(fmt, shop.currency, x));
+  return (
+    <div class="table-scroll" tabIndex={0} role="region" aria-label={fmt.t("opt_numbers")}>
+      <table class="opt-table">
+        <thead>
+          <tr>
+            <th>{fmt.t("opt_option")}</th>
+            <th>{fmt.t("opt_journeys")}</th>
+            <th>{fmt.t("opt_recoveries")}</th>
+            <th>{goal === "recoveries" ? fmt.t("opt_rate") : fmt.t("opt_per_journey")}</th>
+            <th>{fmt.t("opt_lift")}</th>
+            <th>{fmt.t("opt_p_best")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {d.options.map((o) => (
+            <tr key={o.option} data-option={o.option} class={o.option === d.would_choose ? "chosen" : undefined}>
+              <td>{optionWords(fmt, d, o.option)}</td>
+              <td>{fmt.num(o.journeys)}</td>
+              <td>{fmt.num(o.recoveries)}</td>
+              <td>
+                {value(o.mean)} <span class="muted">({value(o.interval[0])}–{value(o.interval[1])})</span>
+              </td>
+              <td>
+                {value(o.lift)} <span class="muted">({value(o.lift_interval[0])}–{value(o.lift_interval[1])})</span>
+              </td>
+              <td>{fmt.pct(o.probability_best, 0)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** Hours as the merchant types them ("1, 3, 24") to seconds, or null when one is not a number. */
+function parseHours(text: string): number[] | null {
+  const parts = text.split(",").map((s) => s.trim()).filter(Boolean);
+  const seconds = parts.map((p) => Math.round(Number(p) * 3600));
+  return seconds.every((s) => Number.isFinite(s) && s >= 1) ? seconds : null;
+}
+
+/** A step whose message names its code or percent always needs a discount: no "none" to try. */
+const namesDiscount = (s: Playbook["steps"][number]) =>
+  s.body_params.some((p) => p === "discount_code" || p === "discount_percent");
+
+function Settings({ playbook, saved }: { playbook: Playbook; saved(p: Playbook): void }) {
+  const { fmt } = useApp();
+  const [enabled, setEnabled] = useState(playbook.optimize?.enabled ?? false);
+  const [delays, setDelays] = useState(playbook.steps.map((s) => (s.delay_options ?? []).map((d) => d / 3600).join(", ")));
+  const [offers, setOffers] = useState(playbook.steps.map((s) => (s.discount_options ?? []).length > 0));
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const save = async () => {
+    setError(undefined);
+    const steps = playbook.steps.map((s, i) => {
+      const delay_options = parseHours(delays[i]);
+      return {
+        ...s,
+        delay_options: delay_options ?? [],
+        discount_options: namesDiscount(s) ? (s.discount_options ?? []) : offers[i] ? [null, s.discount ?? { percent: 10, expires_after_hours: 48 }] : [],
+      };
+    });
+    if (delays.some((d) => parseHours(d) === null)) return setError(fmt.t("opt_bad_hours"));
+    setBusy(true);
+    try {
+      const next = await put<Playbook>("/api/playbook", { ...playbook, steps, optimize: { ...playbook.optimize, enabled } });
+      saved(next);
+      toast(fmt.t("saved"));
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <s-section heading={fmt.t("opt_settings")}>
+      <Checkbox label={fmt.t("opt_enable")} details={fmt.t("opt_enable_help")} checked={enabled} onChange={setEnabled} />
+      {playbook.steps.map((s, i) => (
+        <div key={s.id} class="opt-step">
+          <TextField
+            label={fmt.t("opt_delays", { step: s.id })}
+            details={fmt.t("opt_delays_help")}
+            value={delays[i]}
+            onInput={(v) => setDelays((d) => d.map((x, j) => (j === i ? v : x)))}
+          />
+          {!namesDiscount(s) && (
+            <Checkbox
+              label={fmt.t("opt_try_offer", { step: s.id })}
+              checked={offers[i]}
+              onChange={(v) => setOffers((o) => o.map((x, j) => (j === i ? v : x)))}
+            />
+          )}
+        </div>
+      ))}
+      {error && <p class="error" role="alert">{error}</p>}
+      <Button variant="primary" onClick={save} loading={busy}>
+        {fmt.t("save")}
+      </Button>
+    </s-section>
+  );
+}
+
+export function OptimizerPage() {
+  const { fmt } = useApp();
+  const report = useLoad(() => get<Optimization>("/api/optimization"), []);
+  const playbook = useLoad(() => get<Playbook>("/api/playbook"), []);
+  const [busy, setBusy] = useState(false);
+  const reset = async () => {
+    if (!confirm(fmt.t("opt_reset_confirm"))) return;
+    setBusy(true);
+    try {
+      await post("/api/optimization/reset", {});
+      report.reload();
+      toast(fmt.t("opt_reset_done"));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <s-page heading={fmt.t("opt_title")}>
+      {!report.data || !playbook.data ? (
+        <Loading error={report.error ?? playbook.error} retry={() => (report.reload(), playbook.reload())} />
+      ) : (
+        <>
+          <s-section heading={fmt.t("opt_learned")}>
+            {report.data.decisions.length === 0 ? (
+              <p data-testid="opt-empty">{fmt.t(report.data.enabled ? "opt_nothing_yet" : "opt_off")}</p>
+            ) : (
+              report.data.decisions.map((d) => (
+                <div key={`${d.step}/${d.dimension}/${d.segment}`} class="opt-decision" data-decision={`${d.step}/${d.dimension}/${d.segment}`}>
+                  <h3>{fmt.t(`opt_dim_${d.dimension}` as "opt_dim_delay", { step: d.step })}</h3>
+                  <Sentence d={d} />
+                  <Numbers d={d} goal={report.data!.goal} />
+                </div>
+              ))
+            )}
+            <p class="muted">{fmt.t("opt_explain")}</p>
+            <Button tone="critical" onClick={reset} loading={busy}>
+              {fmt.t("opt_reset")}
+            </Button>
+          </s-section>
+          <Settings playbook={playbook.data} saved={() => (playbook.reload(), report.reload())} />
+        </>
+      )}
+    </s-page>
+  );
+}
