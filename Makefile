@@ -77,10 +77,11 @@ wasm: build/index.js
 
 ## worker-build's own wasm-opt run is off (Cargo.toml): it keeps the name section (~97 KiB gzip)
 ## and its -O, a minute and a half per build, leaves a bundle that gzips ~80 KiB larger. Only the
-## names go, with the wasm features worker-build enables, so workerd reads what it always read.
+## names go, and identical functions, with the wasm features worker-build enables.
 build/index.js: $(RUST_SOURCES)
 	worker-build --release
-	$(CURDIR)/node_modules/.bin/wasm-opt $(WASM_FEATURES) --strip-debug --strip-producers build/index_bg.wasm -o build/index_bg.wasm
+	$(CURDIR)/node_modules/.bin/wasm-opt $(WASM_FEATURES) --strip-debug --strip-producers \
+		--duplicate-function-elimination build/index_bg.wasm -o build/index_bg.wasm
 
 tools: rust-tools node-tools
 
