@@ -2,7 +2,7 @@
 // on the built Worker in workerd with the same fakes as the tests. Prints a table (what, measured,
 // budget, ok) and writes every figure to bench-results/bench.json. BENCH_ONLY=ingest,burst,... runs
 // some sections only (names: core, bundle, ingest, counts, alarms, burst, faults, admin, dev,
-// optimizer).
+// optimizer), replacing just those in the file.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -189,5 +189,8 @@ console.log(header.map((h, c) => h.padEnd(width[c])).join(" | "));
 console.log(width.map((w) => "-".repeat(w)).join("-|-"));
 for (const r of table) console.log(r.map((v, c) => v.padEnd(width[c])).join(" | "));
 mkdirSync(`${root}bench-results`, { recursive: true });
-writeFileSync(`${root}bench-results/bench.json`, JSON.stringify({ measured_at: new Date().toISOString(), ...results }, null, 2));
+// A run of some sections only replaces those sections of the last full run's file.
+const file = `${root}bench-results/bench.json`;
+const kept = only && existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
+writeFileSync(file, JSON.stringify({ ...kept, ...results, measured_at: new Date().toISOString() }, null, 2));
 console.log("written to bench-results/bench.json");
