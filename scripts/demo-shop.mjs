@@ -1,4 +1,5 @@
-// The demo shop `make dev` installs: its KV records, printed as JSON (`record` or `playbook`).
+// The demo shop `make dev` installs: its KV records, printed as one `wrangler kv bulk put` file
+// (one wrangler start instead of one per record).
 // The WhatsApp token is sealed with the local data key, as the app keeps every token at rest.
 import { seal } from "../tests/e2e/harness.mjs";
 import { devVars } from "./dev-vars.mjs";
@@ -48,11 +49,10 @@ const playbook = {
 };
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const which = process.argv[2];
-  const value = { record: record(), playbook, index: DEMO_SHOP }[which];
-  if (!value) {
-    console.error("usage: node scripts/demo-shop.mjs record|playbook|index");
-    process.exit(2);
-  }
-  console.log(typeof value === "string" ? value : JSON.stringify(value));
+  const kv = [
+    { key: `shop:${DEMO_SHOP}`, value: JSON.stringify(record()) },
+    { key: `playbook:${DEMO_SHOP}`, value: JSON.stringify(playbook) },
+    { key: `wa:${DEMO_PHONE_NUMBER_ID}`, value: DEMO_SHOP },
+  ];
+  console.log(JSON.stringify(kv));
 }

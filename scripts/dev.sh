@@ -8,7 +8,6 @@ sim_port=${2:-8799}
 store_port=${3:-8798}
 app_port=${4:-$((store_port - 1))}
 state=.wrangler/state
-demo_shop=cartback-demo.myshopify.com
 worker="http://127.0.0.1:$dev_port"
 meta_secret=$(sed -n 's/^META_APP_SECRET=//p' .dev.vars)
 
@@ -17,10 +16,10 @@ SHOPIFY_SIM_PORT=$store_port APP_PORT=$app_port WORKER_URL=$worker PHONES_URL="h
 children=$!
 trap 'kill $children 2>/dev/null || true' EXIT
 
-kv_put() { wrangler kv key put --binding APP_KV --local --persist-to "$state" "$1" "$2" >/dev/null; }
-kv_put "shop:$demo_shop" "$(node scripts/demo-shop.mjs record)"
-kv_put "playbook:$demo_shop" "$(node scripts/demo-shop.mjs playbook)"
-kv_put "wa:100000000000001" "$(node scripts/demo-shop.mjs index)"
+demo_kv=$(mktemp --suffix=.json)
+node scripts/demo-shop.mjs > "$demo_kv"
+wrangler kv bulk put "$demo_kv" --binding APP_KV --local --persist-to "$state" >/dev/null
+rm -f "$demo_kv"
 
 wrangler dev --ip 127.0.0.1 --port "$dev_port" --persist-to "$state" \
   --var "GRAPH_API_ORIGIN:http://127.0.0.1:$sim_port" \

@@ -1,0 +1,94 @@
+// Webhook ingest, cartback against the minimal JS Worker (baseline-worker.mjs), in alternating
+// rounds of one run: each round starts a fresh workerd for each side (a local workerd runs short
+// of SQLite memory with thousands of objects), times its first request (the cold start of a fresh
+// isolate), warms up, then measures throughput. The order inside a round alternates too.
+import { Miniflare } from "miniflare";
+import { SECRETS, installShop, shopifyWebhook, startApp } from "../e2e/harness.mjs";
+import { checkoutOf } from "../e2e/meta.mjs";
+
+const root = new URL("../../", import.meta.url).pathname;
+export const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+let phones = 0;
+const nextPhone = () => `+1416${String(5_000_000 + phones++).padStart(7, "0")}`;
+
+/** Runs `count` requests through `send`, `concurrency` at a time; requests per second. */
+export async function throughput(count, concurrency, send) {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const res = await send(next++);
+        if (res.status !== 200) throw new Error(`answered ${res.status}`);
+        await res.arrayBuffer();
+      }
+    }),
+  );
+  return count / ((performance.now() - started) / 1000);
+}
+
+const sides = {
+  async cartback() {
+    const app = await startApp();
+    await installShop(app.kv, { delaySeconds: 3600 });
+    return app;
+  },
+  async baseline() {
+    const mf = new Miniflare({
+      modules: true,
+      scriptPath: `${root}tests/bench/baseline-worker.mjs`,
+      compatibilityDate: "2026-04-20",
+      durableObjects: { CART: { className: "Cart", useSQLite: true } },
+      bindings: SECRETS,
+    });
+    return { mf, url: await mf.ready };
+  },
+};
+
+async function round(side, { count, concurrency, warmup }) {
+  const started = performance.now();
+  const app = await sides[side]();
+  const ready = performance.now();
+  const webhook = () => shopifyWebhook(app, "checkouts/update", checkoutOf(nextPhone()));
+  const first = performance.now();
+  const res = await webhook();
+  await res.arrayBuffer();
+  const firstMs = performance.now() - first;
+  await throughput(warmup, concurrency, webhook);
+  const rps = await throughput(count, concurrency, webhook);
+  await app.mf.dispose();
+  return { rps, ready_ms: ready - started, first_request_ms: firstMs };
+}
+
+export async function ingest({ rounds = Number(process.env.INGEST_ROUNDS || 5), count = 300, concurrency = 24, warmup = 48 } = {}) {
+  const runs = { cartback: [], baseline: [] };
+  for (let r = 0; r < rounds; r++) {
+    for (const side of r % 2 === 0 ? ["cartback", "baseline"] : ["baseline", "cartback"]) {
+      runs[side].push(await round(side, { count, concurrency, warmup }));
+    }
+  }
+  const ratios = runs.cartback.map((ours, i) => ours.rps / runs.baseline[i].rps);
+  const of = (side, key) => median(runs[side].map((r) => r[key]));
+  return {
+    rounds,
+    requests_per_round: count,
+    concurrency,
+    ratio_median: median(ratios),
+    ratio_min: Math.min(...ratios),
+    ratio_max: Math.max(...ratios),
+    cartback_rps: of("cartback", "rps"),
+    baseline_js_rps: of("baseline", "rps"),
+    cold_start: {
+      cartback_first_request_ms: of("cartback", "first_request_ms"),
+      baseline_first_request_ms: of("baseline", "first_request_ms"),
+      cartback_ready_ms: of("cartback", "ready_ms"),
+      baseline_ready_ms: of("baseline", "ready_ms"),
+    },
+    runs,
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const r = await ingest();
+  console.log(JSON.stringify({ ...r, runs: undefined }, null, 2));
+}
