@@ -77,10 +77,12 @@ pub async fn receive(mut req: Request, env: &Env) -> ApiResult<Response> {
             // A number no shop has connected (yet, or any more): its shoppers' opt-outs are
             // kept by the number's own ledger and apply when a shop connects it.
             None => {
+                // With our links' address: the number's ledger passes on to the shop what
+                // reaches it just after a connection.
                 let call = Deliveries {
                     shop: None,
                     events,
-                    app_url: String::new(),
+                    app_url: app_url.clone(),
                 };
                 ask_number(env, &number, call).await?;
             }

@@ -414,8 +414,11 @@ async fn load(storage: &Storage) -> Result<Option<Cart>> {
     storage.get(CART_KEY).await
 }
 
+/// Saves the cart; an ended journey's personal data is never written (`Cart::scrub`).
 async fn save(storage: &Storage, cart: &Cart) -> Result<()> {
-    storage.put(CART_KEY, cart).await
+    let mut cart = cart.clone();
+    cart.scrub();
+    storage.put(CART_KEY, &cart).await
 }
 
 /// 128 random bits, URL-safe: the recovery link cannot be guessed from anything else.

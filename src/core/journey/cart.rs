@@ -113,9 +113,11 @@ impl Cart {
         self.journey.as_ref().map(Journey::summary)
     }
 
-    /// The journey ended: keep only what holds no personal data.
+    /// Once the journey has ended, only what holds no personal data is kept: scrubbed on
+    /// every save after the end, so an answer that comes in later (a send's message id) is
+    /// never written either.
     pub fn scrub(&mut self) {
-        if let Some(journey) = &mut self.journey {
+        if let Some(journey) = self.journey.as_mut().filter(|j| j.is_ended()) {
             journey.scrub();
         }
     }

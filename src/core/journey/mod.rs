@@ -809,9 +809,20 @@ impl Journey {
         effects.push(Effect::Scrub);
     }
 
-    /// Drops the shopper's personal data; see [`Effect::Scrub`].
+    /// Drops the shopper's personal data; see [`Effect::Scrub`]. Meta's message ids go too:
+    /// they encode the recipient's number. Statuses that come later are the ledger's to count
+    /// (it knows the ids by their keyed hash); the ended journey has nothing left to do with them.
     pub fn scrub(&mut self) {
         self.checkout.scrub();
+        for run in &mut self.steps {
+            if let StepState::Sent { wamid, .. } = &mut run.state {
+                *wamid = Wamid::from("");
+            }
+        }
+    }
+
+    pub fn is_ended(&self) -> bool {
+        !self.is_active()
     }
 }
 

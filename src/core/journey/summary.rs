@@ -42,7 +42,7 @@ impl Summary {
     /// A scrubbed journey no longer knows its phone: the dashboard keeps showing the one the
     /// ledger already holds (sealed), until a redaction removes it.
     pub fn keeping_phone_of(mut self, earlier: Option<Summary>) -> Summary {
-        if self.phone.is_none() {
+        if self.phone.is_none() && self.status == JourneyStatus::Ended {
             self.phone = earlier.and_then(|e| e.phone);
         }
         self

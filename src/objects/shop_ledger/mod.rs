@@ -69,17 +69,23 @@ impl DurableObject for ShopLedger {
     /// runs again until both are empty.
     async fn alarm(&self) -> Result<Response> {
         let db = self.db()?;
-        self.retry_copy(&db).await?;
+        // A failing copy to KV must not hold up the outbox or an erase; it is tried again.
+        let copied = self.retry_copy(&db).await;
+        if let Err(e) = &copied {
+            worker::console_error!("the shop record's copy to KV failed again: {e}");
+        }
         let run = db.deliver(&self.env).await?;
         if db.replies_waiting()? {
-            let connection = self.sending_connection(&db).await?;
-            db.send_replies(&self.env, connection.as_ref()).await?;
+            match self.sending_connection(&db).await {
+                Ok(connection) => db.send_replies(&self.env, connection.as_ref()).await?,
+                Err(e) => worker::console_error!("replies wait: no connection to send with: {e}"),
+            }
         }
         let storage = self.state.storage();
-        if run.more || db.replies_waiting()? {
+        if copied.is_err() || run.more || db.replies_waiting()? {
             // Failures wait a little; a full batch goes on at once.
             storage
-                .set_alarm(if run.failed {
+                .set_alarm(if run.failed || copied.is_err() {
                     RETRY_AFTER_FAILURE_MS
                 } else {
                     0

@@ -159,6 +159,9 @@ impl ShopLedger {
             match shopify::grant(&app, c.shop.as_str(), grant).await {
                 Ok(install) => {
                     record.granted(install, now());
+                    // Installed again while a `shop/redact` was still draining: the final wipe
+                    // must not take the new installation with it.
+                    db.delete_setting(super::outbox::ERASE_KEY)?;
                     self.save(db, &c.shop, &record).await?;
                 }
                 Err(e) => return Ok(Err(e)),
