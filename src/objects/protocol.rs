@@ -57,6 +57,17 @@ pub enum CartCommand {
     Recover,
 }
 
+impl CartCommand {
+    /// Whether the command may stop a send: delivered before statuses and the like, so a
+    /// cart waiting for its pacing slot hears of an opt-out first.
+    pub fn stops_sending(&self) -> bool {
+        matches!(
+            self,
+            CartCommand::Shopper { .. } | CartCommand::ShopGone | CartCommand::Erase
+        )
+    }
+}
+
 /// What a cart answers: for `Recover`, the checkout URL with the discount applied.
 #[derive(Serialize, Deserialize, Default)]
 pub struct CartAnswer {

@@ -65,7 +65,11 @@ CREATE TABLE IF NOT EXISTS skips (
 
 /// Columns added after a table was first created: each is tried once per object start, and
 /// fails harmlessly where the column exists already.
-pub const ADDED_COLUMNS: [&str; 1] = ["ALTER TABLE journeys ADD COLUMN product TEXT"];
+pub const ADDED_COLUMNS: [&str; 2] = [
+    "ALTER TABLE journeys ADD COLUMN product TEXT",
+    // 0: what stops sending (a shopper's opt-out or reply, the shop gone) goes before the rest.
+    "ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 1",
+];
 
 /// Every table that holds shop data (`shop/redact` empties them all but the outbox).
 pub const DATA_TABLES: [&str; 16] = [

@@ -37,11 +37,16 @@ impl Db {
         command: &CartCommand,
     ) -> Result<()> {
         self.put_setting(SHOP_KEY, shop.as_str())?;
+        let priority = if command.stops_sending() { 0 } else { 1 };
         let command = serde_json::to_string(command)?;
         for checkout in carts {
             self.exec(
-                "INSERT OR IGNORE INTO outbox (checkout_token, command) VALUES (?, ?)",
-                vec![s(checkout.as_str()), s(command.clone())],
+                "INSERT OR IGNORE INTO outbox (checkout_token, command, priority) VALUES (?, ?, ?)",
+                vec![
+                    s(checkout.as_str()),
+                    s(command.clone()),
+                    super::db::i(priority),
+                ],
             )?;
         }
         self.wake();
@@ -50,7 +55,7 @@ impl Db {
 
     fn batch(&self, limit: usize) -> Result<Vec<Row>> {
         self.rows(
-            "SELECT checkout_token, command FROM outbox ORDER BY rowid LIMIT ?",
+            "SELECT checkout_token, command FROM outbox ORDER BY priority, rowid LIMIT ?",
             vec![super::db::i(limit as i64)],
         )
     }
