@@ -5,8 +5,15 @@
 import Entry, { CartJourney as Cart, ShopLedger as Ledger } from "../../build/index.js";
 
 let counts = {};
+// The subrequests of each Worker invocation and of each ledger alarm run, kept apart so a test
+// can hold each to a Worker's per-invocation limit (`GET /__bench/invocations`).
+let invocations = [];
+// Outbound fetches carry no binding to tell whose they are: while a ledger alarm runs they are
+// counted as its own (in the tests that read them, nothing else fetches then).
+let alarmRunning = null;
 // workerd's clock only moves across I/O, which is exactly what is timed here.
-function record(kind, started) {
+function record(kind, started, into) {
+  if (into) into[kind] = (into[kind] ?? 0) + 1;
   const c = (counts[kind] ??= { calls: 0, awaited_ms: 0 });
   c.calls += 1;
   const settle = (v) => {
@@ -17,42 +24,43 @@ function record(kind, started) {
 }
 
 /** `target[name](...)` counted as `kind`; promises are timed until they settle. */
-function counted(kind, fn, target) {
+function counted(kind, fn, target, box) {
   return (...args) => {
-    const r = record(kind, Date.now());
+    const r = record(kind, Date.now(), box?.calls);
     const out = fn.apply(target, args);
     return out instanceof Promise ? out.then(r.settle, r.fail) : r.settle(out);
   };
 }
 
 /** Wraps every method of `target` (natives need their own `this`); `wrap` may replace results. */
-function proxy(target, prefix, wrap = {}) {
+function proxy(target, prefix, wrap = {}, box) {
   return new Proxy(target, {
     get(t, name) {
       const v = Reflect.get(t, name);
       if (typeof name !== "string" || name === "constructor") return v;
       if (wrap[name]) return wrap[name](v, t);
-      return typeof v === "function" ? counted(`${prefix}.${name}`, v, t) : v;
+      return typeof v === "function" ? counted(`${prefix}.${name}`, v, t, box) : v;
     },
   });
 }
 
-const stub = (s, binding) => proxy(s, `do.${binding}`);
-const namespace = (ns, binding) =>
+const stub = (s, binding, box) => proxy(s, `do.${binding}`, {}, box);
+const namespace = (ns, binding, box) =>
   proxy(ns, `do.${binding}`, {
-    get: (fn, t) => (id) => stub(fn.call(t, id), binding),
-    getByName: (fn, t) => (name) => stub(fn.call(t, name), binding),
+    get: (fn, t) => (id) => stub(fn.call(t, id), binding, box),
+    getByName: (fn, t) => (name) => stub(fn.call(t, name), binding, box),
     idFromName: (fn, t) => fn.bind(t),
     idFromString: (fn, t) => fn.bind(t),
     newUniqueId: (fn, t) => fn.bind(t),
   });
 
-function env(inner) {
+/** `box.calls`, when set, also receives the counts (one invocation's or alarm run's). */
+function env(inner, box) {
   return new Proxy(inner, {
     get(t, name) {
       const v = Reflect.get(t, name);
-      if (name === "APP_KV") return proxy(v, "kv");
-      if (name === "CART" || name === "SHOP") return namespace(v, name);
+      if (name === "APP_KV") return proxy(v, "kv", {}, box);
+      if (name === "CART" || name === "SHOP") return namespace(v, name, box);
       return v;
     },
   });
@@ -70,7 +78,7 @@ function state(inner, kind) {
 }
 
 const outbound = globalThis.fetch;
-globalThis.fetch = (...args) => counted("fetch", outbound, globalThis)(...args);
+globalThis.fetch = (...args) => counted("fetch", outbound, globalThis, { calls: alarmRunning })(...args);
 
 export class CartJourney {
   constructor(ctx, inner) {
@@ -80,7 +88,21 @@ export class CartJourney {
 
 export class ShopLedger {
   constructor(ctx, inner) {
-    return new Ledger(state(ctx, "ledger"), env(inner));
+    const box = { calls: null };
+    const ledger = new Ledger(state(ctx, "ledger"), env(inner, box));
+    const alarm = ledger.alarm.bind(ledger);
+    ledger.alarm = async (...args) => {
+      box.calls = {};
+      alarmRunning = box.calls;
+      try {
+        return await alarm(...args);
+      } finally {
+        invocations.push({ kind: "ledger alarm", calls: box.calls });
+        box.calls = null;
+        alarmRunning = null;
+      }
+    };
+    return ledger;
   }
 }
 
@@ -92,6 +114,16 @@ export default {
       if (url.searchParams.has("reset")) counts = {};
       return answer;
     }
-    return Entry.prototype.fetch.call({ env: env(inner), ctx }, request);
+    if (url.pathname === "/__bench/invocations") {
+      const answer = Response.json(invocations);
+      if (url.searchParams.has("reset")) invocations = [];
+      return answer;
+    }
+    const box = { calls: {} };
+    try {
+      return await Entry.prototype.fetch.call({ env: env(inner, box), ctx }, request);
+    } finally {
+      invocations.push({ kind: `${request.method} ${url.pathname}`, calls: box.calls });
+    }
   },
 };

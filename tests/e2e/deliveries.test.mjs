@@ -9,7 +9,8 @@ import { checkoutOf, signMeta, templatesTo, textsTo } from "./meta.mjs";
 const CARTS = 50;
 let app;
 beforeAll(async () => {
-  app = await startApp();
+  // With its calls counted, to hold each invocation to a Worker's subrequest limit.
+  app = await startApp({ scriptPath: "tests/bench/counting-worker.mjs" });
   await installShop(app.kv, {
     playbook: {
       steps: [
@@ -24,6 +25,12 @@ afterAll(async () => {
   expect(app.unexpected).toEqual([]);
   await app.mf.dispose();
 });
+
+/** Cloudflare's subrequests per invocation on the free plan (Durable Object calls and fetches). */
+const SUBREQUESTS = 50;
+const invocations = async () => (await app.mf.dispatchFetch(`${app.url}__bench/invocations?reset=1`)).json();
+const subrequests = (calls) =>
+  Object.entries(calls).filter(([k]) => k.startsWith("do.") || k === "fetch").reduce((n, [, c]) => n + c, 0);
 
 /** Distinct Canadian numbers. */
 function phones(n, prefix) {
@@ -66,6 +73,7 @@ test("a delivery of 200 statuses and messages is processed completely, opt-outs 
   };
   expect(statuses.length + messages.length).toBe(200);
   const body = JSON.stringify(payload);
+  await invocations(); // counted from here
   const res = await app.mf.dispatchFetch(`${app.url}webhooks/whatsapp`, {
     method: "POST",
     headers: { "Content-Type": "application/json", "X-Hub-Signature-256": signMeta(body) },
@@ -93,4 +101,15 @@ test("a delivery of 200 statuses and messages is processed completely, opt-outs 
   // Nothing more went to anyone who stopped: not the failed reminder's retry, not the nudge.
   await sleep(3000);
   for (const p of shoppers) expect(templatesTo(app.graph, p), p).toHaveLength(1);
+
+  // The Worker took the whole delivery with one ledger call; each ledger alarm run that
+  // delivered it stayed within a Worker's subrequest limit.
+  const runs = await invocations();
+  const webhook = runs.find((r) => r.kind === "POST /webhooks/whatsapp");
+  expect(webhook.calls).toMatchObject({ "do.SHOP.fetch": 1 });
+  expect(subrequests(webhook.calls)).toBe(1);
+  const alarms = runs.filter((r) => r.kind === "ledger alarm");
+  expect(alarms.length).toBeGreaterThan(1);
+  for (const run of alarms) expect(subrequests(run.calls)).toBeLessThanOrEqual(SUBREQUESTS);
+  console.log(`deliveries: the webhook made ${subrequests(webhook.calls)} subrequest(s); ${alarms.length} alarm runs made at most ${Math.max(...alarms.map((r) => subrequests(r.calls)))} each`);
 }, 120_000);

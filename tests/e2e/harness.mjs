@@ -31,7 +31,7 @@ export const SHOPIFY_API_VERSION = "2026-10";
  * `app.stallSends = n` makes the next n Graph API sends reach the fake and then never answer
  * in time, as when the network or the isolate fails after the request left.
  */
-export async function startApp({ persistRoot } = {}) {
+export async function startApp({ persistRoot, scriptPath = "build/index.js" } = {}) {
   const graph = createGraphFake();
   graph.accounts.addNumber({ phoneNumberId: PHONE_NUMBER_ID, accessToken: WHATSAPP_TOKEN });
   const shopify = createShopifyFake({ apiKey: SECRETS.SHOPIFY_API_KEY, apiSecret: SECRETS.SHOPIFY_API_SECRET });
@@ -41,8 +41,12 @@ export async function startApp({ persistRoot } = {}) {
     rootPath: root,
     modulesRoot: root,
     modules: true,
-    scriptPath: "build/index.js",
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    // `scriptPath` may wrap the built Worker (tests/bench/counting-worker.mjs counts its calls).
+    scriptPath,
+    modulesRules: [
+      { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
+      { type: "ESModule", include: ["build/index.js"] },
+    ],
     compatibilityDate: "2026-04-20",
     durableObjects: {
       CART: { className: "CartJourney", useSQLite: true },

@@ -15,8 +15,8 @@ use crate::core::whatsapp::inbound::InboundEvent;
 use crate::objects::protocol::{CartCommand, Deliveries, InboundCall, StatusCall};
 use crate::platform::whatsapp;
 
-/// Replies sent per alarm run.
-const REPLY_BATCH: i64 = 25;
+/// Replies sent per alarm run (see the outbox's batch).
+const REPLY_BATCH: i64 = 15;
 
 impl Db {
     pub fn deliveries(&self, d: Deliveries, now: Millis) -> Result<()> {

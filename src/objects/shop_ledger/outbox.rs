@@ -13,8 +13,9 @@ use crate::objects::protocol::{self, CartCommand};
 pub const SHOP_KEY: &str = "shop";
 /// Set by `shop/redact`: once the outbox is empty the ledger wipes its storage whole.
 pub const ERASE_KEY: &str = "erase_when_drained";
-/// Carts told per alarm run: well within a run's limits, and each run is short.
-const BATCH: usize = 50;
+/// Carts told per alarm run: with the replies' batch, within the 50 subrequests an invocation
+/// may make on Cloudflare's free plan, and each run is short.
+const BATCH: usize = 30;
 
 #[derive(Deserialize)]
 struct Row {
