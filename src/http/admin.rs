@@ -151,6 +151,15 @@ pub async fn put_whatsapp(req: &mut Request, env: &Env, shop: &ShopDomain) -> Ap
     if !kept.is_empty() {
         ask(env, shop, AdoptConsents { records: kept }).await?;
     }
+    let handed = ForgetKept {
+        up_to,
+        shop: shop.clone(),
+    };
+    let late = ask_number(env, &c.phone_number_id, handed).await?;
+    if !late.is_empty() {
+        ask(env, shop, AdoptConsents { records: late }).await?;
+    }
+    // Only now can the number send: every opt-out it was sent is on the shop's ledger.
     let connect = ConnectWhatsApp {
         shop: shop.clone(),
         phone_number_id: c.phone_number_id.clone(),
@@ -160,11 +169,6 @@ pub async fn put_whatsapp(req: &mut Request, env: &Env, shop: &ShopDomain) -> Ap
         display_number,
     };
     ask(env, shop, connect).await?;
-    let handed = ForgetKept {
-        up_to,
-        shop: shop.clone(),
-    };
-    ask_number(env, &c.phone_number_id, handed).await?;
     get_whatsapp(env, shop).await
 }
 

@@ -195,7 +195,7 @@ ledger_calls! {
     /// An unconnected number's ledger: the consent records it kept.
     KeptConsents(KeptConsents) -> Vec<HashedConsent>;
     /// An unconnected number's ledger forgets what a shop has adopted, and who it went to.
-    ForgetKept(ForgetKept) -> ();
+    ForgetKept(ForgetKept) -> Vec<HashedConsent>;
     /// A shop takes over the records kept for a number it has just connected.
     AdoptConsents(AdoptConsents) -> ();
     /// Which endpoint a template goes to now (docs/rules.md §1, rule 11).
@@ -445,10 +445,10 @@ pub struct EraseShop {
 #[derive(Serialize, Deserialize)]
 pub struct KeptConsents;
 
-/// The number is now `shop`'s: the kept records up to the last one handed over are forgotten
-/// (`KeptConsents` gives their ids), so one that arrived meanwhile stays for the next
-/// connection; and for a few minutes what still reaches this ledger (KV's route to the shop may
-/// lag behind in other locations) is passed on to `shop`.
+/// The number is now `shop`'s: the kept records are forgotten, and those that arrived after
+/// the last one `KeptConsents` handed over (`up_to`) are answered, for the shop to adopt; for a
+/// few minutes what still reaches this ledger (KV's route to the shop may lag behind in other
+/// locations) is passed on to `shop`.
 #[derive(Serialize, Deserialize)]
 pub struct ForgetKept {
     pub up_to: Option<i64>,

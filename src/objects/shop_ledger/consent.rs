@@ -105,13 +105,20 @@ impl Db {
             .collect())
     }
 
-    pub fn forget_kept(&self, f: ForgetKept, now: Millis) -> Result<()> {
-        if let Some(up_to) = f.up_to {
-            // Only consents (and the suppression that follows them) are kept for a number.
-            self.exec("DELETE FROM consents WHERE id <= ?", vec![i(up_to)])?;
-            self.exec("DELETE FROM suppressed", vec![])?;
-        }
-        self.put_json_setting(HANDED_TO_KEY, &(f.shop, now))
+    /// Hands the number over: from now on what reaches this ledger is passed on to the shop
+    /// (for a few minutes), and everything kept is forgotten. Answers the records that arrived
+    /// after the shop read them (`up_to`), for it to adopt too: none is lost in between.
+    pub fn forget_kept(&self, f: ForgetKept, now: Millis) -> Result<Vec<HashedConsent>> {
+        self.put_json_setting(HANDED_TO_KEY, &(f.shop, now))?;
+        let late: Vec<HashedConsent> = self
+            .kept_consents()?
+            .into_iter()
+            .filter(|k| f.up_to.is_none_or(|up_to| k.id > up_to))
+            .collect();
+        // Only consents (and the suppression that follows them) are kept for a number.
+        self.exec("DELETE FROM consents", vec![])?;
+        self.exec("DELETE FROM suppressed", vec![])?;
+        Ok(late)
     }
 
     /// The shop this number was handed to in the last few minutes: what still reaches the
