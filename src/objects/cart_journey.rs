@@ -288,7 +288,7 @@ impl CartJourney {
         // data is written back.
         if let (true, Some(mut latest)) = (scrub, load(&storage).await?) {
             wipe(&storage).await?;
-            latest.scrub();
+            latest.scrub(now());
             commit(&storage, &latest, &data.playbook, None).await?;
         }
         Ok(())
@@ -417,7 +417,7 @@ async fn load(storage: &Storage) -> Result<Option<Cart>> {
 /// Saves the cart; an ended journey's personal data is never written (`Cart::scrub`).
 async fn save(storage: &Storage, cart: &Cart) -> Result<()> {
     let mut cart = cart.clone();
-    cart.scrub();
+    cart.scrub(now());
     storage.put(CART_KEY, &cart).await
 }
 

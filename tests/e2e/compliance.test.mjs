@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
 import { SHOP, adminApi, connectWhatsApp, currentPayload, fixture, installShop, orderPayload, sessionToken, shopifyWebhook, sleep, startApp } from "./harness.mjs";
-import { checkoutOf, freshPhone, inbound, templatesTo, text, whatsappWebhook } from "./meta.mjs";
+import { checkoutOf, freshPhone, inbound, status, templatesTo, text, whatsappWebhook } from "./meta.mjs";
 
 let app;
 const persistRoot = mkdtempSync(join(tmpdir(), "cartback-storage-"));
@@ -170,7 +170,9 @@ test("a journey is wiped as soon as it ends: its phone is in no storage file, an
   await shopifyWebhook(app, "checkouts/update", checkout);
   expect(storageDump()).toContain(phone.slice(2)); // the journey holds it while it runs
   await expect.poll(() => templatesTo(app.graph, phone).length, { timeout: 8000 }).toBe(1);
-  // Its one step went out: the journey has ended, and the cart kept nothing personal.
+  // Its one step went out and Meta delivered it: the journey has ended, and the cart kept
+  // nothing personal. (Until the delivery, a transient failure would take the step back up.)
+  await whatsappWebhook(app, status(phone, templatesTo(app.graph, phone)[0].wamid, "delivered"));
   await expect.poll(() => storageDump().includes(phone.slice(2)), { timeout: 5000 }).toBe(false);
   const order = orderPayload(checkout.token);
   order.created_at = new Date().toISOString();

@@ -113,11 +113,11 @@ impl Cart {
         self.journey.as_ref().map(Journey::summary)
     }
 
-    /// Once the journey has ended, only what holds no personal data is kept: scrubbed on
-    /// every save after the end, so an answer that comes in later (a send's message id) is
-    /// never written either.
-    pub fn scrub(&mut self) {
-        if let Some(journey) = self.journey.as_mut().filter(|j| j.is_ended()) {
+    /// Once the journey has ended and nothing of the shopper can still be needed
+    /// (`Journey::may_scrub`), only what holds no personal data is kept: scrubbed on every save
+    /// from then on, so an answer that comes in later (a send's message id) is never written.
+    pub fn scrub(&mut self, now: Millis) {
+        if let Some(journey) = self.journey.as_mut().filter(|j| j.may_scrub(now)) {
             journey.scrub();
         }
     }

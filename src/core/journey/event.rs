@@ -171,7 +171,8 @@ pub enum Effect {
     Record(Fact),
     /// The journey is over and its retention has passed: erase it whole.
     Forget,
-    /// The journey ended: erase the cart's storage whole now and keep only what
+    /// The journey ended (and, after its last send, Meta said it was delivered or a day
+    /// passed): erase the cart's storage whole now and keep only what
     /// [`Cart::scrub`](super::Cart::scrub) leaves, which holds no personal data (enough to
     /// credit a later order, answer the recovery link and ignore repeated webhooks).
     Scrub,

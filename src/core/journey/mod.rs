@@ -22,7 +22,7 @@ use crate::core::shopify::payloads::{Checkout, Order};
 use crate::core::values::ids::{CheckoutToken, ShopDomain, StepId, Wamid};
 use crate::core::values::money::Money;
 use crate::core::values::phone::Phone;
-use crate::core::values::time::{Millis, HOUR_MS};
+use crate::core::values::time::{Millis, DAY_MS, HOUR_MS};
 use crate::core::whatsapp::delivery::{backoff_ms, classify, SendOutcome, Verdict, TOKEN_INVALID};
 use crate::core::whatsapp::message::{choose_language, template_message};
 
@@ -46,6 +46,10 @@ use variables::JourneyVariables;
 /// flight is never declared lost. A discount may take longer (its retries); asking again is
 /// harmless there, as the same code is reused.
 pub const ATTEMPT_GRACE_MS: i64 = 60_000;
+/// How long a journey that ended with its last send keeps its personal data while Meta has not
+/// said the message was delivered: a `failed` status with a transient code reopens the step
+/// (§5.5), and the retry needs the phone. Our templates expire after 12 hours at Meta.
+pub const FATE_GRACE_MS: i64 = DAY_MS;
 /// Transient refusals are retried this many times in all before the step counts as failed.
 pub const MAX_ATTEMPTS: u32 = 5;
 /// How often a paused shop's due steps look again whether sending has resumed.
@@ -70,6 +74,9 @@ pub struct Journey {
     /// The optimizer's options for this journey, when it is enabled (docs/optimizer.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     choice: Option<Choice>,
+    /// Ended, and its personal data gone (`Effect::Scrub`).
+    #[serde(default)]
+    scrubbed: bool,
 }
 
 impl Journey {
@@ -113,6 +120,7 @@ impl Journey {
             clicked_at: None,
             seen_events: event_id.into_iter().collect(),
             choice,
+            scrubbed: false,
         };
         journey.plan(ctx.playbook);
         let mut effects = vec![Effect::Record(Fact::Started { holdout })];
@@ -161,7 +169,8 @@ impl Journey {
     /// When the shell must deliver `Event::Timeout` next.
     pub fn next_deadline(&self, playbook: &Playbook) -> Option<Millis> {
         if !self.is_active() {
-            return Some(self.forget_at(playbook));
+            let forget = self.forget_at(playbook);
+            return Some(self.fate_known_at().map_or(forget, |t| t.min(forget)));
         }
         let grace = |since: Millis| Some(since.plus_millis(ATTEMPT_GRACE_MS));
         self.steps
@@ -199,7 +208,42 @@ impl Journey {
             }
             Event::Shopper(signal) => self.on_shopper(signal, ctx, now, &mut effects),
         }
+        if self.may_scrub(now) && !self.scrubbed {
+            effects.push(Effect::Scrub);
+        }
         effects
+    }
+
+    /// Until when an ended journey waits for Meta to say its last send was delivered (see
+    /// [`FATE_GRACE_MS`]); `None` once nothing is left to learn.
+    fn fate_known_at(&self) -> Option<Millis> {
+        let finished = matches!(
+            self.status,
+            Status::Ended {
+                reason: EndReason::Finished,
+                ..
+            }
+        );
+        if !finished || self.scrubbed {
+            return None;
+        }
+        self.steps
+            .iter()
+            .filter_map(|s| match s.state {
+                StepState::Sent {
+                    at,
+                    delivered: false,
+                    read: false,
+                    ..
+                } => Some(at.plus_millis(FATE_GRACE_MS)),
+                _ => None,
+            })
+            .max()
+    }
+
+    /// The journey has ended and nothing it holds of the shopper can still be needed.
+    pub fn may_scrub(&self, now: Millis) -> bool {
+        !self.is_active() && self.fate_known_at().is_none_or(|t| now >= t)
     }
 
     fn matches_order(&self, order: &Order) -> bool {
@@ -806,23 +850,19 @@ impl Journey {
         }
         self.status = Status::Ended { reason, at: now };
         effects.push(Effect::Record(Fact::Ended { reason }));
-        effects.push(Effect::Scrub);
     }
 
     /// Drops the shopper's personal data; see [`Effect::Scrub`]. Meta's message ids go too:
     /// they encode the recipient's number. Statuses that come later are the ledger's to count
     /// (it knows the ids by their keyed hash); the ended journey has nothing left to do with them.
     pub fn scrub(&mut self) {
+        self.scrubbed = true;
         self.checkout.scrub();
         for run in &mut self.steps {
             if let StepState::Sent { wamid, .. } = &mut run.state {
                 *wamid = Wamid::from("");
             }
         }
-    }
-
-    pub fn is_ended(&self) -> bool {
-        !self.is_active()
     }
 }
 

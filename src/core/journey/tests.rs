@@ -1051,8 +1051,22 @@ fn a_journey_that_ends_is_scrubbed_and_still_credits_a_later_order() {
     let due = T0.plus_seconds(1800);
     tick(&mut j, &mut ledger, &p, due);
     let effects = accept(&mut j, &p, "reminder", "wamid.1", due);
-    // The last step went out: the journey ends, and the shell is told to erase it now.
-    assert!(effects.contains(&Effect::Scrub), "{effects:?}");
+    // The last step went out: the journey ends, but keeps the phone until Meta says the message
+    // was delivered (a transient failure would take the step back up), a day at most.
+    assert!(!effects.contains(&Effect::Scrub), "{effects:?}");
+    assert_eq!(
+        j.next_deadline(&p),
+        Some(due.plus_millis(FATE_GRACE_MS)).min(Some(j.forget_at(&p)))
+    );
+    let delivered = j.handle(
+        Event::Status {
+            wamid: "wamid.1".into(),
+            delivery: Delivery::Delivered,
+        },
+        ctx(&p),
+        due.plus_seconds(5),
+    );
+    assert!(delivered.contains(&Effect::Scrub), "{delivered:?}");
     j.scrub();
     let stored = serde_json::to_string(&j).unwrap();
     // Meta's message ids encode the recipient's number: they go too.
@@ -1087,4 +1101,20 @@ fn a_journey_that_ends_is_scrubbed_and_still_credits_a_later_order() {
         .iter()
         .any(|e| matches!(e, Effect::Gate { .. } | Effect::Send { .. })));
     assert!(!serde_json::to_string(&j).unwrap().contains("4165550142"));
+}
+
+#[test]
+fn an_undelivered_last_send_is_scrubbed_a_day_later() {
+    let p = Playbook {
+        steps: vec![step("reminder", 1800)],
+        ..playbook()
+    };
+    let mut ledger = Ledger::open();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    let due = T0.plus_seconds(1800);
+    tick(&mut j, &mut ledger, &p, due);
+    accept(&mut j, &p, "reminder", "wamid.1", due);
+    assert!(!j.may_scrub(due.plus_millis(FATE_GRACE_MS - 1)));
+    let later = j.handle(Event::Timeout, ctx(&p), due.plus_millis(FATE_GRACE_MS));
+    assert!(later.contains(&Effect::Scrub), "{later:?}");
 }
