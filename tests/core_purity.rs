@@ -1,6 +1,9 @@
 //! The core decides; it must not reach the outside world. A core module that imports `worker`,
 //! reads a clock or draws randomness fails this test (and the native build, for `worker`).
 
+mod common;
+
+use common::rust_files;
 use std::fs;
 use std::path::Path;
 
@@ -18,17 +21,6 @@ const FORBIDDEN: &[(&str, &str)] = &[
     ("rand::", "draws randomness"),
     ("thread_rng", "draws randomness"),
 ];
-
-fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in fs::read_dir(dir).expect("src/core exists") {
-        let path = entry.expect("readable entry").path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
 
 #[test]
 fn core_modules_do_not_import_worker_or_read_a_clock() {

@@ -2,8 +2,11 @@
 //! ledger: a copy anyone else wrote back could resurrect a deleted token or undo a reconnect.
 //! Any other module that calls one of KV's record writers fails this test.
 
+mod common;
+
+use common::rust_files;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const WRITERS: &[&str] = &[
     "store::put_shop(",
@@ -12,17 +15,6 @@ const WRITERS: &[&str] = &[
     "store::delete_number(",
     "store::forget_shop(",
 ];
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(dir).expect("src exists") {
-        let path = entry.expect("readable entry").path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
 
 #[test]
 fn only_the_shop_ledger_writes_the_shop_record() {

@@ -3,46 +3,11 @@
 // repeated delivery of it (same event id) and a later update of the same checkout.
 // The Worker runs with its bindings wrapped (counting-worker.mjs).
 import { randomUUID } from "node:crypto";
-import { Miniflare } from "miniflare";
-import { GRAPH_ORIGIN, SECRETS, SHOPIFY_ORIGIN, installShop, shopifyWebhook } from "../e2e/harness.mjs";
+import { installShop, shopifyWebhook, startApp } from "../e2e/harness.mjs";
 import { checkoutOf } from "../e2e/meta.mjs";
 
-const root = new URL("../../", import.meta.url).pathname;
-
-async function start() {
-  const unexpected = [];
-  const mf = new Miniflare({
-    rootPath: root,
-    modulesRoot: root,
-    modules: true,
-    scriptPath: "tests/bench/counting-worker.mjs",
-    modulesRules: [
-      { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
-      { type: "ESModule", include: ["build/index.js"] },
-    ],
-    compatibilityDate: "2026-04-20",
-    durableObjects: {
-      CART: { className: "CartJourney", useSQLite: true },
-      SHOP: { className: "ShopLedger", useSQLite: true },
-    },
-    kvNamespaces: ["APP_KV"],
-    bindings: {
-      ...SECRETS,
-      APP_URL: "https://cartback.test",
-      SHOPIFY_API_VERSION: "2025-10",
-      GRAPH_API_VERSION: "v23.0",
-      GRAPH_API_ORIGIN: GRAPH_ORIGIN,
-      SHOPIFY_ADMIN_ORIGIN: SHOPIFY_ORIGIN,
-    },
-    // Ingest calls nobody outside; anything that tries is listed.
-    outboundService: (req) => {
-      unexpected.push(`${req.method} ${req.url}`);
-      return new Response("not during ingest", { status: 599 });
-    },
-  });
-  const url = await mf.ready;
-  return { mf, url, kv: await mf.getKVNamespace("APP_KV"), unexpected };
-}
+/** The app with its calls counted; ingest calls nobody outside (`app.unexpected` lists any). */
+const start = () => startApp({ scriptPath: "tests/bench/counting-worker.mjs" });
 
 const counts = async (app) => (await app.mf.dispatchFetch(`${app.url}__bench/counts?reset=1`)).json();
 

@@ -4,6 +4,7 @@ import { useState } from "preact/hooks";
 import { get, post, put, type Playbook } from "../api";
 import type { Fmt } from "../i18n";
 import { Button, Checkbox, Loading, TextField, toast, useApp, useLoad } from "../ui";
+import { SECONDS, parseDelays, shortDelay, unitOf } from "../duration";
 
 interface OptionReport {
   option: string;
@@ -39,9 +40,9 @@ const SEGMENTS = { small: "opt_small", medium: "opt_medium", large: "opt_large",
 function optionWords(fmt: Fmt, d: Decision, option: string): string {
   if (d.dimension === "delay") {
     const seconds = Number.parseInt(option, 10);
-    const [n, unit] =
-      seconds % 86400 === 0 ? [seconds / 86400, "opt_days"] : seconds % 3600 === 0 ? [seconds / 3600, "opt_hours"] : seconds % 60 === 0 ? [seconds / 60, "opt_minutes"] : [seconds, "opt_seconds"];
-    return fmt.t("opt_delay", { n: fmt.num(n), unit: fmt.t(unit as "opt_hours") });
+    const unit = unitOf(seconds);
+    const n = seconds / SECONDS[unit];
+    return fmt.t("opt_delay", { n: fmt.num(n), unit: fmt.t(n === 1 ? `unit_one_${unit}` : `unit_${unit}`) });
   }
   if (d.dimension === "discount") {
     return option === "none" ? fmt.t("opt_no_offer") : fmt.t("opt_offer", { percent: option.split("%")[0] });
@@ -111,13 +112,6 @@ function Numbers({ d, goal }: { d: Decision; goal: Optimization["goal"] }) {
   );
 }
 
-/** Hours as the merchant types them ("1, 3, 24") to seconds, or null when one is not a number. */
-function parseHours(text: string): number[] | null {
-  const parts = text.split(",").map((s) => s.trim()).filter(Boolean);
-  const seconds = parts.map((p) => Math.round(Number(p) * 3600));
-  return seconds.every((s) => Number.isFinite(s) && s >= 1) ? seconds : null;
-}
-
 /** A step whose message names its code or percent always needs a discount: no "none" to try. */
 const namesDiscount = (s: Playbook["steps"][number]) =>
   s.body_params.some((p) => p === "discount_code" || p === "discount_percent");
@@ -125,21 +119,21 @@ const namesDiscount = (s: Playbook["steps"][number]) =>
 function Settings({ playbook, saved }: { playbook: Playbook; saved(p: Playbook): void }) {
   const { fmt } = useApp();
   const [enabled, setEnabled] = useState(playbook.optimize?.enabled ?? false);
-  const [delays, setDelays] = useState(playbook.steps.map((s) => (s.delay_options ?? []).map((d) => d / 3600).join(", ")));
+  const [delays, setDelays] = useState(playbook.steps.map((s) => (s.delay_options ?? []).map(shortDelay).join(", ")));
   const [offers, setOffers] = useState(playbook.steps.map((s) => (s.discount_options ?? []).length > 0));
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
   const save = async () => {
     setError(undefined);
     const steps = playbook.steps.map((s, i) => {
-      const delay_options = parseHours(delays[i]);
+      const delay_options = parseDelays(delays[i]);
       return {
         ...s,
         delay_options: delay_options ?? [],
         discount_options: namesDiscount(s) ? (s.discount_options ?? []) : offers[i] ? [null, s.discount ?? { percent: 10, expires_after_hours: 48 }] : [],
       };
     });
-    if (delays.some((d) => parseHours(d) === null)) return setError(fmt.t("opt_bad_hours"));
+    if (delays.some((d) => parseDelays(d) === null)) return setError(fmt.t("opt_bad_hours"));
     setBusy(true);
     try {
       const next = await put<Playbook>("/api/playbook", { ...playbook, steps, optimize: { ...playbook.optimize, enabled } });

@@ -5,6 +5,7 @@ import { ApiError, get, optional, put, type Playbook, type Step, type WabaTempla
 import type { Key } from "../i18n";
 import { Button, Checkbox, fieldErrors, Loading, SaveBar, Select, TextField, toast, useApp, useLoad, useSaveBar } from "../ui";
 import { Preview } from "./preview";
+import { SECONDS, type Unit, unitOf } from "../duration";
 
 export const VARIABLES = [
   "first_name",
@@ -18,11 +19,6 @@ export const VARIABLES = [
   "discount_percent",
 ] as const;
 
-type Unit = "seconds" | "minutes" | "hours" | "days";
-const SECONDS: Record<Unit, number> = { seconds: 1, minutes: 60, hours: 3600, days: 86400 };
-// The largest unit the delay is a whole number of (a delay of 90 s is shown in seconds).
-const unitOf = (s: number): Unit =>
-  s % 86400 === 0 ? "days" : s % 3600 === 0 ? "hours" : s % 60 === 0 ? "minutes" : "seconds";
 
 const clone = <T,>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 const intOr = (v: string, fallback: number) => (v.trim() === "" || Number.isNaN(Number(v)) ? fallback : Number(v));
