@@ -406,7 +406,7 @@ pub async fn test_message(req: &mut Request, env: &Env, shop: &ShopDomain) -> Ap
         .name;
     let conn = connection(env, shop).await?;
     let message = sample_message(step, &phone, &playbook.default_language, &name);
-    send_answer(send_template(env, shop, &conn, &message).await)
+    send_answer(send_template(env, shop, &conn, &message, None).await)
 }
 
 /// The shop's WhatsApp connection, its token opened; 409 when there is none.

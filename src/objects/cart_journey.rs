@@ -2,9 +2,9 @@
 //! core on every command and alarm, persists the result and only then executes the effects.
 //! Its alarm is the cart's timer, armed from the cart's next deadline and nothing else.
 
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-
-use futures_util::future::join;
+use std::rc::Rc;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use worker::{
@@ -14,20 +14,26 @@ use worker::{
 
 use super::protocol::{
     self, AdminToken, CartAnswer, CartCommand, GateCall, GetLearning, PauseWhatsApp, Report,
+    SlotCall,
 };
 use super::rpc;
 use super::send::send_template;
-use crate::core::journey::{Cart, Effect, Event, Fact, ShopContext, ShopperSignal, Summary};
+use crate::core::journey::{
+    Cart, Effect, Event, Fact, HeldSlot, Registration, ShopContext, ShopperSignal, Summary,
+};
 use crate::core::optimizer::Learning;
 use crate::core::playbook::Playbook;
 use crate::core::shopify::discount::{DiscountOutcome, DiscountRequest};
 use crate::core::shopify::oauth::AdminError;
-use crate::core::shopify::shop::ShopRecord;
-use crate::core::values::ids::ShopDomain;
+use crate::core::shopify::shop::{ShopRecord, WhatsAppConnection};
+use crate::core::values::ids::{ShopDomain, StepId};
+use crate::core::values::recovery_link;
 use crate::core::values::time::Millis;
+use crate::core::whatsapp::routing::Endpoint;
 use crate::platform::clock::now;
+use crate::platform::crypto;
 use crate::platform::shopify::{self, Answer};
-use crate::platform::{crypto, store};
+use crate::platform::store::{self, Settings};
 
 const CART_KEY: &str = "cart";
 
@@ -35,52 +41,75 @@ const CART_KEY: &str = "cart";
 pub struct CartJourney {
     state: State,
     env: Env,
+    /// The ledger has indexed this journey since the object woke: the flag is saved with the
+    /// next change instead of costing a write of its own (a repeat after a restart is
+    /// harmless: the ledger indexes a journey once).
+    registered: Cell<bool>,
+    /// Where the gate said the step's template goes, for the send in its slot (a second or so
+    /// later): that send then needs no ledger call. Asked again if the object restarted.
+    route: RefCell<Option<(StepId, Endpoint)>>,
 }
 
 impl DurableObject for CartJourney {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env }
+        Self {
+            state,
+            env,
+            registered: Cell::new(false),
+            route: RefCell::new(None),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let shop = ShopDomain::parse(&rpc::path(&req))
-            .ok_or_else(|| worker::Error::RustError("a cart is addressed by its shop".into()))?;
         let command: CartCommand = req.json().await?;
         let storage = self.state.storage();
         if let CartCommand::Erase = command {
-            wipe(&storage).await?;
-            return rpc::reply(&CartAnswer::default());
+            return self.wipe(&storage).await.and_then(|_| nothing());
         }
+        let stored = load(&storage).await?;
+        // A repeated or stale checkout event stops here, before any read from elsewhere.
+        if let (CartCommand::Checkout { checkout, event_id }, Some(cart)) = (&command, &stored) {
+            if !cart.is_news(checkout, event_id.as_deref()) {
+                return nothing();
+            }
+        }
+        // A recovery link addresses the object by id, without the shop: the cart knows it.
+        let shop = ShopDomain::parse(&rpc::path(&req)).or_else(|| stored.as_ref()?.shop().cloned());
+        let Some(shop) = shop else {
+            return nothing();
+        };
+        let begins = may_begin(stored.as_ref(), &command);
         // Everything read from elsewhere comes first: between loading the cart and saving it
         // there are only storage calls, so no other event can interleave (input gates).
         let mut data = ShopData::load(&self.env, &shop).await?;
-        if data.playbook.optimize.enabled && may_begin(&storage, &command).await? {
+        if data.playbook().optimize.enabled && begins {
             data.learning = Some(protocol::ask(&self.env, &shop, GetLearning).await?);
         }
         let mut cart = load(&storage).await?.unwrap_or_default();
         let mut answer = CartAnswer::default();
         let event = match command {
-            CartCommand::Recover => {
-                let Some(journey) = cart.journey() else {
-                    return rpc::reply(&answer);
+            CartCommand::Recover { token } => {
+                let Some(journey) = cart.journey().filter(|j| j.opens_with(&token)) else {
+                    return nothing();
                 };
                 answer.redirect = journey.recovery_url();
                 Event::Shopper(ShopperSignal::Clicked)
             }
             command => match event_of(command) {
                 Some(event) => event,
-                None => return rpc::reply(&answer),
+                None => return nothing(),
             },
         };
         let shown = cart.summary();
-        let deadline = cart.next_deadline(&data.playbook);
-        let effects = cart.handle(&shop, event, recovery_token()?, data.context(), now());
+        let deadline = cart.next_deadline(data.playbook());
+        let token = recovery_link::token(&self.state.id().to_string(), &random_secret()?);
+        let effects = cart.handle(&shop, event, token, data.context(), now());
         if effects.is_empty() && cart.is_blank() {
             return rpc::reply(&answer); // nothing to remember: no phone, nothing begun
         }
-        commit(&storage, &cart, &data.playbook, deadline).await?;
-        self.register(&mut cart, &data).await?;
-        self.execute(effects, &data, shown).await?;
+        self.commit(&storage, &mut cart, data.playbook(), deadline)
+            .await?;
+        self.execute(cart, effects, &data, shown).await?;
         rpc::reply(&answer)
     }
 
@@ -97,45 +126,27 @@ impl DurableObject for CartJourney {
         let shown = cart.summary();
         let effects = cart.handle(&shop, Event::Timeout, String::new(), data.context(), now());
         // The alarm that woke us is spent: re-arm whatever the deadline is.
-        commit(&storage, &cart, &data.playbook, None).await?;
-        self.register(&mut cart, &data).await?;
-        self.execute(effects, &data, shown).await?;
+        self.commit(&storage, &mut cart, data.playbook(), None)
+            .await?;
+        self.execute(cart, effects, &data, shown).await?;
         Response::ok("ok")
     }
 }
 
-/// Saves the cart and, when its next deadline moved from `armed`, arms the alarm there, with
-/// storage calls only, so the timer always matches the state just saved.
-async fn commit(
-    storage: &Storage,
-    cart: &Cart,
-    playbook: &Playbook,
-    armed: Option<Millis>,
-) -> Result<()> {
-    save(storage, cart).await?;
-    let deadline = cart.next_deadline(playbook);
-    if deadline == armed {
-        return Ok(());
-    }
-    match deadline {
-        Some(at) => {
-            let date = js_sys::Date::new(&(at.0 as f64).into());
-            storage.set_alarm(ScheduledTime::new(date)).await
-        }
-        None => storage.delete_alarm().await,
-    }
+fn nothing() -> Result<Response> {
+    rpc::reply(&CartAnswer::default())
 }
 
 /// Whether `command` may begin a journey here: the optimizer's choice then reads what the
 /// shop ledger has learned, once per journey, never for a cart already under way.
-async fn may_begin(storage: &Storage, command: &CartCommand) -> Result<bool> {
+fn may_begin(stored: Option<&Cart>, command: &CartCommand) -> bool {
     let CartCommand::Checkout { checkout, .. } = command else {
-        return Ok(false);
+        return false;
     };
     if checkout.phone.is_none() || checkout.completed {
-        return Ok(false);
+        return false;
     }
-    Ok(load(storage).await?.is_none_or(|cart| cart.is_blank()))
+    stored.is_none_or(Cart::is_blank)
 }
 
 fn event_of(command: CartCommand) -> Option<Event> {
@@ -149,56 +160,61 @@ fn event_of(command: CartCommand) -> Option<Event> {
         CartCommand::ShopGone => Event::ShopGone,
         CartCommand::Status { wamid, delivery } => Event::Status { wamid, delivery },
         CartCommand::Shopper { signal } => Event::Shopper(signal),
-        CartCommand::Erase | CartCommand::Recover => return None,
+        CartCommand::Erase | CartCommand::Recover { .. } => return None,
     })
 }
 
 impl CartJourney {
-    /// Tells the shop ledger about a new journey (the index behind lookups, opt-outs, redaction
-    /// and metrics) and KV about its recovery link. Until that has succeeded once, every event
-    /// and alarm tries again.
-    async fn register(&self, cart: &mut Cart, data: &ShopData) -> Result<()> {
-        let Some(registration) = cart.registration() else {
-            return Ok(());
-        };
-        let ttl_seconds = u64::try_from(data.playbook.retention_ms() / 1000).unwrap_or(0);
-        let (recovery_token, checkout_token) = (
-            registration.recovery_token.clone(),
-            registration.checkout_token.clone(),
-        );
-        let (indexed, linked) = join(
-            protocol::ask(&self.env, &data.shop, registration),
-            store::put_recovery_link(
-                &self.env,
-                &recovery_token,
-                data.shop.as_str(),
-                checkout_token.as_str(),
-                ttl_seconds,
-            ),
-        )
-        .await;
-        indexed?;
-        linked?;
-        let storage = self.state.storage();
-        if let Some(mut stored) = load(&storage).await? {
-            stored.mark_registered();
-            save(&storage, &stored).await?;
-            *cart = stored;
+    /// Saves the cart and, when its next deadline moved from `armed`, arms the alarm there, with
+    /// storage calls only, so the timer always matches the state just saved.
+    async fn commit(
+        &self,
+        storage: &Storage,
+        cart: &mut Cart,
+        playbook: &Playbook,
+        armed: Option<Millis>,
+    ) -> Result<()> {
+        if self.registered.get() {
+            cart.mark_registered();
         }
-        Ok(())
+        save(storage, cart).await?;
+        let deadline = cart.next_deadline(playbook);
+        if deadline == armed {
+            return Ok(());
+        }
+        match deadline {
+            Some(at) => {
+                let date = js_sys::Date::new(&(at.0 as f64).into());
+                storage.set_alarm(ScheduledTime::new(date)).await
+            }
+            None => storage.delete_alarm().await,
+        }
+    }
+
+    /// Erases the cart whole, timer included: SQLite free pages would keep deleted rows
+    /// otherwise. A journey begun here later is a new one, to be indexed again.
+    async fn wipe(&self, storage: &Storage) -> Result<()> {
+        self.registered.set(false);
+        storage.delete_alarm().await?;
+        storage.delete_all().await
     }
 
     /// Carries out effects in order. An effect's answer is fed back into the journey, re-read
     /// from storage first: other events may have been handled while the request was out.
     /// `shown` is the journey as it looked before the event: when nothing happened and it looks
     /// the same, the ledger is not called at all (repeated webhooks are common).
+    ///
+    /// A journey the ledger has not indexed yet is registered by the report at the end, in the
+    /// same call, or before the first gate, which writes to its index entry.
     async fn execute(
         &self,
+        committed: Cart,
         effects: Vec<Effect>,
         data: &ShopData,
         shown: Option<Summary>,
     ) -> Result<()> {
         let storage = self.state.storage();
+        let mut registration = committed.registration();
         let mut queue = VecDeque::from(effects);
         let mut facts = vec![];
         let mut scrub = false;
@@ -209,7 +225,7 @@ impl CartJourney {
                     continue;
                 }
                 Effect::PauseSending => {
-                    if let Some(sealed_token) = data.sealed_whatsapp_token.clone() {
+                    if let Some(sealed_token) = data.sealed_whatsapp_token() {
                         let shop = data.shop.clone();
                         let pause = PauseWhatsApp { shop, sealed_token };
                         protocol::ask(&self.env, &data.shop, pause).await?;
@@ -222,22 +238,31 @@ impl CartJourney {
                 }
                 Effect::Forget => {
                     if let Some(cart) = load(&storage).await? {
-                        self.report(&cart, facts, None).await?;
+                        self.report(&cart, registration, facts, None, None).await?;
                     }
-                    return wipe(&storage).await;
+                    return self.wipe(&storage).await;
                 }
                 Effect::Gate { request, phone } => {
+                    if registration.is_some() {
+                        let pending = registration.take();
+                        self.report(&committed, pending, vec![], None, None).await?;
+                    }
                     let step_id = request.step_id.clone();
                     let call = GateCall {
                         request,
                         phone,
-                        mode: data.playbook.consent_mode,
-                        caps: data.playbook.caps.clone(),
+                        mode: data.playbook().consent_mode,
+                        caps: data.playbook().caps.clone(),
                         phone_number_id: data.phone_number_id(),
-                        per_second: data.record.messages_per_second(),
+                        per_second: data.record().messages_per_second(),
                     };
-                    let verdict = protocol::ask(&self.env, &data.shop, call).await?;
-                    Event::Gated { step_id, verdict }
+                    let answer = protocol::ask(&self.env, &data.shop, call).await?;
+                    let route = answer.endpoint.map(|e| (step_id.clone(), e));
+                    self.route.replace(route);
+                    Event::Gated {
+                        step_id,
+                        verdict: answer.verdict,
+                    }
                 }
                 Effect::CreateDiscount {
                     step_id,
@@ -261,19 +286,26 @@ impl CartJourney {
                     Event::Discount { step_id, code }
                 }
                 Effect::Send { step_id, message } => {
-                    let Some(conn) = &data.record.whatsapp else {
+                    let Some(conn) = data.connection(&self.env)? else {
                         continue; // the core only sends when connected
                     };
-                    let outcome = send_template(&self.env, &data.shop, conn, &message).await;
+                    let route = self
+                        .route
+                        .take()
+                        .filter(|(step, _)| *step == step_id)
+                        .map(|(_, endpoint)| endpoint);
+                    let outcome =
+                        send_template(&self.env, &data.shop, &conn, &message, route).await;
                     Event::Sent { step_id, outcome }
                 }
             };
             let Some(mut cart) = load(&storage).await? else {
                 break;
             };
-            let deadline = cart.next_deadline(&data.playbook);
+            let deadline = cart.next_deadline(data.playbook());
             let more = cart.handle(&data.shop, event, String::new(), data.context(), now());
-            commit(&storage, &cart, &data.playbook, deadline).await?;
+            self.commit(&storage, &mut cart, data.playbook(), deadline)
+                .await?;
             queue.extend(more);
         }
         let Some(cart) = load(&storage).await? else {
@@ -282,16 +314,37 @@ impl CartJourney {
         let summary = cart
             .summary()
             .filter(|now_shown| Some(now_shown) != shown.as_ref());
-        self.report(&cart, facts, summary).await?;
-        // Read again after the report (other events may have come in meanwhile); erased whole,
-        // as SQLite's free pages would keep deleted bytes, and only what holds no personal
-        // data is written back.
-        if let (true, Some(mut latest)) = (scrub, load(&storage).await?) {
-            wipe(&storage).await?;
-            latest.scrub(now());
-            commit(&storage, &latest, &data.playbook, None).await?;
+        let slot = cart.slot_change().map(|change| SlotCall {
+            change,
+            phone_number_id: data.phone_number_id(),
+            per_second: data.record().messages_per_second(),
+        });
+        let asked = slot.is_some();
+        let held = self
+            .report(&cart, registration, facts, summary, slot)
+            .await?;
+        if !asked && !scrub {
+            return Ok(());
         }
-        Ok(())
+        // Read again after the report: other events may have come in meanwhile.
+        let Some(mut latest) = load(&storage).await? else {
+            return Ok(());
+        };
+        let mut armed = latest.next_deadline(data.playbook());
+        if asked {
+            latest.hold(held);
+        }
+        if scrub {
+            // Erased whole, as SQLite's free pages would keep deleted bytes, and only what
+            // holds no personal data is written back.
+            let registered = self.registered.get();
+            self.wipe(&storage).await?;
+            self.registered.set(registered);
+            latest.scrub(now());
+            armed = None;
+        }
+        self.commit(&storage, &mut latest, data.playbook(), armed)
+            .await
     }
 
     /// Creates a discount code with the Admin API token the ledger holds; when Shopify refuses
@@ -334,58 +387,83 @@ impl CartJourney {
     }
 
     /// Facts, and the journey's summary when it changed, go to the shop ledger for the
-    /// dashboard; with neither, the ledger is not called.
-    async fn report(&self, cart: &Cart, facts: Vec<Fact>, summary: Option<Summary>) -> Result<()> {
+    /// dashboard, with the journey's registration while it is pending and the change to its
+    /// pacing slot; with none of them, the ledger is not called. Answers the slot now held.
+    async fn report(
+        &self,
+        cart: &Cart,
+        registration: Option<Registration>,
+        facts: Vec<Fact>,
+        summary: Option<Summary>,
+        slot: Option<SlotCall>,
+    ) -> Result<Option<HeldSlot>> {
         let Some(journey) = cart.journey() else {
-            return Ok(());
+            return Ok(None);
         };
-        if facts.is_empty() && summary.is_none() {
-            return Ok(());
+        if registration.is_none() && facts.is_empty() && summary.is_none() && slot.is_none() {
+            return Ok(None);
         }
+        let registers = registration.is_some();
         let report = Report {
+            registration: registration.map(Box::new),
             checkout_token: journey.checkout_token().clone(),
             facts,
             at: now(),
             summary,
+            slot,
         };
-        protocol::ask(&self.env, journey.shop(), report).await
+        let held = protocol::ask(&self.env, journey.shop(), report).await?;
+        if registers {
+            self.registered.set(true);
+        }
+        Ok(held)
     }
 }
 
-/// Everything about the shop a decision needs, read from KV once per event.
+/// Everything about the shop a decision needs (`store::settings`: read from KV at most once
+/// every few seconds per isolate).
 struct ShopData {
     shop: ShopDomain,
-    /// With the WhatsApp token opened.
-    record: ShopRecord,
-    /// The WhatsApp token as stored: which connection a refusal (190) is about.
-    sealed_whatsapp_token: Option<String>,
-    playbook: Playbook,
+    settings: Rc<Settings>,
     /// What the optimizer has learned, when a journey may begin with it on.
     learning: Option<Learning>,
 }
 
 impl ShopData {
     async fn load(env: &Env, shop: &ShopDomain) -> Result<ShopData> {
-        // Both KV reads at once: every event of every cart waits for them.
-        let (record, playbook) = join(
-            store::shop(env, shop.as_str()),
-            store::playbook(env, shop.as_str()),
-        )
-        .await;
-        let mut record = record?.unwrap_or_default();
-        let sealed_whatsapp_token = record.whatsapp.as_ref().map(|w| w.access_token.clone());
-        store::open_whatsapp(env, &mut record)?;
         Ok(ShopData {
             shop: shop.clone(),
-            record,
-            sealed_whatsapp_token,
-            playbook: playbook?,
+            settings: store::settings(env, shop.as_str()).await?,
             learning: None,
         })
     }
 
+    fn record(&self) -> &ShopRecord {
+        &self.settings.record
+    }
+
+    fn playbook(&self) -> &Playbook {
+        &self.settings.playbook
+    }
+
+    /// The WhatsApp connection with its token opened: only when a message goes out.
+    fn connection(&self, env: &Env) -> Result<Option<WhatsAppConnection>> {
+        let mut record = ShopRecord {
+            whatsapp: self.record().whatsapp.clone(),
+            ..ShopRecord::default()
+        };
+        store::open_whatsapp(env, &mut record)?;
+        Ok(record.whatsapp)
+    }
+
+    /// The WhatsApp token as stored: which connection a refusal (190) is about.
+    fn sealed_whatsapp_token(&self) -> Option<String> {
+        let connection = self.record().whatsapp.as_ref()?;
+        Some(connection.access_token.clone())
+    }
+
     fn phone_number_id(&self) -> String {
-        self.record
+        self.record()
             .whatsapp
             .as_ref()
             .map(|w| w.phone_number_id.clone())
@@ -393,21 +471,16 @@ impl ShopData {
     }
 
     fn context(&self) -> ShopContext<'_> {
+        let record = self.record();
         ShopContext {
-            name: &self.record.name,
-            whatsapp_connected: self.record.whatsapp.is_some(),
-            sending_paused: self.record.sending_paused(),
-            timezone: self.record.timezone.as_deref(),
-            playbook: &self.playbook,
+            name: &record.name,
+            whatsapp_connected: record.whatsapp.is_some(),
+            sending_paused: record.sending_paused(),
+            timezone: record.timezone.as_deref(),
+            playbook: self.playbook(),
             learning: self.learning.as_ref(),
         }
     }
-}
-
-/// Erases the cart whole, timer included: SQLite free pages would keep deleted rows otherwise.
-async fn wipe(storage: &Storage) -> Result<()> {
-    storage.delete_alarm().await?;
-    storage.delete_all().await
 }
 
 async fn load(storage: &Storage) -> Result<Option<Cart>> {
@@ -421,7 +494,7 @@ async fn save(storage: &Storage, cart: &Cart) -> Result<()> {
     storage.put(CART_KEY, &cart).await
 }
 
-/// 128 random bits, URL-safe: the recovery link cannot be guessed from anything else.
-fn recovery_token() -> Result<String> {
+/// 128 random bits, URL-safe: the part of the recovery link that cannot be guessed.
+fn random_secret() -> Result<String> {
     Ok(URL_SAFE_NO_PAD.encode(crypto::random::<16>()?))
 }

@@ -14,7 +14,9 @@ use crate::core::conversation::plan::Reply;
 use crate::core::conversation::Faq;
 use crate::core::gate::consent::{ConsentRecord, ConsentStatus};
 use crate::core::gate::{GateRequest, GateVerdict};
-use crate::core::journey::{Delivery, Fact, Registration, ShopperSignal, Summary};
+use crate::core::journey::{
+    Delivery, Fact, HeldSlot, Registration, ShopperSignal, SlotChange, Summary,
+};
 use crate::core::metrics::MetricsBy;
 use crate::core::optimizer::Learning;
 use crate::core::playbook::{Caps, ConsentMode, Playbook};
@@ -53,8 +55,10 @@ pub enum CartCommand {
     },
     /// Erase the journey whole (customer or shop redaction).
     Erase,
-    /// The recovery link was opened: where to send the shopper.
-    Recover,
+    /// The recovery link with this token was opened: where to send the shopper.
+    Recover {
+        token: String,
+    },
 }
 
 impl CartCommand {
@@ -86,6 +90,24 @@ pub async fn tell_cart(
         .get_by_name(&format!("{shop}:{checkout_token}"))?;
     // The shop rides in the path: the object's own name is not readable everywhere.
     rpc::post(&stub, shop.as_str(), command).await
+}
+
+/// Delivers a command to the cart whose object id a recovery link names (the object knows
+/// its shop; an id of no cart finds an empty object, which answers nothing). `None` when the
+/// id is not one of this namespace's.
+pub async fn tell_cart_by_id(
+    env: &Env,
+    object_id: &str,
+    command: &CartCommand,
+) -> Result<Option<CartAnswer>> {
+    let namespace = env.durable_object("CART")?;
+    let Ok(stub) = namespace
+        .id_from_string(object_id)
+        .and_then(|id| id.get_stub())
+    else {
+        return Ok(None);
+    };
+    rpc::post(&stub, "", command).await.map(Some)
 }
 
 // ---- the shop's ledger ----
@@ -150,12 +172,13 @@ ledger_calls! {
     PauseWhatsApp(PauseWhatsApp) -> ();
     PutPlaybook(PutPlaybook) -> ();
 
-    /// A journey began: index it for lookups, opt-outs, redaction and metrics.
-    Begin(Registration) -> ();
-    /// May this step go now? Consent, suppression, caps and a pacing slot, in one run.
-    Gate(GateCall) -> GateVerdict;
-    /// What happened in a cart, and how its journey looks now.
-    Report(Report) -> ();
+    /// May this step go now? Consent, suppression, caps and a pacing slot, in one run; with
+    /// the endpoint its template goes to, so the send needs no call of its own.
+    Gate(GateCall) -> GateAnswer;
+    /// What happened in a cart, and how its journey looks now; with a journey just begun, its
+    /// index entry (for lookups, opt-outs, redaction and metrics) comes first. Answers the
+    /// pacing slot its next step now holds.
+    Report(Report) -> Option<HeldSlot>;
     /// The checkout `checkouts/delete` names.
     FindDeleted(FindDeleted) -> Owner;
     /// Every running journey of a cart (each checkout the shopper started from it).
@@ -217,11 +240,25 @@ ledger_calls! {
 /// A cart's report after each event: what happened, and how the journey looks now.
 #[derive(Serialize, Deserialize)]
 pub struct Report {
+    /// Until the ledger has indexed the journey once.
+    #[serde(default)]
+    pub registration: Option<Box<Registration>>,
     pub checkout_token: CheckoutToken,
     pub facts: Vec<Fact>,
     pub at: Millis,
     /// The journey as `GET /api/journeys` shows it; sealed at rest.
     pub summary: Option<Summary>,
+    /// The journey's next step moved: its pacing slot to hold, or to give up.
+    #[serde(default)]
+    pub slot: Option<SlotCall>,
+}
+
+/// A change to a journey's held pacing slot, on the calendar of the number it sends from.
+#[derive(Serialize, Deserialize)]
+pub struct SlotCall {
+    pub change: SlotChange,
+    pub phone_number_id: String,
+    pub per_second: u32,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -232,6 +269,13 @@ pub struct GateCall {
     pub caps: Option<Caps>,
     pub phone_number_id: String,
     pub per_second: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct GateAnswer {
+    pub verdict: GateVerdict,
+    /// Where the step's template goes, when it was granted (`Route`).
+    pub endpoint: Option<Endpoint>,
 }
 
 #[derive(Serialize, Deserialize)]

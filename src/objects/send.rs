@@ -11,21 +11,29 @@ use crate::objects::protocol::{self, RememberOnboarding, RouteCall};
 use crate::platform::clock::now;
 use crate::platform::whatsapp;
 
+/// `endpoint` is the route the gate answered with, when the send follows it at once; else the
+/// ledger is asked.
 pub async fn send_template(
     env: &worker::Env,
     shop: &ShopDomain,
     conn: &WhatsAppConnection,
     message: &TemplateMessage,
+    endpoint: Option<Endpoint>,
 ) -> SendOutcome {
-    let route = RouteCall {
-        phone_number_id: conn.phone_number_id.clone(),
-        template: message.template.name.clone(),
-        language: message.template.language.code.clone(),
+    let endpoint = match endpoint {
+        Some(endpoint) => endpoint,
+        None => {
+            let route = RouteCall {
+                phone_number_id: conn.phone_number_id.clone(),
+                template: message.template.name.clone(),
+                language: message.template.language.code.clone(),
+            };
+            // Without the ledger's word the Cloud API still takes every template.
+            protocol::ask(env, shop, route)
+                .await
+                .unwrap_or(Endpoint::Messages)
+        }
     };
-    // Without the ledger's word the Cloud API still takes every template.
-    let endpoint = protocol::ask(env, shop, route)
-        .await
-        .unwrap_or(Endpoint::Messages);
     let outcome = whatsapp::send_to(env, conn, endpoint, message).await;
     let SendOutcome::Rejected { code, .. } = outcome else {
         return outcome;

@@ -1,15 +1,73 @@
 //! Shop records and settings in Workers KV: read on every decision, written rarely, and only
 //! by the shop's ledger (`objects::shop_ledger::record`), which keeps the authoritative copy.
 
-use crate::core::values::ids::{CheckoutToken, ShopDomain};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use futures_util::future::join;
 use worker::{Env, Result};
 
-use super::crypto;
+use super::{clock, config, crypto};
 use crate::core::playbook::Playbook;
 use crate::core::shopify::shop::ShopRecord;
+use crate::core::values::ids::{CheckoutToken, ShopDomain};
+use crate::core::values::time::Millis;
 
 fn kv(env: &Env) -> Result<worker::KvStore> {
     env.kv("APP_KV")
+}
+
+/// How long an isolate acts on the settings it read (`SETTINGS_FRESH_MS`, 5 s by default). KV
+/// is eventually consistent across locations for up to a minute anyway; in the isolate that
+/// wrote them the copy is dropped at once (`put_shop`, `put_playbook`, `forget_shop`).
+fn settings_fresh_ms(env: &Env) -> i64 {
+    config::var_or(env, "SETTINGS_FRESH_MS", "5000")
+        .parse()
+        .unwrap_or(5_000)
+}
+
+/// What a cart's decisions read about its shop.
+pub struct Settings {
+    /// As KV holds it: the WhatsApp token sealed.
+    pub record: ShopRecord,
+    pub playbook: Playbook,
+}
+
+thread_local! {
+    /// Settings this isolate read lately, with when: every event and alarm of every cart needs
+    /// them, and two KV reads each would be most of an event's time.
+    static RECENT: RefCell<HashMap<String, (Millis, Rc<Settings>)>> = RefCell::default();
+}
+
+/// The shop's record and playbook, read from KV at most once per `settings_fresh_ms` per
+/// isolate.
+pub async fn settings(env: &Env, domain: &str) -> Result<Rc<Settings>> {
+    let now = clock::now();
+    let fresh_ms = settings_fresh_ms(env);
+    let fresh = RECENT.with_borrow(|recent| {
+        recent
+            .get(domain)
+            .filter(|(read_at, _)| now.0 - read_at.0 < fresh_ms)
+            .map(|(_, settings)| settings.clone())
+    });
+    if let Some(settings) = fresh {
+        return Ok(settings);
+    }
+    let (record, playbook) = join(shop(env, domain), playbook(env, domain)).await;
+    let settings = Rc::new(Settings {
+        record: record?.unwrap_or_default(),
+        playbook: playbook?,
+    });
+    RECENT.with_borrow_mut(|recent| {
+        recent.retain(|_, (read_at, _)| now.0 - read_at.0 < fresh_ms);
+        recent.insert(domain.to_string(), (now, settings.clone()));
+    });
+    Ok(settings)
+}
+
+fn forget_settings(domain: &str) {
+    RECENT.with_borrow_mut(|recent| recent.remove(domain));
 }
 
 pub async fn shop(env: &Env, domain: &str) -> Result<Option<ShopRecord>> {
@@ -40,7 +98,8 @@ pub async fn shop_for_number(env: &Env, phone_number_id: &str) -> Result<Option<
         .and_then(|shop| ShopDomain::parse(&shop)))
 }
 
-/// The journey a recovery link opens, as `(shop, checkout_token)`.
+/// The journey a recovery link sent before links named their cart opens, as
+/// `(shop, checkout_token)`.
 pub async fn recovery_link(env: &Env, token: &str) -> Result<Option<(ShopDomain, CheckoutToken)>> {
     let value = kv(env)?.get(&format!("r:{token}")).text().await?;
     Ok(value.and_then(|v| {
@@ -49,27 +108,12 @@ pub async fn recovery_link(env: &Env, token: &str) -> Result<Option<(ShopDomain,
     }))
 }
 
-/// Remembers where a recovery link leads, for as long as the journey's data is kept.
-pub async fn put_recovery_link(
-    env: &Env,
-    token: &str,
-    shop: &str,
-    checkout_token: &str,
-    ttl_seconds: u64,
-) -> Result<()> {
-    kv(env)?
-        .put(&format!("r:{token}"), format!("{shop} {checkout_token}"))?
-        .expiration_ttl(ttl_seconds.max(60))
-        .execute()
-        .await?;
-    Ok(())
-}
-
 pub async fn put_shop(env: &Env, domain: &str, record: &ShopRecord) -> Result<()> {
     kv(env)?
         .put(&format!("shop:{domain}"), record)?
         .execute()
         .await?;
+    forget_settings(domain);
     Ok(())
 }
 
@@ -78,6 +122,7 @@ pub async fn put_playbook(env: &Env, domain: &str, playbook: &Playbook) -> Resul
         .put(&format!("playbook:{domain}"), playbook)?
         .execute()
         .await?;
+    forget_settings(domain);
     Ok(())
 }
 
@@ -144,6 +189,7 @@ pub async fn forget_shop(env: &Env, domain: &str, route: Option<(&str, &str)>) -
     }
     store.delete(&format!("shop:{domain}")).await?;
     store.delete(&format!("playbook:{domain}")).await?;
+    forget_settings(domain);
     Ok(())
 }
 

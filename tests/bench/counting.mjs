@@ -7,7 +7,7 @@ import { installShop, shopifyWebhook, startApp } from "../e2e/harness.mjs";
 import { checkoutOf } from "../e2e/meta.mjs";
 
 /** The app with its calls counted; ingest calls nobody outside (`app.unexpected` lists any). */
-const start = () => startApp({ scriptPath: "tests/bench/counting-worker.mjs" });
+const start = () => startApp({ scriptPath: "tests/bench/counting-worker.mjs", settingsFreshMs: null });
 
 const counts = async (app) => (await app.mf.dispatchFetch(`${app.url}__bench/counts?reset=1`)).json();
 

@@ -29,7 +29,7 @@ export async function throughput(count, concurrency, send) {
 
 const sides = {
   async cartback() {
-    const app = await startApp();
+    const app = await startApp({ settingsFreshMs: null });
     await installShop(app.kv, { delaySeconds: 3600 });
     return app;
   },

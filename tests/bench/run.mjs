@@ -36,7 +36,7 @@ function bundle() {
 /** Carts due every 25 ms (below the pace): how late is each message after its due time? */
 async function alarms() {
   const carts = 300;
-  const app = await startApp();
+  const app = await startApp({ settingsFreshMs: null });
   await installShop(app.kv, { delaySeconds: 20 });
   const start = Date.now();
   const due = new Map();
@@ -55,7 +55,7 @@ async function alarms() {
 async function burst() {
   const carts = Number(process.env.BURST_CARTS || 2000);
   const limit = 80;
-  const app = await startApp();
+  const app = await startApp({ settingsFreshMs: null });
   await installShop(app.kv, { delaySeconds: 90, record: { messages_per_second: limit } });
   app.graph.setRateLimit(limit);
   const updatedAt = new Date();
@@ -86,7 +86,7 @@ async function burst() {
 
 /** Journeys against a failing Graph API (tests/e2e/faults.mjs; FAULT_JOURNEYS to change). */
 async function faults() {
-  const app = await startApp();
+  const app = await startApp({ settingsFreshMs: null });
   const r = await runFaultJourneys(app, { journeys: Number(process.env.FAULT_JOURNEYS || 1000), deadlineMs: 300_000, stepDelays: [45, 51] });
   app.graph.releaseHeld();
   await app.mf.dispose();

@@ -170,6 +170,12 @@ test("a journey is wiped as soon as it ends: its phone is in no storage file, an
   await shopifyWebhook(app, "checkouts/update", checkout);
   expect(storageDump()).toContain(phone.slice(2)); // the journey holds it while it runs
   await expect.poll(() => templatesTo(app.graph, phone).length, { timeout: 8000 }).toBe(1);
+  // Meta's statuses follow its answer to the send, which the cart has then taken in.
+  const sent = async () => {
+    const { journeys } = await (await adminApi(app, "/api/journeys", { token })).json();
+    return journeys.find((j) => j.checkout_token === checkout.token)?.steps[0]?.state;
+  };
+  await expect.poll(sent, { timeout: 5000 }).toBe("sent");
   // Its one step went out and Meta delivered it: the journey has ended, and the cart kept
   // nothing personal. (Until the delivery, a transient failure would take the step back up.)
   await whatsappWebhook(app, status(phone, templatesTo(app.graph, phone)[0].wamid, "delivered"));

@@ -31,7 +31,12 @@ export const SHOPIFY_API_VERSION = "2026-10";
  * `app.stallSends = n` makes the next n Graph API sends reach the fake and then never answer
  * in time, as when the network or the isolate fails after the request left.
  */
-export async function startApp({ persistRoot, scriptPath = "build/index.js" } = {}) {
+/**
+ * Starts the built Worker in workerd with the fakes. Tests write KV directly to set a shop up,
+ * as no deployed writer but the ledger does, so each event reads the settings afresh
+ * (`settingsFreshMs` 0); `null` keeps the Worker's own default, as the benchmarks do.
+ */
+export async function startApp({ persistRoot, scriptPath = "build/index.js", settingsFreshMs = 0 } = {}) {
   const graph = createGraphFake();
   graph.accounts.addNumber({ phoneNumberId: PHONE_NUMBER_ID, accessToken: WHATSAPP_TOKEN });
   const shopify = createShopifyFake({ apiKey: SECRETS.SHOPIFY_API_KEY, apiSecret: SECRETS.SHOPIFY_API_SECRET });
@@ -68,6 +73,7 @@ export async function startApp({ persistRoot, scriptPath = "build/index.js" } = 
       GRAPH_API_ORIGIN: GRAPH_ORIGIN,
       SHOPIFY_ADMIN_ORIGIN: SHOPIFY_ORIGIN,
       WHATSAPP_SEND_TIMEOUT_MS: "2000",
+      ...(settingsFreshMs === null ? {} : { SETTINGS_FRESH_MS: String(settingsFreshMs) }),
     },
     ...(persistRoot ? { defaultPersistRoot: persistRoot, kvPersist: true, durableObjectsPersist: true } : {}),
     outboundService: async (req) => {

@@ -11,7 +11,7 @@ pub mod quiet_hours;
 use crate::core::values::ids::{CheckoutToken, StepId};
 use serde::{Deserialize, Serialize};
 
-use crate::core::gate::pacing::{take_slot, Micros};
+use crate::core::gate::pacing::Micros;
 use crate::core::playbook::{Caps, ConsentMode};
 use crate::core::values::time::Millis;
 use consent::{ConsentRecord, ConsentRefusal};
@@ -82,13 +82,14 @@ pub struct Ledger<'a> {
     pub limited_until: Option<Millis>,
     /// This shopper's earlier sends, across all carts.
     pub sends: &'a [Millis],
-    pub pacing_next_free: Micros,
+    /// The pacing slot this send would go in: the one its step holds, or the first free one
+    /// (`pacing`).
+    pub slot: Micros,
 }
 
 pub struct Settings<'a> {
     pub mode: ConsentMode,
     pub caps: Option<&'a Caps>,
-    pub per_second: u32,
 }
 
 /// The ledger's decision and what it must write down with it.
@@ -99,8 +100,8 @@ pub struct Decision {
     pub eligible: bool,
     /// A consent the checkout implied, to append to the ledger.
     pub record: Option<ConsentRecord>,
-    /// The send counts against the caps and takes the pacing slot.
-    pub pacing_next_free: Option<Micros>,
+    /// The send counts against the caps and takes this pacing slot.
+    pub takes_slot: Option<Micros>,
 }
 
 pub fn decide(req: &GateRequest, ledger: &Ledger, settings: &Settings, now: Millis) -> Decision {
@@ -108,7 +109,7 @@ pub fn decide(req: &GateRequest, ledger: &Ledger, settings: &Settings, now: Mill
         verdict: GateVerdict::Denied { reason },
         eligible,
         record: None,
-        pacing_next_free: None,
+        takes_slot: None,
     };
     if !ledger.connected {
         return denied(Denial::NotConnected, false);
@@ -147,14 +148,13 @@ pub fn decide(req: &GateRequest, ledger: &Ledger, settings: &Settings, now: Mill
             };
         }
     }
-    let (slot_at, next_free) = take_slot(ledger.pacing_next_free, now.0, settings.per_second);
     Decision {
         verdict: GateVerdict::Granted {
-            slot_at: Millis(slot_at),
+            slot_at: Millis(ledger.slot.div_euclid(1000)),
         },
         eligible: true,
         record,
-        pacing_next_free: Some(next_free),
+        takes_slot: Some(ledger.slot),
     }
 }
 
@@ -169,7 +169,7 @@ pub fn require_template(decision: Decision, sendable: bool) -> Decision {
         verdict: GateVerdict::Denied {
             reason: Denial::TemplateUnavailable,
         },
-        pacing_next_free: None,
+        takes_slot: None,
         ..decision
     }
 }
@@ -195,12 +195,11 @@ mod tests {
             suppressed: false,
             limited_until: None,
             sends: &[],
-            pacing_next_free: 0,
+            slot: 0,
         };
         let settings = Settings {
             mode: ConsentMode::CheckoutMarketingConsent,
             caps: None,
-            per_second: 80,
         };
         let now = Millis(1_000_000);
         let granted = decide(&req, &ledger(true), &settings, now);

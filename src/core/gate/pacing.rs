@@ -1,5 +1,8 @@
-//! Send pacing per WhatsApp number: each send takes the next free slot, `1/rate` seconds after
-//! the previous one, so a burst of due carts is spread out instead of failing with 130429.
+//! Send pacing per WhatsApp number. Each send owns a slot, `1/rate` seconds wide, on the
+//! number's calendar. A step takes its slot when it is *scheduled* (the cart's alarm is then set
+//! to the slot), so carts due in the same second wake one slot apart instead of all at once;
+//! a send that holds none (a retry, a step whose hold was lost) takes the first free slot when
+//! the gate clears it.
 
 /// Microseconds, so that rates that do not divide a second (80/s = 12.5 ms) do not drift.
 pub type Micros = i64;
@@ -8,55 +11,108 @@ pub type Micros = i64;
 /// or late, and the headroom absorbs that jitter instead of Meta answering 130429.
 pub const HEADROOM_PERCENT: i64 = 95;
 
-/// While a backlog is being spread, slots are handed out at least this far ahead: the answer
-/// must reach the cart before its slot, or late answers would all send at once.
+/// A send cleared behind a backlog is given a slot at least this far ahead: the answer must
+/// reach the cart before its slot, or late answers would all send at once.
 pub const LEAD_MS: i64 = 1500;
 
-/// The slot granted to a send asked for at `now_ms`, and the next free slot after it. An idle
-/// number sends at once; behind a backlog, each send takes the next slot.
-pub fn take_slot(next_free: Micros, now_ms: i64, per_second: u32) -> (i64, Micros) {
-    let interval = 100_000_000 / (i64::from(per_second.max(1)) * HEADROOM_PERCENT);
+/// A held slot its cart reaches later than this is given up for a fresh one: sending in it now
+/// would crowd the sends of the carts that are on time.
+pub const HELD_LATE_MS: i64 = 1000;
+
+/// The width of one slot at `per_second` sends a second, headroom included.
+pub fn interval(per_second: u32) -> Micros {
+    100_000_000 / (i64::from(per_second.max(1)) * HEADROOM_PERCENT)
+}
+
+/// The first slot at or after `from` that none of `taken` overlaps. `taken` are slot starts in
+/// ascending order, from at least one interval before `from`.
+pub fn free_slot(from: Micros, interval: Micros, taken: &[Micros]) -> Micros {
+    let mut slot = from;
+    for &t in taken {
+        if t >= slot + interval {
+            break;
+        }
+        if t + interval > slot {
+            slot = t + interval;
+        }
+    }
+    slot
+}
+
+/// The slot of a send the gate clears at `now_ms` without one held: at once when the number is
+/// free now, else behind the backlog, at least `LEAD_MS` ahead.
+pub fn slot_now(now_ms: i64, interval: Micros, taken: &[Micros]) -> Micros {
     let now = now_ms.saturating_mul(1000);
-    let slot = if next_free <= now {
-        now
-    } else {
-        next_free.max(now.saturating_add(LEAD_MS * 1000))
-    };
-    (slot.div_euclid(1000), slot.saturating_add(interval))
+    match free_slot(now, interval, taken) {
+        slot if slot == now => now,
+        _ => free_slot(now + LEAD_MS * 1000, interval, taken),
+    }
+}
+
+/// Whether a cart that reached the gate at `now_ms` may still send in the slot it holds.
+pub fn keeps_held(held: Micros, now_ms: i64) -> bool {
+    held >= (now_ms - HELD_LATE_MS).saturating_mul(1000)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const I80: Micros = 13_157;
+
+    #[test]
+    fn slots_are_a_little_wider_than_the_limit_allows() {
+        assert_eq!(interval(80), I80);
+        assert_eq!(interval(0), 1_052_631, "a zero rate is one a second");
+    }
+
     #[test]
     fn an_idle_number_sends_at_once() {
-        assert_eq!(take_slot(0, 5_000, 80), (5_000, 5_013_157));
+        assert_eq!(slot_now(5_000, I80, &[]), 5_000_000);
+        // A slot that ended before now is no obstacle.
+        assert_eq!(slot_now(5_000, I80, &[5_000_000 - I80]), 5_000_000);
     }
 
     #[test]
-    fn a_burst_is_spread_at_the_rate() {
-        let mut next = 0;
-        let slots: Vec<i64> = (0..160)
-            .map(|_| {
-                let (slot, n) = take_slot(next, 1_000, 80);
-                next = n;
-                slot
-            })
-            .collect();
-        assert_eq!(slots[0], 1_000);
-        // Behind the first, the backlog starts far enough ahead for answers to arrive.
-        assert_eq!(slots[1], 2_500);
+    fn behind_a_backlog_a_send_goes_far_enough_ahead() {
+        let taken: Vec<Micros> = (0..10).map(|k| 5_000_000 + k * I80).collect();
+        let slot = slot_now(5_000, I80, &taken);
+        assert_eq!(slot, 6_500_000);
+    }
+
+    #[test]
+    fn carts_due_together_are_spread_at_the_rate() {
+        let mut taken: Vec<Micros> = vec![];
+        for _ in 0..160 {
+            let slot = free_slot(1_000_000, I80, &taken);
+            let at = taken.partition_point(|&t| t < slot);
+            taken.insert(at, slot);
+        }
+        assert_eq!(taken[0], 1_000_000);
         // 76 a second: 95 % of the limit, never more than 80 in any one-second window.
-        for (i, s) in slots.iter().enumerate() {
-            let in_window = slots[i..].iter().take_while(|t| **t < s + 1000).count();
+        for (i, s) in taken.iter().enumerate() {
+            let in_window = taken[i..]
+                .iter()
+                .take_while(|t| **t < s + 1_000_000)
+                .count();
             assert!(in_window <= 77, "{in_window}");
         }
-        assert!(slots[159] - slots[0] >= 2_000);
+        assert!(taken[159] - taken[0] >= 2_000_000);
     }
 
     #[test]
-    fn a_zero_rate_is_treated_as_one_per_second() {
-        assert_eq!(take_slot(0, 0, 0), (0, 1_052_631));
+    fn a_released_slot_is_taken_again_and_gaps_are_filled() {
+        let taken = [1_000_000, 1_000_000 + 2 * I80];
+        assert_eq!(free_slot(1_000_000, I80, &taken), 1_000_000 + I80);
+        // Off the grid (the rate changed): nothing overlaps what is held.
+        let odd = [1_000_000 + 5_000];
+        assert_eq!(free_slot(1_000_000, I80, &odd), 1_005_000 + I80);
+    }
+
+    #[test]
+    fn a_held_slot_is_kept_unless_its_cart_is_late() {
+        assert!(keeps_held(5_000_000, 5_000));
+        assert!(keeps_held(5_000_000, 5_900));
+        assert!(!keeps_held(5_000_000, 6_100));
     }
 }

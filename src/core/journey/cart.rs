@@ -4,10 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Effect, Event, Journey, ShopContext, Summary};
+use super::{Effect, Event, HeldSlot, Journey, ShopContext, SlotChange, Summary};
 use crate::core::metrics::segment;
 use crate::core::optimizer::Trial;
 use crate::core::playbook::Playbook;
+use crate::core::shopify::payloads::Checkout;
 use crate::core::values::ids::{CheckoutToken, ShopDomain};
 use crate::core::values::phone::Phone;
 use crate::core::values::time::Millis;
@@ -102,6 +103,15 @@ impl Cart {
         self.journey.as_ref()
     }
 
+    /// Whether a checkout event can change anything here: the shell stops before reading the
+    /// shop's settings when it cannot (repeated deliveries are common).
+    pub fn is_news(&self, checkout: &Checkout, event_id: Option<&str>) -> bool {
+        match &self.journey {
+            Some(journey) => journey.is_news(checkout, event_id),
+            None => self.closed_at.is_none(),
+        }
+    }
+
     /// Nothing worth storing: no journey began and the checkout was never closed.
     pub fn is_blank(&self) -> bool {
         self.journey.is_none() && self.closed_at.is_none()
@@ -143,6 +153,17 @@ impl Cart {
             at: journey.started_at,
             trial: journey.trial(),
         })
+    }
+
+    /// See [`Journey::slot_change`].
+    pub fn slot_change(&self) -> Option<SlotChange> {
+        self.journey.as_ref()?.slot_change()
+    }
+
+    pub fn hold(&mut self, held: Option<HeldSlot>) {
+        if let Some(journey) = &mut self.journey {
+            journey.hold(held);
+        }
     }
 
     pub fn mark_registered(&mut self) {

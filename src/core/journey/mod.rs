@@ -13,6 +13,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::crypto::signature::constant_time_eq;
 use crate::core::gate::holdout::in_holdout;
 use crate::core::gate::quiet_hours::{defer, shopper_zone};
 use crate::core::gate::{GateRequest, GateVerdict, TemplateRef};
@@ -77,6 +78,28 @@ pub struct Journey {
     /// Ended, and its personal data gone (`Effect::Scrub`).
     #[serde(default)]
     scrubbed: bool,
+    /// The pacing slot the ledger holds for the next step (`gate::pacing`): the alarm wakes
+    /// the cart at the slot rather than at the due time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    held: Option<HeldSlot>,
+}
+
+/// A pacing slot held for a step due at `due_at`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldSlot {
+    pub step_id: StepId,
+    pub due_at: Millis,
+    pub slot_at: Millis,
+}
+
+/// What the ledger must do about the journey's pacing slot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "slot", rename_all = "snake_case")]
+pub enum SlotChange {
+    /// Hold one for this step, due then (giving up any other the journey held).
+    Hold { step_id: StepId, due_at: Millis },
+    /// The journey needs none any more.
+    Release,
 }
 
 impl Journey {
@@ -121,6 +144,7 @@ impl Journey {
             seen_events: event_id.into_iter().collect(),
             choice,
             scrubbed: false,
+            held: None,
         };
         journey.plan(ctx.playbook);
         let mut effects = vec![Effect::Record(Fact::Started { holdout })];
@@ -131,6 +155,49 @@ impl Journey {
 
     pub fn is_active(&self) -> bool {
         self.status == Status::Active
+    }
+
+    /// Whether a checkout event can change anything: not a delivery already seen, and a newer
+    /// checkout of a journey still running (webhooks arrive late and out of order).
+    pub fn is_news(&self, checkout: &Checkout, event_id: Option<&str>) -> bool {
+        let seen = event_id.is_some_and(|id| self.seen_events.iter().any(|s| s == id));
+        !seen && self.is_active() && checkout.updated_at > self.checkout.updated_at
+    }
+
+    /// The next step that will ask the gate, if any: the one a pacing slot is held for.
+    fn next_to_send(&self) -> Option<&StepRun> {
+        if !self.is_active() || self.holdout {
+            return None;
+        }
+        self.steps
+            .iter()
+            .filter(|s| s.state == StepState::Pending)
+            .min_by_key(|s| s.due_at)
+    }
+
+    /// What the ledger must change about the journey's pacing slot, when its next step moved
+    /// (scheduled, re-timed, sent, skipped) or the journey ended.
+    pub fn slot_change(&self) -> Option<SlotChange> {
+        match (self.next_to_send(), &self.held) {
+            (Some(s), Some(h)) if h.step_id == s.id && h.due_at == s.due_at => None,
+            (Some(s), _) => Some(SlotChange::Hold {
+                step_id: s.id.clone(),
+                due_at: s.due_at,
+            }),
+            (None, Some(_)) => Some(SlotChange::Release),
+            (None, None) => None,
+        }
+    }
+
+    /// The ledger's answer to [`Journey::slot_change`]: the slot now held, if any.
+    pub fn hold(&mut self, held: Option<HeldSlot>) {
+        self.held = held;
+    }
+
+    /// Whether `token` is this journey's recovery link (compared in constant time: the link
+    /// names the cart openly, only this part is secret).
+    pub fn opens_with(&self, token: &str) -> bool {
+        constant_time_eq(&self.recovery_token, token)
     }
 
     /// When personal data is erased: `journey_ttl_days` after the last activity.
@@ -166,17 +233,23 @@ impl Journey {
         })
     }
 
-    /// When the shell must deliver `Event::Timeout` next.
+    /// When the shell must deliver `Event::Timeout` next: a pending step at the pacing slot it
+    /// holds, so that carts due together wake one slot apart.
     pub fn next_deadline(&self, playbook: &Playbook) -> Option<Millis> {
         if !self.is_active() {
             let forget = self.forget_at(playbook);
             return Some(self.fate_known_at().map_or(forget, |t| t.min(forget)));
         }
         let grace = |since: Millis| Some(since.plus_millis(ATTEMPT_GRACE_MS));
+        let held = |s: &StepRun| {
+            let h = self.held.as_ref()?;
+            (h.step_id == s.id && h.due_at == s.due_at).then_some(h.slot_at.max(s.due_at))
+        };
         self.steps
             .iter()
             .filter_map(|s| match s.state {
-                StepState::Pending | StepState::Granted => Some(s.due_at),
+                StepState::Pending => held(s).or(Some(s.due_at)),
+                StepState::Granted => Some(s.due_at),
                 StepState::Gating { since }
                 | StepState::Discounting { since, .. }
                 | StepState::Attempting { since } => grace(since),
@@ -313,18 +386,14 @@ impl Journey {
         now: Millis,
         effects: &mut Vec<Effect>,
     ) {
-        if let Some(id) = &event_id {
-            if self.seen_events.contains(id) {
-                return;
-            }
+        if !self.is_news(&checkout, event_id.as_deref()) {
+            return;
+        }
+        if let Some(id) = event_id {
             if self.seen_events.len() == REMEMBERED_EVENTS {
                 self.seen_events.remove(0);
             }
-            self.seen_events.push(id.clone());
-        }
-        // Webhooks arrive late and out of order: only a newer checkout says anything new.
-        if !self.is_active() || checkout.updated_at <= self.checkout.updated_at {
-            return;
+            self.seen_events.push(id);
         }
         let completed = checkout.completed;
         // The journey follows the latest phone; the ledger's index must follow it too.
@@ -548,6 +617,10 @@ impl Journey {
         };
         if !matches!(self.steps[i].state, StepState::Gating { .. }) || !self.is_active() {
             return;
+        }
+        // The gate took the step's held slot, or gave it up with a denial.
+        if self.held.as_ref().is_some_and(|h| &h.step_id == step_id) {
+            self.held = None;
         }
         match verdict {
             GateVerdict::Denied { reason } => self.skip(i, reason.into(), now, effects),

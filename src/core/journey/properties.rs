@@ -12,9 +12,9 @@ fn shop() -> ShopDomain {
 use proptest::prelude::*;
 
 use super::*;
-use crate::core::gate;
 use crate::core::gate::consent::{ConsentKind, ConsentRecord, ConsentSource};
 use crate::core::gate::quiet_hours::{defer, shopper_zone};
+use crate::core::gate::{self, pacing};
 use crate::core::playbook::{Caps, ConsentMode, QuietHours, Step, Template};
 
 const T0: Millis = Millis(1_800_000_000_000);
@@ -133,7 +133,7 @@ struct World {
     carts: [Cart; 2],
     consents: Vec<ConsentRecord>,
     sends: Vec<Millis>,
-    next_free: i64,
+    taken: Vec<i64>,
     outcome: Outcome,
     now: Millis,
     ordered: [bool; 2],
@@ -161,7 +161,7 @@ impl World {
             carts: [Cart::default(), Cart::default()],
             consents: vec![],
             sends: vec![],
-            next_free: 0,
+            taken: vec![],
             outcome: Outcome::Accepted,
             now: T0,
             ordered: [false; 2],
@@ -206,18 +206,18 @@ impl World {
                             suppressed: self.opted_out,
                             limited_until: None,
                             sends: &self.sends,
-                            pacing_next_free: self.next_free,
+                            slot: pacing::slot_now(self.now.0, pacing::interval(80), &self.taken),
                         },
                         &gate::Settings {
                             mode: self.playbook.consent_mode,
                             caps: self.playbook.caps.as_ref(),
-                            per_second: 80,
                         },
                         self.now,
                     );
                     self.consents.extend(decision.record);
-                    if let Some(next) = decision.pacing_next_free {
-                        self.next_free = next;
+                    if let Some(slot) = decision.takes_slot {
+                        let at = self.taken.partition_point(|&t| t < slot);
+                        self.taken.insert(at, slot);
                         self.sends.push(self.now);
                     }
                     Event::Gated {

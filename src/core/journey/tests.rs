@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::core::gate::consent::{ConsentKind, ConsentRecord, ConsentSource};
+use crate::core::gate::pacing;
 use crate::core::gate::{self, GateVerdict};
 use crate::core::playbook::Variable;
 use crate::core::playbook::{Caps, ConsentMode, Discount, QuietHours, Step, Template};
@@ -79,7 +80,8 @@ fn begin(p: &Playbook, c: Checkout) -> (Journey, Vec<Effect>) {
 struct Ledger {
     consents: Vec<ConsentRecord>,
     sends: Vec<Millis>,
-    next_free: i64,
+    /// The number's taken pacing slots, in order.
+    taken: Vec<i64>,
     per_second: u32,
 }
 
@@ -100,18 +102,18 @@ impl Ledger {
                 suppressed: false,
                 limited_until: None,
                 sends: &self.sends,
-                pacing_next_free: self.next_free,
+                slot: pacing::slot_now(now.0, pacing::interval(self.per_second), &self.taken),
             },
             &gate::Settings {
                 mode: p.consent_mode,
                 caps: p.caps.as_ref(),
-                per_second: self.per_second,
             },
             now,
         );
         self.consents.extend(decision.record);
-        if let Some(next) = decision.pacing_next_free {
-            self.next_free = next;
+        if let Some(slot) = decision.takes_slot {
+            let at = self.taken.partition_point(|&t| t < slot);
+            self.taken.insert(at, slot);
             self.sends.push(now);
         }
         decision.verdict
@@ -182,6 +184,69 @@ fn a_checkout_with_a_phone_schedules_its_first_step_after_the_delay() {
         vec![Effect::Record(Fact::Started { holdout: false }),]
     );
     assert_eq!(j.next_deadline(&p), Some(T0.plus_seconds(1800)));
+}
+
+#[test]
+fn the_next_step_holds_a_pacing_slot_and_wakes_at_it() {
+    let p = playbook();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    let due = T0.plus_seconds(1800);
+    let reminder = StepId::new("reminder");
+    let hold = SlotChange::Hold {
+        step_id: reminder.clone(),
+        due_at: due,
+    };
+    assert_eq!(j.slot_change(), Some(hold.clone()));
+    let slot_at = due.plus_millis(4_250);
+    j.hold(Some(HeldSlot {
+        step_id: reminder.clone(),
+        due_at: due,
+        slot_at,
+    }));
+    assert_eq!(j.slot_change(), None, "held: nothing to ask");
+    assert_eq!(j.next_deadline(&p), Some(slot_at));
+    // The gate takes the slot; the next step asks for its own.
+    let mut gated = j.clone();
+    let mut ledger = Ledger::open();
+    tick(&mut gated, &mut ledger, &p, slot_at);
+    assert_eq!(gated.held, None);
+    assert!(
+        matches!(gated.slot_change(), Some(SlotChange::Hold { step_id, .. }) if step_id.as_str() == "nudge")
+    );
+    // New activity re-times the step: the slot held for the old time no longer counts.
+    let later = Event::Checkout {
+        checkout: Box::new(checkout(T0.plus_seconds(60), Some(CA_PHONE))),
+        event_id: Some("ev-2".into()),
+    };
+    j.handle(later, ctx(&p), T0.plus_seconds(60));
+    let due = T0.plus_seconds(1860);
+    assert_eq!(j.next_deadline(&p), Some(due));
+    assert_eq!(
+        j.slot_change(),
+        Some(SlotChange::Hold {
+            step_id: reminder,
+            due_at: due
+        })
+    );
+}
+
+#[test]
+fn an_ended_or_held_out_journey_holds_no_slot() {
+    let p = playbook();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    let due = T0.plus_seconds(1800);
+    j.hold(Some(HeldSlot {
+        step_id: StepId::new("reminder"),
+        due_at: due,
+        slot_at: due,
+    }));
+    j.handle(Event::CheckoutDeleted, ctx(&p), T0.plus_seconds(5));
+    assert_eq!(j.slot_change(), Some(SlotChange::Release));
+    j.hold(None);
+    assert_eq!(j.slot_change(), None);
+    let (mut held_out, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    held_out.holdout = true;
+    assert_eq!(held_out.slot_change(), None, "never sent: needs no slot");
 }
 
 #[test]
@@ -314,6 +379,40 @@ fn a_repeated_or_older_update_changes_nothing() {
     assert!(j.handle(older, ctx(&p), T0.plus_seconds(20)).is_empty());
     assert_eq!(j.steps, before.steps);
     assert_eq!(j.checkout, before.checkout);
+}
+
+#[test]
+fn only_a_new_newer_checkout_of_a_running_journey_is_news() {
+    let p = playbook();
+    let (mut j, _) = begin(&p, checkout(T0.plus_seconds(10), Some(CA_PHONE)));
+    let newer = checkout(T0.plus_seconds(11), Some(CA_PHONE));
+    assert!(!j.is_news(&newer, Some("ev-1")), "a delivery already seen");
+    assert!(
+        !j.is_news(&checkout(T0, Some(CA_PHONE)), Some("ev-2")),
+        "older"
+    );
+    assert!(j.is_news(&newer, Some("ev-2")));
+    assert!(j.is_news(&newer, None));
+    let mut order = Order::from_webhook(include_bytes!(
+        "../../../tests/fixtures/shopify/orders-create.json"
+    ))
+    .unwrap();
+    order.checkout_token = Some(j.checkout.token.clone());
+    j.handle(Event::Order(order), ctx(&p), T0.plus_seconds(20));
+    assert!(!j.is_active());
+    assert!(
+        !j.is_news(&newer, Some("ev-3")),
+        "an ended journey hears nothing new"
+    );
+}
+
+#[test]
+fn the_recovery_link_opens_with_its_own_token_only() {
+    let p = playbook();
+    let (j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    assert!(j.opens_with("tok"));
+    assert!(!j.opens_with("tok2"));
+    assert!(!j.opens_with(""));
 }
 
 #[test]

@@ -5,4 +5,5 @@
 pub mod ids;
 pub mod money;
 pub mod phone;
+pub mod recovery_link;
 pub mod time;

@@ -35,7 +35,12 @@ CREATE TABLE IF NOT EXISTS sends (
   phone_hash TEXT NOT NULL, at INTEGER NOT NULL, slot_at INTEGER NOT NULL,
   PRIMARY KEY (checkout_token, step_id, attempt));
 CREATE INDEX IF NOT EXISTS sends_phone ON sends(phone_hash, at);
-CREATE TABLE IF NOT EXISTS pacing (phone_number_id TEXT PRIMARY KEY, next_free INTEGER NOT NULL);
+-- Each send's pacing slot on its number's calendar (`gate::pacing`), held from when its step
+-- is scheduled (used = 0) and taken when the gate clears it (used = 1).
+CREATE TABLE IF NOT EXISTS slots (
+  phone_number_id TEXT NOT NULL, at_us INTEGER NOT NULL, checkout_token TEXT NOT NULL,
+  step_id TEXT NOT NULL, used INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (phone_number_id, at_us));
+CREATE INDEX IF NOT EXISTS slots_of_checkout ON slots (checkout_token, step_id);
 CREATE TABLE IF NOT EXISTS messages (
   wamid_hash TEXT PRIMARY KEY, checkout_token TEXT NOT NULL, step_id TEXT NOT NULL,
   sent_at INTEGER NOT NULL, status TEXT NOT NULL, error_code INTEGER);
@@ -63,12 +68,14 @@ CREATE TABLE IF NOT EXISTS skips (
   PRIMARY KEY (checkout_token, step_id));
 ";
 
-/// Columns added after a table was first created: each is tried once per object start, and
-/// fails harmlessly where the column exists already.
-pub const ADDED_COLUMNS: [&str; 2] = [
+/// Changes after a table was first created: each is tried once per object start, and fails
+/// (or does nothing) harmlessly where it was made already.
+pub const ADDED_COLUMNS: [&str; 3] = [
     "ALTER TABLE journeys ADD COLUMN product TEXT",
     // 0: what stops sending (a shopper's opt-out or reply, the shop gone) goes before the rest.
     "ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 1",
+    // Pacing by one next free instant per number gave way to the calendar of `slots`.
+    "DROP TABLE IF EXISTS pacing",
 ];
 
 /// Every table that holds shop data (`shop/redact` empties them all but the outbox).
@@ -79,7 +86,7 @@ pub const DATA_TABLES: [&str; 16] = [
     "suppressed",
     "limited",
     "sends",
-    "pacing",
+    "slots",
     "messages",
     "inbound",
     "conversations",

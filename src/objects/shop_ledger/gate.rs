@@ -7,13 +7,31 @@ use super::db::{i, s, token, Count, Db, Int};
 use crate::core::gate::caps::MAX_WINDOW_DAYS;
 use crate::core::gate::{self, GateVerdict};
 use crate::core::values::time::{Millis, DAY_MS};
-use crate::objects::protocol::GateCall;
+use crate::objects::protocol::{GateAnswer, GateCall, RouteCall};
 
 impl Db {
     /// Consent, suppression, caps and pacing in one synchronous run: atomic for the shop.
     /// Slots are reckoned on the ledger's clock: calls queue here, and a caller's clock would
-    /// hand out slots already past.
-    pub fn gate(&self, g: GateCall, now: Millis) -> Result<GateVerdict> {
+    /// hand out slots already past. A step that holds its slot (`slots.rs`) goes in it.
+    pub fn gate(&self, g: GateCall, now: Millis) -> Result<GateAnswer> {
+        let template = g.request.template.clone();
+        let number = g.phone_number_id.clone();
+        let verdict = self.verdict(g, now)?;
+        let endpoint = match (&verdict, template) {
+            (GateVerdict::Granted { .. }, Some(t)) => Some(self.route(
+                RouteCall {
+                    phone_number_id: number,
+                    template: t.name,
+                    language: t.language,
+                },
+                now,
+            )?),
+            _ => None,
+        };
+        Ok(GateAnswer { verdict, endpoint })
+    }
+
+    fn verdict(&self, g: GateCall, now: Millis) -> Result<GateVerdict> {
         let phone_hash = self.hash(&g.phone);
         let req = &g.request;
         let t = || token(&req.checkout_token);
@@ -55,12 +73,13 @@ impl Db {
             .into_iter()
             .map(|r| Millis(r.v))
             .collect();
-        let pacing_next_free = self
-            .first::<Int>(
-                "SELECT next_free AS v FROM pacing WHERE phone_number_id = ?",
-                vec![s(g.phone_number_id.clone())],
-            )?
-            .map_or(0, |r| r.v);
+        let slot = self.slot_for(
+            &g.phone_number_id,
+            &req.checkout_token,
+            &req.step_id,
+            g.per_second,
+            now,
+        )?;
         let sendable = self.template_sendable(req.template.as_ref())?;
         let decided = gate::decide(
             req,
@@ -72,12 +91,11 @@ impl Db {
                 suppressed,
                 limited_until,
                 sends: &sends,
-                pacing_next_free,
+                slot,
             },
             &gate::Settings {
                 mode: g.mode,
                 caps: g.caps.as_ref(),
-                per_second: g.per_second,
             },
             now,
         );
@@ -91,8 +109,8 @@ impl Db {
                 vec![i(now.0), t()],
             )?;
         }
-        if let (Some(next_free), GateVerdict::Granted { slot_at }) =
-            (decision.pacing_next_free, &decision.verdict)
+        if let (Some(slot), GateVerdict::Granted { slot_at }) =
+            (decision.takes_slot, &decision.verdict)
         {
             self.exec(
                 "INSERT INTO sends (checkout_token, step_id, attempt, phone_hash, at, slot_at)
@@ -104,11 +122,16 @@ impl Db {
                 "DELETE FROM sends WHERE at < ?",
                 vec![i(now.0 - i64::from(MAX_WINDOW_DAYS) * DAY_MS)],
             )?;
-            self.exec(
-                "INSERT INTO pacing (phone_number_id, next_free) VALUES (?, ?)
-                 ON CONFLICT(phone_number_id) DO UPDATE SET next_free = excluded.next_free",
-                vec![s(g.phone_number_id), i(next_free)],
+            self.take_slot(
+                &g.phone_number_id,
+                &req.checkout_token,
+                &req.step_id,
+                slot,
+                now,
             )?;
+        } else if matches!(decision.verdict, GateVerdict::Denied { .. }) {
+            // The step will not go: its held slot is free for another send.
+            self.release_slot(&req.checkout_token, &req.step_id)?;
         }
         Ok(decision.verdict)
     }

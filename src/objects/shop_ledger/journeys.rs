@@ -16,8 +16,10 @@ use crate::objects::protocol::{
 pub const EVENT_MEMORY_MS: i64 = 7 * DAY_MS;
 
 impl Db {
-    pub fn begin(&self, b: Registration) -> Result<()> {
-        self.exec(
+    /// Indexes a journey; a repeated registration (a cart that could not tell whether the
+    /// last one arrived) changes nothing. Answers whether this one indexed it.
+    pub fn begin(&self, b: Registration) -> Result<bool> {
+        let inserted = self.changed(
             "INSERT OR IGNORE INTO journeys
                (checkout_token, cart_token, checkout_id, recovery_token, customer_hash, locale,
                 phone_hash, holdout, started_at, segment, product)
@@ -35,7 +37,8 @@ impl Db {
                 s(b.segment),
                 b.product.into(),
             ],
-        )
+        )?;
+        Ok(inserted > 0)
     }
 
     pub fn report(&self, r: Report) -> Result<()> {

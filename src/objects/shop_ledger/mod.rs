@@ -21,6 +21,7 @@ mod metrics;
 mod optimizer;
 mod outbox;
 mod record;
+mod slots;
 mod templates;
 
 use futures_util::lock::Mutex;
@@ -30,7 +31,6 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Stat
 use super::protocol::{Checkouts, LedgerCall, LedgerRequest};
 use super::rpc;
 use crate::core::gate::consent::{status as consent_status, ConsentRecord};
-use crate::core::journey::Registration;
 use crate::core::whatsapp::templates::TemplateUpdate;
 use crate::platform::clock::now;
 use crate::platform::crypto;
@@ -141,16 +141,25 @@ impl ShopLedger {
             R::PutPlaybook(c) => answer::<p::PutPlaybook>(self.put_playbook(c).await?),
             R::Uninstall(c) => answer::<p::Uninstall>(self.uninstall(db, c).await?),
             R::Erase(c) => answer::<p::EraseShop>(checkouts(self.erase(db, c).await?)),
-            R::Begin(c) => {
-                if let Some(trial) = &c.trial {
-                    db.open_trial(trial)?;
-                }
-                answer::<Registration>(db.begin(c)?)
-            }
             R::Gate(c) => answer::<p::GateCall>(db.gate(c, now())?),
-            R::Report(c) => {
+            R::Report(mut c) => {
+                if let Some(registration) = c.registration.take() {
+                    // The trial opens with the journey's index entry, once: a registration
+                    // repeated after the trial settled must not open it again.
+                    let trial = registration.trial.clone();
+                    if db.begin(*registration)? {
+                        if let Some(trial) = &trial {
+                            db.open_trial(trial)?;
+                        }
+                    }
+                }
                 db.settle_orders(&c)?;
-                answer::<p::Report>(db.report(c)?)
+                let held = match c.slot.take() {
+                    Some(slot) => db.change_slot(&c.checkout_token, slot, now())?,
+                    None => None,
+                };
+                db.report(c)?;
+                answer::<p::Report>(held)
             }
             R::FindDeleted(c) => answer::<p::FindDeleted>(db.find_deleted(c)?),
             R::ActiveOfCart(c) => answer::<p::ActiveOfCart>(checkouts(db.active_of_cart(c)?)),

@@ -1,0 +1,139 @@
+//! The number's pacing calendar (`core::gate::pacing`): a journey holds the slot of its next
+//! step from when the step is scheduled, and the gate takes it when the step goes.
+
+use worker::Result;
+
+use super::db::{i, s, token, Db, Int};
+use crate::core::gate::pacing::{self, Micros};
+use crate::core::journey::{HeldSlot, SlotChange};
+use crate::core::values::ids::{CheckoutToken, StepId};
+use crate::core::values::time::Millis;
+use crate::objects::protocol::SlotCall;
+
+/// Slots read per query while looking for a free one.
+const PAGE: usize = 256;
+/// Taken slots are kept this long after their time, for a send that reaches the gate late.
+const KEPT_US: Micros = 60_000_000;
+
+impl Db {
+    /// Gives up the journey's unused hold and, for `Hold`, takes the first free slot at or
+    /// after the step's due time.
+    pub fn change_slot(
+        &self,
+        checkout: &CheckoutToken,
+        call: SlotCall,
+        now: Millis,
+    ) -> Result<Option<HeldSlot>> {
+        self.exec(
+            "DELETE FROM slots WHERE checkout_token = ? AND used = 0",
+            vec![token(checkout)],
+        )?;
+        let SlotChange::Hold { step_id, due_at } = call.change else {
+            return Ok(None);
+        };
+        let interval = pacing::interval(call.per_second);
+        let from = due_at.max(now).0.saturating_mul(1000);
+        let slot = self.free_slot(&call.phone_number_id, from, interval)?;
+        self.exec(
+            "INSERT INTO slots (phone_number_id, at_us, checkout_token, step_id, used)
+             VALUES (?, ?, ?, ?, 0)",
+            vec![
+                s(call.phone_number_id),
+                i(slot),
+                token(checkout),
+                s(step_id.as_str()),
+            ],
+        )?;
+        Ok(Some(HeldSlot {
+            step_id,
+            due_at,
+            // Rounded up: the cart's alarm must not ring before its slot.
+            slot_at: Millis((slot + 999).div_euclid(1000)),
+        }))
+    }
+
+    /// The slot the gate grants this step: the one it holds while its cart is on time, else
+    /// the first free one now.
+    pub fn slot_for(
+        &self,
+        number: &str,
+        checkout: &CheckoutToken,
+        step: &StepId,
+        per_second: u32,
+        now: Millis,
+    ) -> Result<Micros> {
+        let held: Option<Int> = self.first(
+            "SELECT at_us AS v FROM slots WHERE checkout_token = ? AND step_id = ? AND used = 0",
+            vec![token(checkout), s(step.as_str())],
+        )?;
+        if let Some(held) = held.filter(|h| pacing::keeps_held(h.v, now.0)) {
+            return Ok(held.v);
+        }
+        let interval = pacing::interval(per_second);
+        let now_us = now.0.saturating_mul(1000);
+        let free_now = self.free_slot(number, now_us, interval)?;
+        if free_now == now_us {
+            return Ok(now_us);
+        }
+        self.free_slot(number, now_us + pacing::LEAD_MS * 1000, interval)
+    }
+
+    /// Writes down the slot the gate granted: the step's own hold becomes taken, or the slot
+    /// is added; slots long past go.
+    pub fn take_slot(
+        &self,
+        number: &str,
+        checkout: &CheckoutToken,
+        step: &StepId,
+        slot: Micros,
+        now: Millis,
+    ) -> Result<()> {
+        let t = || token(checkout);
+        let step = || s(step.as_str());
+        self.exec(
+            "DELETE FROM slots WHERE checkout_token = ? AND step_id = ? AND used = 0 AND at_us != ?",
+            vec![t(), step(), i(slot)],
+        )?;
+        self.exec(
+            "INSERT INTO slots (phone_number_id, at_us, checkout_token, step_id, used)
+             VALUES (?, ?, ?, ?, 1)
+             ON CONFLICT (phone_number_id, at_us) DO UPDATE SET used = 1",
+            vec![s(number), i(slot), t(), step()],
+        )?;
+        self.exec(
+            "DELETE FROM slots WHERE phone_number_id = ? AND at_us < ?",
+            vec![s(number), i(now.0.saturating_mul(1000) - KEPT_US)],
+        )
+    }
+
+    /// A step the gate denied gives up its held slot.
+    pub fn release_slot(&self, checkout: &CheckoutToken, step: &StepId) -> Result<()> {
+        self.exec(
+            "DELETE FROM slots WHERE checkout_token = ? AND step_id = ? AND used = 0",
+            vec![token(checkout), s(step.as_str())],
+        )
+    }
+
+    /// The first slot at or after `from` on the number's calendar, read page by page.
+    fn free_slot(&self, number: &str, from: Micros, interval: Micros) -> Result<Micros> {
+        let mut slot = from;
+        let mut after = from - interval;
+        loop {
+            let page: Vec<Micros> = self
+                .rows::<Int>(
+                    "SELECT at_us AS v FROM slots WHERE phone_number_id = ? AND at_us > ?
+                     ORDER BY at_us LIMIT ?",
+                    vec![s(number), i(after), i(PAGE as i64)],
+                )?
+                .into_iter()
+                .map(|r| r.v)
+                .collect();
+            slot = pacing::free_slot(slot, interval, &page);
+            match page.last() {
+                // Every slot of a full page was in the way: the next page may be too.
+                Some(&last) if page.len() == PAGE && slot > last => after = last,
+                _ => return Ok(slot),
+            }
+        }
+    }
+}
