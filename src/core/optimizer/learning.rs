@@ -120,6 +120,82 @@ impl Trial {
     }
 }
 
+/// Slices of the window by which pending trials are grouped: a trial is weighed as if it had
+/// opened in its slice's middle, which is within 1/128 of its window of the truth.
+pub const PENDING_SLICES: i64 = 64;
+
+/// What pending trials weigh the same by: the option (none for the held-out group), the
+/// segment, and the slice of time their window opened in, with that window's length.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupKey {
+    #[serde(default)]
+    pub arm: Option<Arm>,
+    pub segment: Segment,
+    pub slice: Millis,
+    pub window_ms: i64,
+}
+
+/// Pending trials of one key, counted: how the shop ledger keeps them, so reading what was
+/// learned costs as much as the options, not as the trials.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PendingGroup {
+    pub key: GroupKey,
+    pub tally: Tally,
+}
+
+impl Trial {
+    /// The groups this trial counts in while pending: one per option, or the held-out group's.
+    pub fn group_keys(&self) -> Vec<GroupKey> {
+        let window_ms = self.closes_at.0.saturating_sub(self.opened_at.0).max(0);
+        let slice_ms = (window_ms / PENDING_SLICES).max(1);
+        let slice = Millis(self.opened_at.0 - self.opened_at.0.rem_euclid(slice_ms));
+        let key = |arm| GroupKey {
+            arm,
+            segment: self.segment,
+            slice,
+            window_ms,
+        };
+        if self.holdout {
+            vec![key(None)]
+        } else {
+            self.arms.iter().cloned().map(|a| key(Some(a))).collect()
+        }
+    }
+
+    /// What this trial adds to each of its groups: one journey, and its order if it came.
+    pub fn as_tally(&self) -> Tally {
+        let mut tally = Tally::default();
+        tally.count(self.outcome());
+        tally
+    }
+}
+
+impl GroupKey {
+    /// How much of the window has passed at `now` for a trial opened mid-slice, from 0 to 1.
+    fn share_of_window(&self, now: Millis) -> f64 {
+        if self.window_ms <= 0 {
+            return 1.0;
+        }
+        let mid = self.slice.0 + (self.window_ms / PENDING_SLICES).max(1) / 2;
+        (now.0.saturating_sub(mid) as f64 / self.window_ms as f64).clamp(0.0, 1.0)
+    }
+}
+
+/// Unfolded trials, counted by group.
+pub fn pending_groups<'a>(trials: impl IntoIterator<Item = &'a Trial>) -> Vec<PendingGroup> {
+    let mut groups: Vec<PendingGroup> = vec![];
+    for trial in trials.into_iter().filter(|t| !t.folded) {
+        let tally = trial.as_tally();
+        for key in trial.group_keys() {
+            match groups.iter_mut().find(|g| g.key == key) {
+                Some(g) => g.tally = g.tally.plus(&tally),
+                None => groups.push(PendingGroup { key, tally }),
+            }
+        }
+    }
+    groups
+}
+
 /// The share of orders that come by `share` of the window, by the recoveries binned in
 /// `order_times`, shrunk toward `prior` with the weight of `weight` orders.
 fn seen_by(order_times: &[u32; ORDER_TIME_BINS], share: f64, prior: f64, weight: f64) -> f64 {
@@ -186,6 +262,11 @@ impl Learning {
         pending: impl IntoIterator<Item = &'a Trial>,
         now: Millis,
     ) -> Learning {
+        self.with_pending_groups(&pending_groups(pending), now)
+    }
+
+    /// [`Learning::with_pending`] with the pending trials already counted by group.
+    pub fn with_pending_groups(&self, groups: &[PendingGroup], now: Millis) -> Learning {
         let shop_curve = self
             .arms
             .iter()
@@ -194,27 +275,23 @@ impl Learning {
             .fold(Tally::default(), |sum, t| sum.plus(t))
             .order_times;
         let mut learning = self.clone();
-        for trial in pending.into_iter().filter(|t| !t.folded) {
-            let share = trial.share_of_window(now);
+        for group in groups {
+            let key = &group.key;
+            let share = key.share_of_window(now);
             let shop_seen = seen_by(&shop_curve, share, share, EVEN_CURVE_WEIGHT);
-            let outcome = trial.outcome();
-            if trial.holdout {
-                let own = self
-                    .holdout(trial.segment, true)
-                    .plus(&self.holdout(trial.segment, false));
-                let seen = seen_by(&own.order_times, share, shop_seen, SHOP_CURVE_WEIGHT);
-                learning
-                    .holdout_tally(trial.segment)
-                    .count_pending(outcome, seen);
-                continue;
-            }
-            for arm in &trial.arms {
-                let own = self.sum(&arm.step, arm.dimension, |a| a.option == arm.option);
-                let seen = seen_by(&own.order_times, share, shop_seen, SHOP_CURVE_WEIGHT);
-                learning
-                    .arm_tally(arm, trial.segment)
-                    .count_pending(outcome, seen);
-            }
+            let (own, tally) = match &key.arm {
+                None => (
+                    self.holdout(key.segment, true)
+                        .plus(&self.holdout(key.segment, false)),
+                    learning.holdout_tally(key.segment),
+                ),
+                Some(arm) => (
+                    self.sum(&arm.step, arm.dimension, |a| a.option == arm.option),
+                    learning.arm_tally(arm, key.segment),
+                ),
+            };
+            let seen = seen_by(&own.order_times, share, shop_seen, SHOP_CURVE_WEIGHT);
+            tally.count_pending(&group.tally, seen);
         }
         learning
     }
@@ -375,8 +452,10 @@ mod tests {
         assert_eq!(learning, Learning::default(), "nothing stored changes");
         let delay = known.sum(&"reminder".into(), Dimension::Delay, |_| true);
         assert_eq!((delay.journeys, delay.recoveries, delay.pending), (2, 1, 2));
-        // No recovery settled yet: orders are taken as evenly spread, so half are still due.
-        assert!((delay.unseen - 0.5).abs() < 1e-9, "{}", delay.unseen);
+        // No recovery settled yet: orders are taken as evenly spread, so half are still due
+        // (a trial is weighed as if opened mid-slice).
+        let slice = 1.0 / (2 * PENDING_SLICES) as f64;
+        assert!((delay.unseen - 0.5).abs() <= slice, "{}", delay.unseen);
         // Settled orders that all came in the first hour: a quiet half window is a miss.
         let mut settled = Learning::default();
         for i in 0..50 {

@@ -79,14 +79,22 @@ impl Tally {
         }
     }
 
-    /// Counts one journey still in its window: a recovery if its order came, otherwise a miss
-    /// only as far as `seen`, the share of its orders that would have come by now.
-    pub fn count_pending(&mut self, recovered: Option<i64>, seen: f64) {
-        self.pending += 1;
-        if recovered.is_none() {
-            self.unseen += 1.0 - seen.clamp(0.0, 1.0);
-        }
-        self.count(recovered);
+    /// Counts journeys still in their window (`pending`: their journeys and orders so far): a
+    /// recovery each whose order came, the others misses only as far as `seen`, the share of
+    /// their orders that would have come by now.
+    pub fn count_pending(&mut self, pending: &Tally, seen: f64) {
+        let seen = if seen.is_finite() {
+            seen.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let waiting = pending.journeys.saturating_sub(pending.recoveries);
+        self.journeys += pending.journeys;
+        self.recoveries += pending.recoveries;
+        self.revenue = self.revenue.saturating_add(pending.revenue);
+        self.revenue_sq += pending.revenue_sq;
+        self.pending += pending.journeys;
+        self.unseen += waiting as f64 * (1.0 - seen);
     }
 
     pub fn plus(mut self, other: &Tally) -> Tally {

@@ -12,11 +12,18 @@
 //!   trial's outcome between its window's close and the next read, so nothing is late.
 //! - A trial is folded once (`folded`) and its row kept, so a late order or a retried
 //!   registration cannot count it again.
+//! - The pending trials are also kept counted by group (`pending_groups`: option, segment and
+//!   the slice of time the window opened in), updated as a trial opens, settles and folds, so
+//!   a journey's beginning reads as many rows as there are options and slices, never a row
+//!   per trial. The counts are written in the same call as the trial's row, so they agree.
 
-use worker::Result;
+use serde::Deserialize;
+use worker::{Result, SqlStorageValue};
 
 use super::db::{i, s, token, Db, Text};
 use crate::core::journey::Fact;
+use crate::core::optimizer::learning::PendingGroup;
+use crate::core::optimizer::posterior::Tally;
 use crate::core::optimizer::{Learning, Trial};
 use crate::core::values::time::Millis;
 use crate::objects::protocol::Report;
@@ -26,22 +33,41 @@ CREATE TABLE IF NOT EXISTS trials (
   checkout_token TEXT PRIMARY KEY, trial TEXT NOT NULL, matures_at INTEGER NOT NULL,
   folded INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS trials_open ON trials(folded, matures_at);
+CREATE TABLE IF NOT EXISTS pending_groups (
+  key TEXT PRIMARY KEY, journeys INTEGER NOT NULL, recoveries INTEGER NOT NULL,
+  revenue INTEGER NOT NULL, revenue_sq REAL NOT NULL);
 ";
 
 /// The settled trials' tallies, in the settings table.
 const LEARNING_KEY: &str = "optimizer:learning";
+/// Set once the pending groups count every unfolded trial (trials written before the groups
+/// were kept are counted in once).
+const GROUPED_KEY: &str = "optimizer:grouped";
+
+#[derive(Deserialize)]
+struct GroupRow {
+    key: String,
+    journeys: i64,
+    recoveries: i64,
+    revenue: i64,
+    revenue_sq: f64,
+}
 
 impl Db {
     /// A journey the optimizer measures has begun.
     pub fn open_trial(&self, trial: &Trial) -> Result<()> {
-        self.exec(
+        let written = self.changed(
             "INSERT OR IGNORE INTO trials (checkout_token, trial, matures_at) VALUES (?, ?, ?)",
             vec![
                 token(&trial.id),
                 s(serde_json::to_string(trial)?),
                 i(trial.matures_at().0),
             ],
-        )
+        )?;
+        if written > 0 {
+            self.add_to_groups(trial, &trial.as_tally(), 1)?;
+        }
+        Ok(())
     }
 
     /// The orders a cart reported settle its trial, the first one only.
@@ -54,11 +80,14 @@ impl Db {
                 continue;
             };
             let revenue = revenue.as_ref().map_or(0, |m| m.minor());
+            let before = trial.as_tally();
             if trial.record_order(revenue, *at) {
                 self.exec(
                     "UPDATE trials SET trial = ? WHERE checkout_token = ?",
                     vec![s(serde_json::to_string(&trial)?), token(&trial.id)],
                 )?;
+                self.add_to_groups(&trial, &before, -1)?;
+                self.add_to_groups(&trial, &trial.as_tally(), 1)?;
             }
         }
         Ok(())
@@ -68,25 +97,80 @@ impl Db {
     /// tallies first, then the pending ones weighed in.
     pub fn learning(&self, now: Millis) -> Result<Learning> {
         let mut learning: Learning = self.json_setting(LEARNING_KEY)?;
+        if self.setting(GROUPED_KEY)?.is_none() {
+            self.exec("DELETE FROM pending_groups", vec![])?;
+            for trial in self.trials("folded = 0 AND matures_at > ?", Millis(0))? {
+                self.add_to_groups(&trial, &trial.as_tally(), 1)?;
+            }
+            self.put_setting(GROUPED_KEY, "1")?;
+        }
         let matured = self.trials("folded = 0 AND matures_at <= ?", now)?;
         if !matured.is_empty() {
             for mut trial in matured {
+                let counted = trial.as_tally();
                 learning.fold(&mut trial, now);
                 self.exec(
                     "UPDATE trials SET folded = 1, trial = ? WHERE checkout_token = ?",
                     vec![s(serde_json::to_string(&trial)?), token(&trial.id)],
                 )?;
+                self.add_to_groups(&trial, &counted, -1)?;
             }
+            self.exec("DELETE FROM pending_groups WHERE journeys <= 0", vec![])?;
             self.put_json_setting(LEARNING_KEY, &learning)?;
         }
-        let pending = self.trials("folded = 0 AND matures_at > ?", now)?;
-        Ok(learning.with_pending(&pending, now))
+        Ok(learning.with_pending_groups(&self.pending_groups()?, now))
+    }
+
+    /// Adds (`sign` 1) or takes away (-1) `tally` in each of the trial's pending groups.
+    fn add_to_groups(&self, trial: &Trial, tally: &Tally, sign: i64) -> Result<()> {
+        for key in trial.group_keys() {
+            self.exec(
+                "INSERT INTO pending_groups (key, journeys, recoveries, revenue, revenue_sq)
+                 VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET
+                 journeys = journeys + excluded.journeys,
+                 recoveries = recoveries + excluded.recoveries,
+                 revenue = revenue + excluded.revenue,
+                 revenue_sq = revenue_sq + excluded.revenue_sq",
+                vec![
+                    s(serde_json::to_string(&key)?),
+                    i(sign * tally.journeys as i64),
+                    i(sign * tally.recoveries as i64),
+                    i(sign.saturating_mul(tally.revenue)),
+                    SqlStorageValue::Float(sign as f64 * tally.revenue_sq),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The pending trials, counted by group; a row that does not read is skipped.
+    fn pending_groups(&self) -> Result<Vec<PendingGroup>> {
+        let rows: Vec<GroupRow> = self.rows(
+            "SELECT key, journeys, recoveries, revenue, revenue_sq FROM pending_groups
+             WHERE journeys > 0",
+            vec![],
+        )?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let key = serde_json::from_str(&r.key).ok()?;
+                let tally = Tally {
+                    journeys: u64::try_from(r.journeys).ok()?,
+                    recoveries: u64::try_from(r.recoveries).unwrap_or(0),
+                    revenue: r.revenue,
+                    revenue_sq: r.revenue_sq,
+                    ..Tally::default()
+                };
+                Some(PendingGroup { key, tally })
+            })
+            .collect())
     }
 
     /// The merchant starts over: every trial and tally goes. Orders of journeys already
     /// running find no trial and count for nothing.
     pub fn reset_learning(&self) -> Result<()> {
         self.exec("DELETE FROM trials", vec![])?;
+        self.exec("DELETE FROM pending_groups", vec![])?;
         self.delete_setting(LEARNING_KEY)
     }
 
