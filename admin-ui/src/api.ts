@@ -133,6 +133,8 @@ export interface Metrics {
     lift: Lift | null;
   };
   breakdown: BreakdownRow[] | null;
+  /** What the period's delivered billable messages cost, in the price table's currency. */
+  cost?: { currency: string; total: string; per_recovered_order: string | null };
   health?: {
     overdue_steps?: number;
     swept?: number;

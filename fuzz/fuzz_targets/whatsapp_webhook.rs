@@ -72,6 +72,7 @@ fuzz_target!(|data: &[u8]| {
                 recipient,
                 callback,
                 error_codes,
+                pricing,
                 ..
             } => {
                 assert_wamid(wamid.as_str());
@@ -83,6 +84,9 @@ fuzz_target!(|data: &[u8]| {
                     assert!(!cb.is_empty() && chars(cb) <= 512);
                 }
                 assert!(error_codes.len() <= 8);
+                if let Some(p) = pricing {
+                    assert!((1..=40).contains(&p.category.len()));
+                }
             }
             InboundEvent::UserPreference {
                 phone,

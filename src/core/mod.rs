@@ -2,6 +2,7 @@
 //! or reads a clock; time (and any randomness) comes in as an argument, effects go out as data.
 
 pub mod conversation;
+pub mod costs;
 pub mod crypto;
 pub mod gate;
 pub mod journey;

@@ -39,14 +39,14 @@ fn query(req: &Request, name: &str) -> ApiResult<Option<String>> {
         .map(|(_, v)| v.into_owned()))
 }
 
-async fn body<T: DeserializeOwned>(req: &mut Request) -> ApiResult<T> {
+pub(super) async fn body<T: DeserializeOwned>(req: &mut Request) -> ApiResult<T> {
     let bytes = super::read_body(req).await?;
     serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
 
 /// A 400 naming every offending field, as the admin page highlights them.
-fn invalid(code: &'static str, errors: Vec<FieldError>) -> ApiError {
+pub(super) fn invalid(code: &'static str, errors: Vec<FieldError>) -> ApiError {
     let message = errors
         .iter()
         .map(|e| format!("{}: {}", e.field, e.message))

@@ -6,7 +6,7 @@ use worker::{Env, Method, Request, Response};
 
 use super::error::{ApiError, ApiResult};
 use super::session::{authenticate, Session};
-use super::{admin, optimization, templates};
+use super::{admin, optimization, prices, templates};
 use crate::objects::protocol::{ask, ShopState};
 use crate::platform::store;
 
@@ -33,6 +33,8 @@ enum Endpoint {
     InstallTemplates,
     Optimization,
     ResetOptimization,
+    GetPrices,
+    PutPrices,
 }
 
 pub async fn route(mut req: Request, env: &Env, path: &str) -> ApiResult<Response> {
@@ -59,6 +61,8 @@ pub async fn route(mut req: Request, env: &Env, path: &str) -> ApiResult<Respons
         (Method::Post, "/api/templates/install") => Endpoint::InstallTemplates,
         (Method::Get, "/api/optimization") => Endpoint::Optimization,
         (Method::Post, "/api/optimization/reset") => Endpoint::ResetOptimization,
+        (Method::Get, "/api/prices") => Endpoint::GetPrices,
+        (Method::Put, "/api/prices") => Endpoint::PutPrices,
         _ => return Err(ApiError::not_found()),
     };
     let session = authenticate(&req, env).await?;
@@ -85,6 +89,8 @@ pub async fn route(mut req: Request, env: &Env, path: &str) -> ApiResult<Respons
         Endpoint::InstallTemplates => templates::install(&mut req, env, shop).await,
         Endpoint::Optimization => optimization::get(env, shop).await,
         Endpoint::ResetOptimization => optimization::reset(env, shop).await,
+        Endpoint::GetPrices => prices::get(env, shop).await,
+        Endpoint::PutPrices => prices::put(&mut req, env, shop).await,
     }
 }
 

@@ -7,6 +7,7 @@ mod api;
 mod auth;
 mod error;
 mod optimization;
+mod prices;
 mod proxy;
 mod recovery;
 mod session;

@@ -235,6 +235,9 @@ ledger_calls! {
     Learned(GetLearning) -> Learning;
     /// The merchant starts the optimizer over: every trial and tally goes.
     ResetLearning(ResetLearning) -> ();
+    /// The merchant's price table (the shipped one until they save theirs).
+    Prices(GetPrices) -> crate::core::costs::PriceTable;
+    PutPrices(PutPrices) -> crate::core::costs::PriceTable;
 }
 
 /// A cart's report after each event: what happened, and how the journey looks now.
@@ -594,3 +597,11 @@ pub struct GetLearning;
 
 #[derive(Serialize, Deserialize)]
 pub struct ResetLearning;
+
+#[derive(Serialize, Deserialize)]
+pub struct GetPrices;
+
+#[derive(Serialize, Deserialize)]
+pub struct PutPrices {
+    pub prices: crate::core::costs::PriceTable,
+}

@@ -45,7 +45,8 @@ async function journey(phone, { stage = "sent", consent = true, orderTotal = "18
   const wamid = templatesTo(app.graph, phone)[0].wamid;
   const stages = ["delivered", "read", "replied", "clicked", "ordered"];
   const reach = stages.indexOf(stage);
-  if (reach >= 0) await whatsappWebhook(app, status(phone, wamid, "delivered"));
+  const pricing = { billable: true, pricing_model: "PMP", type: "regular", category: "marketing" };
+  if (reach >= 0) await whatsappWebhook(app, status(phone, wamid, "delivered", { pricing }));
   if (reach >= 1) await whatsappWebhook(app, status(phone, wamid, "read"));
   if (reach >= 2) await whatsappWebhook(app, inbound(phone, text("Is the sweater warm?")));
   if (reach >= 3) {
@@ -145,6 +146,10 @@ test("the dashboard shows exactly the numbers GET /api/metrics gives", async () 
   const money = (v) => new Intl.NumberFormat("en", { style: "currency", currency: m.currency }).format(Number(v));
   expect(await page.getByTestId("recovered-revenue").textContent()).toBe(money(m.recovered_revenue));
   expect(await page.getByTestId("aov").textContent()).toBe(money(m.average_order_value));
+  const cost = (v) =>
+    new Intl.NumberFormat("en", { style: "currency", currency: m.cost.currency, maximumFractionDigits: 4 }).format(Number(v));
+  expect(await page.getByTestId("message-cost").textContent()).toBe(cost(m.cost.total));
+  expect(await page.getByTestId("cost-per-order").textContent()).toBe(cost(m.cost.per_recovered_order));
   // Messaged journeys 3 (ordered, read, human), recovered 1: a third.
   expect(await page.locator('[data-stage="recovered"] .stage-rate').textContent()).toBe(
     `${new Intl.NumberFormat("en", { style: "percent", maximumFractionDigits: 1 }).format(m.funnel.recovered / m.funnel.messaged)} of messaged`,

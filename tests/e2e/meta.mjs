@@ -53,9 +53,10 @@ export const interactiveReply = (id, title) => ({
 });
 
 /** A status for a message we sent. */
-export function status(phone, messageId, value, { errors } = {}) {
+export function status(phone, messageId, value, { errors, pricing } = {}) {
   const item = { id: messageId, status: value, timestamp: now(), recipient_id: phone.replace("+", "") };
   if (errors) item.errors = errors.map((code) => ({ code, title: `error ${code}` }));
+  if (pricing) item.pricing = pricing;
   return envelope("messages", { statuses: [item] });
 }
 

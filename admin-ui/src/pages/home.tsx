@@ -219,6 +219,20 @@ function Figures({ m, more, holdoutPercent }: { m: Metrics; more: (Metrics | nul
             <span>{fmt.t("opt_out_rate")}</span>
             <strong data-testid="opt-out-rate">{fmt.pct(m.opt_out_rate)}</strong>
           </div>
+          {m.cost && (
+            <>
+              <div>
+                <span>{fmt.t("message_cost")}</span>
+                <strong data-testid="message-cost">{moneyIn(fmt, m.cost.total, m.cost.currency, COST_DIGITS)}</strong>
+              </div>
+              <div>
+                <span>{fmt.t("cost_per_order")}</span>
+                <strong data-testid="cost-per-order">
+                  {moneyIn(fmt, m.cost.per_recovered_order, m.cost.currency, COST_DIGITS)}
+                </strong>
+              </div>
+            </>
+          )}
         </div>
       </s-section>
       <Holdout m={m} holdoutPercent={holdoutPercent} />
@@ -304,11 +318,14 @@ function Figures({ m, more, holdoutPercent }: { m: Metrics; more: (Metrics | nul
   );
 }
 
-function moneyIn(fmt: Fmt, amount: string | null | undefined, currency: string | null) {
+/** Meta's rates are fractions of a cent: costs keep up to four decimals. */
+const COST_DIGITS = 4;
+
+function moneyIn(fmt: Fmt, amount: string | null | undefined, currency: string | null, maximumFractionDigits?: number) {
   if (amount === null || amount === undefined) return "—";
   if (!currency) return fmt.money(amount);
   try {
-    return new Intl.NumberFormat(fmt.locale, { style: "currency", currency }).format(Number(amount));
+    return new Intl.NumberFormat(fmt.locale, { style: "currency", currency, maximumFractionDigits }).format(Number(amount));
   } catch {
     return `${amount} ${currency}`;
   }

@@ -359,6 +359,14 @@ impl Phone {
     }
 }
 
+/// Whether `code` is an ISO 3166-1 alpha-2 region with telephone service (uppercase, as
+/// [`Phone::region`] gives them).
+pub fn is_region(code: &str) -> bool {
+    CALLING_CODES
+        .iter()
+        .any(|(_, _, regions)| regions.contains(&code))
+}
+
 impl fmt::Display for Phone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

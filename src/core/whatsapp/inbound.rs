@@ -12,6 +12,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::core::costs::{parse_pricing, Pricing};
 use crate::core::values::phone::Phone;
 use crate::core::values::time::Millis;
 use crate::core::whatsapp::message::MAX_TEXT_CHARS;
@@ -51,6 +52,8 @@ pub enum InboundEvent {
         /// `biz_opaque_callback_data` as we sent it.
         callback: Option<String>,
         error_codes: Vec<i64>,
+        /// What Meta bills for the message, when the status says.
+        pricing: Option<Pricing>,
     },
     /// The shopper stopped or resumed marketing messages from WhatsApp's own menu.
     UserPreference {
@@ -368,6 +371,7 @@ fn status(pnid: &str, s: &Value) -> Option<InboundEvent> {
             .filter_map(|e| e.get("code")?.as_i64())
             .take(MAX_ERRORS_PER_STATUS)
             .collect(),
+        pricing: parse_pricing(s.get("pricing")),
     })
 }
 
@@ -504,6 +508,13 @@ mod tests {
     const OFFER_CALLBACK: &str = "cb1;shop=68417253091;checkout=36521894117523;step=offer";
 
     fn offer_status(status: DeliveryStatus, seconds: i64) -> InboundEvent {
+        // The fixtures' sent and delivered statuses carry Meta's pricing; read carries none.
+        let pricing = (status != DeliveryStatus::Read).then(|| Pricing {
+            billable: true,
+            category: "marketing".into(),
+            pricing_model: Some("PMP".into()),
+            kind: Some("regular".into()),
+        });
         InboundEvent::Status {
             phone_number_id: PNID.into(),
             wamid: OFFER_WAMID.into(),
@@ -512,6 +523,7 @@ mod tests {
             recipient: Some(emily()),
             callback: Some(OFFER_CALLBACK.into()),
             error_codes: vec![],
+            pricing,
         }
     }
 
@@ -551,6 +563,7 @@ mod tests {
                 recipient: Some(Phone::parse("+1 604-555-0163", None).unwrap()),
                 callback: Some("cb1;shop=68417253091;checkout=36521894550187;step=reminder".into()),
                 error_codes: vec![131026],
+                pricing: None,
             }]
         );
     }
@@ -685,6 +698,7 @@ mod tests {
                     recipient: Some(emily()),
                     callback: None,
                     error_codes: vec![],
+                    pricing: None,
                 },
                 InboundEvent::Status {
                     phone_number_id: "111".into(),
@@ -694,6 +708,7 @@ mod tests {
                     recipient: None,
                     callback: None,
                     error_codes: vec![131049, 131000],
+                    pricing: None,
                 },
                 InboundEvent::AccountError {
                     phone_number_id: "111".into(),

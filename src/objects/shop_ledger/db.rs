@@ -66,6 +66,10 @@ CREATE TABLE IF NOT EXISTS step_outcomes (
 CREATE TABLE IF NOT EXISTS skips (
   checkout_token TEXT NOT NULL, step_id TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL,
   PRIMARY KEY (checkout_token, step_id));
+CREATE TABLE IF NOT EXISTS charges (
+  wamid_hash TEXT PRIMARY KEY, country TEXT, category TEXT NOT NULL, billable INTEGER NOT NULL,
+  pricing_model TEXT, kind TEXT, delivered_at INTEGER);
+CREATE INDEX IF NOT EXISTS charges_delivered ON charges(delivered_at);
 ";
 
 /// Changes after a table was first created: each is tried once per object start, and fails
@@ -79,7 +83,7 @@ pub const ADDED_COLUMNS: [&str; 3] = [
 ];
 
 /// Every table that holds shop data (`shop/redact` empties them all but the outbox).
-pub const DATA_TABLES: [&str; 16] = [
+pub const DATA_TABLES: [&str; 17] = [
     "step_outcomes",
     "journeys",
     "consents",
@@ -96,6 +100,7 @@ pub const DATA_TABLES: [&str; 16] = [
     "outbox_unreadable",
     "replies",
     "trials",
+    "charges",
 ];
 
 /// The ledger's storage for one request: its SQL and the data key.

@@ -7,6 +7,7 @@ use worker::{Env, Result};
 
 use super::db::{i, s, Db, Int};
 use crate::core::conversation::plan::Reply;
+use crate::core::costs::charge_of;
 use crate::core::journey::{checkout_of_callback, Delivery};
 use crate::core::shopify::shop::WhatsAppConnection;
 use crate::core::values::ids::ShopDomain;
@@ -47,13 +48,19 @@ impl Db {
                 wamid,
                 status,
                 at,
+                recipient,
                 callback,
                 error_codes,
+                pricing,
                 ..
             } = event
             else {
                 continue;
             };
+            // Every message of the shop costs, replies included, whoever it belongs to.
+            if let Some(charge) = charge_of(status, recipient.as_ref(), pricing.as_ref()) {
+                self.record_charge(&wamid, charge, at)?;
+            }
             let Some(delivery) = Delivery::of_status(status, &error_codes) else {
                 continue;
             };

@@ -163,6 +163,10 @@ impl Db {
                 "lift": crate::core::gate::holdout::lift(messaged, held_out),
             },
             "breakdown": breakdown,
+            "cost": self.cost(q.from, q.to, funnel.recovered, revenue.as_ref().map(|r| super::costs::Revenue {
+                minor: r.total,
+                currency: &r.currency,
+            }))?,
             "health": self.health(now)?,
         }))
     }

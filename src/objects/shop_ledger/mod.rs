@@ -13,6 +13,7 @@
 mod compliance;
 mod consent;
 mod conversations;
+mod costs;
 mod db;
 mod deliveries;
 mod gate;
@@ -206,6 +207,8 @@ impl ShopLedger {
             R::TemplateChanged(c) => answer::<TemplateUpdate>(db.update_template(&c)?),
             R::Learned(_) => answer::<p::GetLearning>(db.learning(now())?),
             R::ResetLearning(_) => answer::<p::ResetLearning>(db.reset_learning()?),
+            R::Prices(_) => answer::<p::GetPrices>(db.prices()?),
+            R::PutPrices(c) => answer::<p::PutPrices>(db.put_prices(c.prices)?),
         }
     }
 }
