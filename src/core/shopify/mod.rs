@@ -3,7 +3,9 @@
 
 pub mod discount;
 pub mod embedding;
+pub mod graphql;
 pub mod oauth;
 pub mod payloads;
 pub mod shop;
+pub mod sweep;
 pub mod webhook;
