@@ -11,6 +11,7 @@ mod proxy;
 mod recovery;
 mod session;
 mod shopify_webhooks;
+mod sweep;
 mod templates;
 mod whatsapp_webhooks;
 

@@ -23,7 +23,7 @@ pub const SETTLE_MS: i64 = 10 * 60 * 1000;
 /// Each window reaches back this far over the last one: Shopify's search index may show an
 /// update some time after it happened.
 pub const OVERLAP_MS: i64 = HOUR_MS;
-/// Checkouts per page: about 25 query points each, well within one query's 1,000.
+/// Checkouts per page: about 26 query points each, well within one query's 1,000.
 pub const PAGE_SIZE: u32 = 25;
 /// Pages per run; what is left waits for the next run, which resumes at the same page.
 pub const MAX_PAGES: u32 = 20;
@@ -33,7 +33,8 @@ pub const MAX_WAIT_MS: i64 = 10_000;
 const QUERY: &str = "query AbandonedCheckouts($q: String!, $after: String) { \
 abandonedCheckouts(first: 25, after: $after, query: $q, sortKey: ID) { \
 nodes { id abandonedCheckoutUrl createdAt updatedAt completedAt \
-customer { id firstName locale defaultPhoneNumber { phoneNumber whatsAppMarketingConsent { state updatedAt } } } \
+customer { id firstName locale defaultEmailAddress { marketingState } \
+defaultPhoneNumber { phoneNumber smsMarketingConsent { state } whatsAppMarketingConsent { state updatedAt } } } \
 shippingAddress { firstName phone countryCodeV2 provinceCode } \
 billingAddress { firstName phone countryCodeV2 provinceCode } \
 lineItems(first: 5) { nodes { title quantity originalTotalPriceSet { presentmentMoney { amount currencyCode } } } } \
@@ -118,7 +119,9 @@ pub struct Page {
 pub enum PageAnswer {
     Page(Page),
     /// Throttled, 429 or 5xx: ask again after `wait_ms` (as Shopify said, if it did).
-    Retry { wait_ms: Option<i64> },
+    Retry {
+        wait_ms: Option<i64>,
+    },
     /// Anything else; the run stops and the next one asks again.
     Failed(String),
 }
@@ -235,6 +238,14 @@ fn found(node: &Value) -> Option<Found> {
         "total_price": node.pointer("/totalPriceSet/presentmentMoney/amount"),
         "presentment_currency": node.pointer("/totalPriceSet/presentmentMoney/currencyCode"),
         "customer_locale": customer.and_then(|c| c.get("locale")),
+        // The customer's standing email and SMS consent, which the checkout's boxes set: what
+        // `checkout_marketing_consent` counts (the webhook's `buyer_accepts_*`).
+        "buyer_accepts_marketing": customer
+            .and_then(|c| text(c, "/defaultEmailAddress/marketingState"))
+            == Some("SUBSCRIBED"),
+        "buyer_accepts_sms_marketing": customer
+            .and_then(|c| text(c, "/defaultPhoneNumber/smsMarketingConsent/state"))
+            == Some("SUBSCRIBED"),
         "line_items": lines,
         "shipping_address": address(node.get("shippingAddress")),
         "billing_address": address(node.get("billingAddress")),
@@ -279,8 +290,10 @@ mod tests {
                 "id": "gid://shopify/Customer/207119551",
                 "firstName": "Bob",
                 "locale": "en",
+                "defaultEmailAddress": { "marketingState": "NOT_SUBSCRIBED" },
                 "defaultPhoneNumber": {
                     "phoneNumber": "+16136120707",
+                    "smsMarketingConsent": { "state": "SUBSCRIBED" },
                     "whatsAppMarketingConsent": { "state": "SUBSCRIBED", "updatedAt": "2026-10-01T08:00:00Z" }
                 }
             },
@@ -358,7 +371,10 @@ mod tests {
         let found = &page.found[0];
         let c = &found.checkout;
         assert_eq!(c.token.as_str(), token);
-        assert_eq!(c.updated_at, Millis::parse_rfc3339("2026-10-14T11:00:00Z").unwrap());
+        assert_eq!(
+            c.updated_at,
+            Millis::parse_rfc3339("2026-10-14T11:00:00Z").unwrap()
+        );
         assert_eq!(c.phone.as_ref().map(Phone::as_str), Some("+16136120707"));
         assert_eq!(c.first_name.as_deref(), Some("Bob"));
         assert_eq!(c.customer_id.as_deref(), Some("207119551"));
@@ -366,7 +382,7 @@ mod tests {
         assert_eq!(c.item_count, 2);
         assert_eq!(c.top_item_title.as_deref(), Some("IPod Nano - 8GB"));
         assert_eq!(c.total.as_ref().map(|m| m.minor()), Some(40994));
-        assert!(!c.completed && !c.accepts_marketing && !c.accepts_sms_marketing);
+        assert!(!c.completed && !c.accepts_marketing && c.accepts_sms_marketing);
         let (phone, at) = found.subscribed.clone().unwrap();
         assert_eq!(phone.as_str(), "+16136120707");
         assert_eq!(at, Millis::parse_rfc3339("2026-10-01T08:00:00Z").unwrap());
@@ -428,9 +444,14 @@ mod tests {
                 wait_ms: Some(2_000)
             }
         );
-        assert_eq!(read_page(200, "<html>", None), PageAnswer::Retry { wait_ms: None });
+        assert_eq!(
+            read_page(200, "<html>", None),
+            PageAnswer::Retry { wait_ms: None }
+        );
         let denied = r#"{"errors":[{"message":"Access denied for abandonedCheckouts field.","extensions":{"code":"ACCESS_DENIED"}}]}"#;
-        assert!(matches!(read_page(200, denied, None), PageAnswer::Failed(m) if m.contains("Access denied")));
+        assert!(
+            matches!(read_page(200, denied, None), PageAnswer::Failed(m) if m.contains("Access denied"))
+        );
         assert!(matches!(read_page(403, "", None), PageAnswer::Failed(_)));
     }
 }

@@ -12,6 +12,7 @@
 
 mod compliance;
 mod consent;
+mod consent_sync;
 mod conversations;
 mod db;
 mod deliveries;
@@ -21,6 +22,7 @@ mod metrics;
 mod optimizer;
 mod outbox;
 mod record;
+mod sweep;
 mod templates;
 
 use futures_util::lock::Mutex;
@@ -47,6 +49,8 @@ pub struct ShopLedger {
     env: Env,
     /// Held by every operation on the shop's record (`record.rs`).
     record_lock: Mutex<()>,
+    /// Held while the reconciliation sweep runs (`sweep.rs`).
+    sweep_lock: Mutex<()>,
 }
 
 impl DurableObject for ShopLedger {
@@ -55,6 +59,8 @@ impl DurableObject for ShopLedger {
         let sql = state.storage().sql();
         let _ = sql.exec(SCHEMA, None);
         let _ = sql.exec(optimizer::SCHEMA, None);
+        let _ = sql.exec(sweep::SCHEMA, None);
+        let _ = sql.exec(consent_sync::SCHEMA, None);
         for column in ADDED_COLUMNS {
             let _ = sql.exec(column, None);
         }
@@ -62,6 +68,7 @@ impl DurableObject for ShopLedger {
             state,
             env,
             record_lock: Mutex::new(()),
+            sweep_lock: Mutex::new(()),
         }
     }
 
@@ -75,6 +82,14 @@ impl DurableObject for ShopLedger {
             worker::console_error!("the shop record's copy to KV failed again: {e}");
         }
         let run = db.deliver(&self.env).await?;
+        // Consent for Shopify waits its turn: a failure is logged, never holds up the outbox.
+        let sync_due = match self.sync_consents(&db).await {
+            Ok(due) => due,
+            Err(e) => {
+                worker::console_error!("consent for Shopify waits: {e}");
+                Some(now().plus_millis(RETRY_AFTER_FAILURE_MS))
+            }
+        };
         if db.replies_waiting()? {
             match self.sending_connection(&db).await {
                 Ok(connection) => db.send_replies(&self.env, connection.as_ref()).await?,
@@ -95,6 +110,10 @@ impl DurableObject for ShopLedger {
             storage.delete_all().await?;
             storage.sql().exec(SCHEMA, None)?;
             storage.sql().exec(optimizer::SCHEMA, None)?;
+            storage.sql().exec(sweep::SCHEMA, None)?;
+            storage.sql().exec(consent_sync::SCHEMA, None)?;
+        } else if let Some(due) = sync_due {
+            storage.set_alarm((due.0 - now().0).max(0)).await?;
         }
         Response::ok("ok")
     }
@@ -155,9 +174,8 @@ impl ShopLedger {
             R::FindDeleted(c) => answer::<p::FindDeleted>(db.find_deleted(c)?),
             R::ActiveOfCart(c) => answer::<p::ActiveOfCart>(checkouts(db.active_of_cart(c)?)),
             R::AddConsent(c) => {
-                let phone_hash = db.hash(&c.phone);
-                db.append_consent(&phone_hash, &c.record)?;
-                answer::<p::AddConsent>(consent_status(&db.consent_records(&phone_hash)?))
+                db.record_consent(&c.phone, &c.record)?;
+                answer::<p::AddConsent>(consent_status(&db.consent_records(&db.hash(&c.phone))?))
             }
             R::Consents(c) => {
                 let records: Vec<ConsentRecord> = db.consent_records(&db.hash(&c.phone))?;
@@ -197,6 +215,7 @@ impl ShopLedger {
             R::TemplateChanged(c) => answer::<TemplateUpdate>(db.update_template(&c)?),
             R::Learned(_) => answer::<p::GetLearning>(db.learning(now())?),
             R::ResetLearning(_) => answer::<p::ResetLearning>(db.reset_learning()?),
+            R::Sweep(c) => answer::<p::SweepCall>(self.sweep(db, c).await?),
         }
     }
 }
