@@ -229,7 +229,9 @@ pub fn shopify_sync(
 #[serde(rename_all = "snake_case")]
 pub enum ShopifyConsent {
     /// `confirmed`: the shopper confirmed from the phone itself (a double opt-in).
-    Subscribed { confirmed: bool },
+    Subscribed {
+        confirmed: bool,
+    },
     Unsubscribed,
 }
 
@@ -661,7 +663,13 @@ mod tests {
     fn a_shopify_consent_counts_under_whatsapp_opt_in_but_lifts_no_opt_out() {
         let shopify = record(OptIn, ShopifyCustomer, 10);
         assert_eq!(
-            may_message(&[shopify.clone()], ConsentMode::WhatsappOptIn, false, None, T),
+            may_message(
+                std::slice::from_ref(&shopify),
+                ConsentMode::WhatsappOptIn,
+                false,
+                None,
+                T
+            ),
             Ok(None)
         );
         let stopped = [record(OptOut, WhatsappKeyword, 5), shopify.clone()];
