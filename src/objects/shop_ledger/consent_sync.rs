@@ -28,9 +28,9 @@ pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS consent_sync (
   phone_hash TEXT PRIMARY KEY, sealed_phone TEXT NOT NULL, consent TEXT NOT NULL,
   at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, due INTEGER NOT NULL);";
-/// Phones written to Shopify per alarm run: two Admin API calls each, within the 50
-/// subrequests a run may make beside the outbox's.
-const BATCH: usize = 8;
+/// Phones written to Shopify per alarm run: two Admin API calls each (three when the token is
+/// renewed), in a run whose outbox batch was not full, within the 50 subrequests it may make.
+const BATCH: usize = 6;
 
 #[derive(serde::Deserialize)]
 struct Queued {

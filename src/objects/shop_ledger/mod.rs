@@ -82,12 +82,17 @@ impl DurableObject for ShopLedger {
             worker::console_error!("the shop record's copy to KV failed again: {e}");
         }
         let run = db.deliver(&self.env).await?;
-        // Consent for Shopify waits its turn: a failure is logged, never holds up the outbox.
-        let sync_due = match self.sync_consents(&db).await {
-            Ok(due) => due,
-            Err(e) => {
-                worker::console_error!("consent for Shopify waits: {e}");
-                Some(now().plus_millis(RETRY_AFTER_FAILURE_MS))
+        // Consent for Shopify waits its turn, in a run the outbox and replies leave room in
+        // (an invocation's 50 subrequests); a failure is logged, never holds up the outbox.
+        let sync_due = if run.more || db.replies_waiting()? {
+            db.next_consent_sync()?
+        } else {
+            match self.sync_consents(&db).await {
+                Ok(due) => due,
+                Err(e) => {
+                    worker::console_error!("consent for Shopify waits: {e}");
+                    Some(now().plus_millis(RETRY_AFTER_FAILURE_MS))
+                }
             }
         };
         if db.replies_waiting()? {
