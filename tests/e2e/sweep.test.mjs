@@ -182,6 +182,20 @@ describe("the reconciliation sweep", () => {
   });
 });
 
+describe("the sweep and erasure", () => {
+  test("a shopper whose data was erased is not brought back by the checkouts Shopify still lists", async () => {
+    const shop = freshShop();
+    await installed(shop);
+    const phone = freshPhone();
+    const redact = { shop_domain: shop, customer: { id: 7_900_000 + ++serial, phone }, orders_to_redact: [] };
+    expect((await shopifyWebhook(app, "customers/redact", redact, { shop })).status).toBe(200);
+    app.shopify.addAbandonedCheckout(shop, abandonedNode(shop, { phone }));
+    await cron();
+    expect((await health(shop)).last_sweep.report).toMatchObject({ found: 1, started: 0 });
+    expect(await journeys(shop)).toHaveLength(0);
+  });
+});
+
 describe("consent in step with Shopify", () => {
   beforeAll(async () => {
     await installed(SHOP);

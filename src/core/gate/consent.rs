@@ -189,6 +189,15 @@ fn status_of<'a>(mut records: impl Iterator<Item = &'a ConsentRecord> + Clone) -
     }
 }
 
+/// Whether the shopper behind these records had their data erased (`customers/redact`) and has
+/// not opted back in from the phone since: Shopify may still list their old checkouts, and the
+/// reconciliation sweep must not bring one back into a journey (and personal data back into
+/// storage).
+pub fn erased(records: &[ConsentRecord]) -> bool {
+    records.iter().any(|r| r.source == ConsentSource::Redaction)
+        && status(records) == ConsentStatus::OptedOut
+}
+
 /// Whether a subscribed WhatsApp consent on the Shopify customer is worth recording for a
 /// phone with these records: only when they say nothing yet. One already opted in needs no
 /// second record, and an opt-out is not lifted by it (it may be older), so the sweep, which
@@ -705,5 +714,17 @@ mod tests {
             let after = if kind == OptIn { OptedIn } else { OptedOut };
             assert_eq!(shopify_sync(Nothing, after, &record(kind, source, 1)), None);
         }
+    }
+
+    #[test]
+    fn an_erased_shopper_stays_erased_until_the_phone_opts_back_in() {
+        let erased_once = [
+            record(OptIn, StorefrontWidget, 1),
+            record(OptOut, Redaction, 2),
+        ];
+        assert!(erased(&erased_once));
+        let back = [erased_once[1].clone(), record(OptIn, WhatsappKeyword, 3)];
+        assert!(!erased(&back));
+        assert!(!erased(&[record(OptOut, WhatsappKeyword, 1)]));
     }
 }

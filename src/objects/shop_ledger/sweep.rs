@@ -13,6 +13,7 @@ use worker::{Delay, Result};
 
 use super::db::{i, token, Count, Db};
 use super::ShopLedger;
+use crate::core::gate::consent;
 use crate::core::shopify::oauth::AdminError;
 use crate::core::shopify::sweep::{
     next_run, page_body, read_page, Found, PageAnswer, Progress, MAX_PAGES, MAX_WAIT_MS,
@@ -165,6 +166,11 @@ impl ShopLedger {
         let checkout_token = found.checkout.token.clone();
         if db.indexed(&checkout_token)? {
             return Ok(false);
+        }
+        if let Some(phone) = &found.checkout.phone {
+            if consent::erased(&db.consent_records(&db.hash(phone))?) {
+                return Ok(false);
+            }
         }
         let command = CartCommand::Checkout {
             checkout: found.checkout,
