@@ -15,7 +15,8 @@ use crate::core::values::time::{Millis, SECOND_MS};
 const LOOKUP: &str = "query CustomerByPhone($q: String!) { \
 customers(first: 1, query: $q) { nodes { id } } }";
 
-const UPDATE: &str = "mutation KeepWhatsAppConsent($input: CustomerWhatsAppMarketingConsentUpdateInput!) { \
+const UPDATE: &str =
+    "mutation KeepWhatsAppConsent($input: CustomerWhatsAppMarketingConsentUpdateInput!) { \
 customerWhatsAppMarketingConsentUpdate(input: $input) { \
 customerPhoneNumber { phoneNumber whatsAppMarketingConsent { state } } \
 userErrors { field code message } } }";
@@ -28,7 +29,9 @@ pub const MAX_ATTEMPTS: u32 = 6;
 pub enum Answer<T> {
     Done(T),
     /// Throttled, 429 or 5xx: ask again after at least `wait_ms`.
-    Retry { wait_ms: i64 },
+    Retry {
+        wait_ms: i64,
+    },
     /// Refused for good (no scope, bad input): the update is dropped, and logged.
     Failed(String),
 }
@@ -127,7 +130,9 @@ pub fn read_update(status: u16, body: &str, retry_after_ms: Option<i64>) -> Answ
         }
         Some(e) => Answer::Failed(format!(
             "Shopify refused the consent: {}",
-            e.get("message").and_then(Value::as_str).unwrap_or("no reason")
+            e.get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("no reason")
         )),
     }
 }
@@ -144,7 +149,8 @@ mod tests {
     fn the_customer_is_found_by_the_phone() {
         let body = lookup_body(&phone());
         assert_eq!(body["variables"]["q"], "phone:'+16136120707'");
-        let found = r#"{"data":{"customers":{"nodes":[{"id":"gid://shopify/Customer/207119551"}]}}}"#;
+        let found =
+            r#"{"data":{"customers":{"nodes":[{"id":"gid://shopify/Customer/207119551"}]}}}"#;
         assert_eq!(
             read_lookup(200, found, None),
             Answer::Done(Some("gid://shopify/Customer/207119551".into()))
@@ -182,10 +188,16 @@ mod tests {
             read_update(200, throttled, None),
             Answer::Retry { wait_ms: 200 }
         );
-        assert_eq!(read_update(503, "", Some(1_000)), Answer::Retry { wait_ms: 1_000 });
+        assert_eq!(
+            read_update(503, "", Some(1_000)),
+            Answer::Retry { wait_ms: 1_000 }
+        );
         let refused = r#"{"data":{"customerWhatsAppMarketingConsentUpdate":{"customerPhoneNumber":null,"userErrors":[{"field":["input","customerId"],"code":"INVALID","message":"Customer has no phone number"}]}}}"#;
-        assert!(matches!(read_update(200, refused, None), Answer::Failed(m) if m.contains("no phone")));
-        let denied = r#"{"errors":[{"message":"Access denied","extensions":{"code":"ACCESS_DENIED"}}]}"#;
+        assert!(
+            matches!(read_update(200, refused, None), Answer::Failed(m) if m.contains("no phone"))
+        );
+        let denied =
+            r#"{"errors":[{"message":"Access denied","extensions":{"code":"ACCESS_DENIED"}}]}"#;
         assert!(matches!(read_lookup(200, denied, None), Answer::Failed(_)));
         let done = r#"{"data":{"customerWhatsAppMarketingConsentUpdate":{"customerPhoneNumber":{"phoneNumber":"+16136120707","whatsAppMarketingConsent":{"state":"UNSUBSCRIBED"}},"userErrors":[]}}}"#;
         assert_eq!(read_update(200, done, None), Answer::Done(()));
