@@ -12,6 +12,7 @@ mod proxy;
 mod recovery;
 mod session;
 mod shopify_webhooks;
+mod sweep;
 mod templates;
 mod whatsapp_webhooks;
 

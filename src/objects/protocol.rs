@@ -238,6 +238,9 @@ ledger_calls! {
     /// The merchant's price table (the shipped one until they save theirs).
     Prices(GetPrices) -> crate::core::costs::PriceTable;
     PutPrices(PutPrices) -> crate::core::costs::PriceTable;
+    /// The reconciliation sweep of the shop (a Cron Trigger asks every shop's ledger): the
+    /// checkouts Shopify lists as abandoned lately become journeys if their webhooks never came.
+    Sweep(SweepCall) -> SweepReport;
 }
 
 /// A cart's report after each event: what happened, and how the journey looks now.
@@ -604,4 +607,22 @@ pub struct GetPrices;
 #[derive(Serialize, Deserialize)]
 pub struct PutPrices {
     pub prices: crate::core::costs::PriceTable,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct SweepCall {
+    pub shop: ShopDomain,
+}
+
+/// What one sweep of a shop did.
+#[derive(Serialize, Deserialize, Default, Debug)]
+pub struct SweepReport {
+    /// Abandoned checkouts Shopify listed.
+    pub found: u32,
+    /// Journeys they started (none for those the webhooks had already brought).
+    pub started: u32,
+    /// Listed checkouts that cannot be matched to a cart (no token in their recovery URL).
+    pub unusable: u32,
+    /// Why the run stopped before the end of its window, if it did; the next run resumes.
+    pub stopped: Option<String>,
 }

@@ -198,6 +198,31 @@ pub async fn create_discount(
     }
 }
 
+/// An Admin GraphQL answer as it came: its HTTP status, body and `Retry-After` (ms). What it
+/// means is the core's to say (`core::shopify::sweep`, `core::shopify::customer_consent`).
+pub struct Raw {
+    pub status: u16,
+    pub body: String,
+    pub retry_after_ms: Option<i64>,
+}
+
+/// POSTs `body` with the sealed token given; `Unauthorized` when Shopify refused the token.
+pub async fn query(
+    app: &App,
+    shop: &str,
+    sealed_token: &str,
+    body: &Value,
+) -> Result<Answer<Raw>, AdminError> {
+    Ok(match graphql(app, shop, sealed_token, body).await? {
+        Answer::Done(r) => Answer::Done(Raw {
+            status: r.status,
+            body: r.body,
+            retry_after_ms: r.retry_after_ms,
+        }),
+        Answer::Unauthorized => Answer::Unauthorized,
+    })
+}
+
 struct Reply {
     status: u16,
     body: String,

@@ -240,3 +240,19 @@ pub async fn delete_data_request(env: &Env, domain: &str, id: &str) -> Result<()
         .await?;
     Ok(())
 }
+
+/// One page (up to 1,000) of the shops KV holds a record for, and the cursor of the next page.
+/// A KV list operation each: the sweep's whole cost of finding the shops.
+pub async fn shops(env: &Env, cursor: Option<String>) -> Result<(Vec<ShopDomain>, Option<String>)> {
+    let mut list = kv(env)?.list().prefix("shop:".into());
+    if let Some(cursor) = cursor {
+        list = list.cursor(cursor);
+    }
+    let page = list.execute().await?;
+    let shops = page
+        .keys
+        .iter()
+        .filter_map(|k| k.name.strip_prefix("shop:").and_then(ShopDomain::parse))
+        .collect();
+    Ok((shops, page.cursor.filter(|_| !page.list_complete)))
+}

@@ -1,7 +1,8 @@
 // A fake of the Shopify Admin endpoints cartback calls, speaking Shopify's wire formats: the
 // three token grants on /admin/oauth/access_token (token exchange, refresh, authorization code),
 // the authorize page (it approves at once and redirects back with a signed query), and Admin
-// GraphQL (`discountCodeBasicCreate`, `shop { name }`). It plugs into Miniflare's outboundService
+// GraphQL (`discountCodeBasicCreate`, `shop { name }`, `abandonedCheckouts` paged and priced from
+// a leaky bucket of query points, `customers` by phone, `customerWhatsAppMarketingConsentUpdate`). It plugs into Miniflare's outboundService
 // with the Worker's SHOPIFY_ADMIN_ORIGIN set to its origin: requests arrive as
 // `{origin}/{shop}/admin/...`.
 //
@@ -9,7 +10,7 @@
 // version the fake serves (shopify-graphql.mjs); one that fails is answered as Shopify answers
 // it (200 with `errors`) and recorded in `invalid`, which every test expects to stay empty.
 //
-// Tests read what happened from `grants`, `graphqlCalls`, `discounts` and `invalid` (requests
+// Tests read what happened from `grants`, `graphqlCalls`, `discounts`, `consentUpdates` and `invalid` (requests
 // Shopify would reject as malformed), and script failures with `failNext` and `refuseRefresh`.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SCHEMA_VERSION, checkRequest } from './shopify-graphql.mjs';
@@ -118,6 +119,10 @@ export function createShopifyFake({ apiKey, apiSecret, now = Date.now, accessTok
   const invalid = [];
   const failures = []; // { shop?, answer } consumed by GraphQL calls in order
   const refusedRefresh = new Set();
+  const abandoned = new Map(); // shop -> AbandonedCheckout nodes, as the Admin API returns them
+  const customers = new Map(); // shop -> [{ id, phone, whatsApp: { state, updatedAt } }]
+  const consentUpdates = []; // { at, shop, input } of every customerWhatsAppMarketingConsentUpdate
+  const buckets = new Map(); // shop -> { maximum, available, restoreRate, at }
   let serial = 0;
   let refreshDelayMs = 0;
   let refreshing = 0; // refresh grants being answered right now
@@ -127,7 +132,7 @@ export function createShopifyFake({ apiKey, apiSecret, now = Date.now, accessTok
     const accessToken = `shpat_${randomBytes(16).toString('hex')}`;
     const at = now();
     accessTokens.set(accessToken, { shop, expiresAt: expiring ? at + accessTokenTtl * 1000 : null });
-    const scope = 'read_orders,write_discounts,write_app_proxy';
+    const scope = 'read_orders,write_discounts,write_app_proxy,write_customers';
     if (!expiring) return { access_token: accessToken, scope };
     const refreshToken = `shprt_${randomBytes(16).toString('hex')}`;
     refreshTokens.set(refreshToken, { shop, expiresAt: at + refreshTokenTtl * 1000, spent: false });
@@ -234,6 +239,65 @@ export function createShopifyFake({ apiKey, apiSecret, now = Date.now, accessTok
     };
   }
 
+  /** The shop's leaky bucket of query points, refilled at its restore rate since last asked. */
+  function bucket(shop) {
+    const b = buckets.get(shop) ?? { maximum: 2000, available: 2000, restoreRate: 100, at: now() };
+    b.available = Math.min(b.maximum, b.available + ((now() - b.at) / 1000) * b.restoreRate);
+    b.at = now();
+    buckets.set(shop, b);
+    return b;
+  }
+
+  /** Spends `requested` points, or answers as Shopify does when the bucket holds too few. */
+  function spend(shop, requested) {
+    const b = bucket(shop);
+    const status = () => ({ maximumAvailable: b.maximum, currentlyAvailable: Math.floor(b.available), restoreRate: b.restoreRate });
+    if (b.available < requested) {
+      return { throttled: { errors: [{ message: 'Throttled', extensions: { code: 'THROTTLED' } }], extensions: { cost: { requestedQueryCost: requested, actualQueryCost: null, throttleStatus: status() } } } };
+    }
+    b.available -= requested;
+    return { extensions: { cost: { requestedQueryCost: requested, actualQueryCost: requested, throttleStatus: status() } } };
+  }
+
+  /** `abandonedCheckouts(first:, after:, query:)`: the updated_at range and status:open filters, by id. */
+  function abandonedCheckouts(shop, query, variables) {
+    const first = Number(/abandonedCheckouts\(first:\s*(\d+)/.exec(query)?.[1] ?? 50);
+    const q = String(variables?.q ?? '');
+    const from = /updated_at:>='([^']+)'/.exec(q)?.[1];
+    const to = /updated_at:<'([^']+)'/.exec(q)?.[1];
+    const all = (abandoned.get(shop) ?? [])
+      .filter((n) => !from || Date.parse(n.updatedAt) >= Date.parse(from))
+      .filter((n) => !to || Date.parse(n.updatedAt) < Date.parse(to))
+      .filter((n) => !/status:open/.test(q) || n.completedAt === null)
+      .sort((a, b) => Number(a.id.split('/').pop()) - Number(b.id.split('/').pop()));
+    const start = variables?.after ? Number(Buffer.from(variables.after, 'base64url').toString()) : 0;
+    const nodes = all.slice(start, start + first);
+    const end = start + nodes.length;
+    return {
+      abandonedCheckouts: {
+        nodes,
+        pageInfo: { hasNextPage: end < all.length, endCursor: nodes.length ? Buffer.from(String(end)).toString('base64url') : null },
+      },
+    };
+  }
+
+  function customerByPhone(shop, variables) {
+    const phone = /phone:'?([^' ]+)'?/.exec(String(variables?.q ?? ''))?.[1];
+    const found = (customers.get(shop) ?? []).filter((c) => c.phone === phone).slice(0, 1);
+    return { customers: { nodes: found.map((c) => ({ id: c.id })) } };
+  }
+
+  function updateWhatsAppConsent(shop, input) {
+    consentUpdates.push({ at: now(), shop, input });
+    const customer = (customers.get(shop) ?? []).find((c) => c.id === input.customerId);
+    if (!customer) {
+      return { customerPhoneNumber: null, userErrors: [{ field: ['input', 'customerId'], code: 'INVALID', message: 'Customer does not exist' }] };
+    }
+    const consent = input.whatsAppMarketingConsent;
+    customer.whatsApp = { state: consent.state, updatedAt: consent.updatedAt ?? new Date(now()).toISOString() };
+    return { customerPhoneNumber: { phoneNumber: customer.phone, whatsAppMarketingConsent: { state: consent.state } }, userErrors: [] };
+  }
+
   function scripted(answer) {
     if (answer === 'throttled') {
       return json(200, {
@@ -293,6 +357,20 @@ export function createShopifyFake({ apiKey, apiSecret, now = Date.now, accessTok
       return answer(json(200, { data: { shop: facts }, extensions: cost(1) }));
     }
     // Valid for Shopify, but nothing the fake can answer: a test would learn nothing from it.
+    if (others.length === 0 && field === 'abandonedCheckouts') {
+      // About what Shopify computes: 2 for the connection, ~26 per checkout asked for.
+      const first = Number(/abandonedCheckouts\(first:\s*(\d+)/.exec(body.query)?.[1] ?? 50);
+      const spent = spend(shop, 2 + first * 26);
+      if (spent.throttled) return answer(json(200, spent.throttled));
+      return answer(json(200, { data: abandonedCheckouts(shop, body.query, body.variables), extensions: spent.extensions }));
+    }
+    if (others.length === 0 && field === 'customers' && checked.operation.kind === 'query') {
+      return answer(json(200, { data: customerByPhone(shop, body.variables), extensions: cost(3) }));
+    }
+    if (others.length === 0 && field === 'customerWhatsAppMarketingConsentUpdate') {
+      const payload = updateWhatsAppConsent(shop, body.variables?.input ?? {});
+      return answer(json(200, { data: { customerWhatsAppMarketingConsentUpdate: payload }, extensions: cost() }));
+    }
     invalid.push({ shop, query: body.query, problems: [`the fake does not serve ${checked.operation.fields.join(', ')}`] });
     return answer(json(200, { errors: [{ message: 'Field is not supported by the fake', extensions: { code: 'undefinedField' } }] }));
   }
@@ -375,6 +453,27 @@ export function createShopifyFake({ apiKey, apiSecret, now = Date.now, accessTok
     isRefreshTokenValid(token) {
       const held = refreshTokens.get(token);
       return Boolean(held && !held.spent && held.expiresAt > now());
+    },
+
+    consentUpdates,
+
+    /** An abandoned checkout `abandonedCheckouts` lists for `shop` (an AbandonedCheckout node). */
+    addAbandonedCheckout(shop, node) {
+      if (!abandoned.has(shop)) abandoned.set(shop, []);
+      abandoned.get(shop).push(node);
+    },
+
+    /** A customer of `shop`: `{ id: 'gid://shopify/Customer/…', phone: '+E164', whatsApp?: { state, updatedAt } }`. */
+    addCustomer(shop, customer) {
+      if (!customers.has(shop)) customers.set(shop, []);
+      customers.get(shop).push(customer);
+    },
+
+    customer: (shop, id) => (customers.get(shop) ?? []).find((c) => c.id === id),
+
+    /** The query-point bucket of `shop`: its size and restore rate per second. */
+    setBucket(shop, { maximum, restoreRate }) {
+      buckets.set(shop, { maximum, available: maximum, restoreRate, at: now() });
     },
 
     grantsFor: (shop) => grants.filter((g) => g.shop === shop),

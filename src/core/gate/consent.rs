@@ -18,6 +18,8 @@ pub const CHECKOUT_CONSENT_WORDING: &str = "Accepted marketing (email or SMS) at
 
 const REFUSAL_WORDING: &str = "WhatsApp refused a message: the shopper has stopped marketing \
      messages from this business (error 131050)";
+const SHOPIFY_CUSTOMER_WORDING: &str = "The shopper's Shopify customer record shows WhatsApp \
+     marketing consent as subscribed";
 const REDACTION_WORDING: &str = "The shopper's data was erased at their request \
      (customers/redact); the number is kept only as a keyed hash so it is never messaged again";
 
@@ -46,6 +48,9 @@ pub enum ConsentSource {
     /// `customers/redact` erased the shopper's records; this one stays so the number is
     /// never messaged again.
     Redaction,
+    /// The Shopify customer's WhatsApp marketing consent is `SUBSCRIBED` (read by the
+    /// reconciliation sweep): like an import, it may predate an opt-out and cannot lift one.
+    ShopifyCustomer,
 }
 
 impl ConsentSource {
@@ -112,6 +117,17 @@ impl ConsentRecord {
         }
     }
 
+    /// The opt-in a subscribed WhatsApp consent on the Shopify customer stands for, given `at`.
+    pub fn from_shopify_customer(at: Millis) -> ConsentRecord {
+        ConsentRecord {
+            kind: ConsentKind::OptIn,
+            source: ConsentSource::ShopifyCustomer,
+            wording: SHOPIFY_CUSTOMER_WORDING.to_string(),
+            at,
+            cart_token: None,
+        }
+    }
+
     /// A record the shopper made from their own phone: a keyword or WhatsApp's own menu.
     pub fn from_whatsapp(kind: ConsentKind, wording: &str, at: Millis) -> ConsentRecord {
         ConsentRecord {
@@ -171,6 +187,61 @@ fn status_of<'a>(mut records: impl Iterator<Item = &'a ConsentRecord> + Clone) -
     } else {
         ConsentStatus::None
     }
+}
+
+/// Whether the shopper behind these records had their data erased (`customers/redact`) and has
+/// not opted back in from the phone since: Shopify may still list their old checkouts, and the
+/// reconciliation sweep must not bring one back into a journey (and personal data back into
+/// storage).
+pub fn erased(records: &[ConsentRecord]) -> bool {
+    records.iter().any(|r| r.source == ConsentSource::Redaction)
+        && status(records) == ConsentStatus::OptedOut
+}
+
+/// Whether a subscribed WhatsApp consent on the Shopify customer is worth recording for a
+/// phone with these records: only when they say nothing yet. One already opted in needs no
+/// second record, and an opt-out is not lifted by it (it may be older), so the sweep, which
+/// reads it again every run, adds it once.
+pub fn takes_shopify_consent(records: &[ConsentRecord]) -> bool {
+    status(records) == ConsentStatus::None
+}
+
+/// What Shopify's customer record must be told after a record moved a phone's consent from
+/// `before` to `after` (docs/rules.md §3): a change to opted in or out, made here. Not what
+/// came from Shopify, not a checkout's email or SMS consent standing in under the merchant's
+/// attestation, and not the suppression a redaction leaves.
+pub fn shopify_sync(
+    before: ConsentStatus,
+    after: ConsentStatus,
+    record: &ConsentRecord,
+) -> Option<ShopifyConsent> {
+    let ours = !matches!(
+        record.source,
+        ConsentSource::ShopifyCustomer
+            | ConsentSource::CheckoutMarketingConsent
+            | ConsentSource::Redaction
+    );
+    if !ours || before == after {
+        return None;
+    }
+    match after {
+        ConsentStatus::OptedIn => Some(ShopifyConsent::Subscribed {
+            confirmed: record.source.binds_the_phone(),
+        }),
+        ConsentStatus::OptedOut => Some(ShopifyConsent::Unsubscribed),
+        ConsentStatus::None => None,
+    }
+}
+
+/// A WhatsApp marketing consent as Shopify's customer record keeps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShopifyConsent {
+    /// `confirmed`: the shopper confirmed from the phone itself (a double opt-in).
+    Subscribed {
+        confirmed: bool,
+    },
+    Unsubscribed,
 }
 
 /// Why a marketing message may not go out.
@@ -308,8 +379,8 @@ mod tests {
 
     use ConsentKind::{OptIn, OptOut};
     use ConsentSource::{
-        CheckoutMarketingConsent, Import, Redaction, StorefrontWidget, WhatsappKeyword,
-        WhatsappRefusal,
+        CheckoutMarketingConsent, Import, Redaction, ShopifyCustomer, StorefrontWidget,
+        WhatsappKeyword, WhatsappRefusal,
     };
 
     #[test]
@@ -595,5 +666,65 @@ mod tests {
         assert!(limit.check(&mut counts, "k0", T), "known keys still count");
         assert!(limit.check(&mut counts, "newcomer", T.plus_millis(60_000)));
         assert_eq!(counts.counts.len(), 1);
+    }
+
+    #[test]
+    fn a_shopify_consent_counts_under_whatsapp_opt_in_but_lifts_no_opt_out() {
+        let shopify = record(OptIn, ShopifyCustomer, 10);
+        assert_eq!(
+            may_message(
+                std::slice::from_ref(&shopify),
+                ConsentMode::WhatsappOptIn,
+                false,
+                None,
+                T
+            ),
+            Ok(None)
+        );
+        let stopped = [record(OptOut, WhatsappKeyword, 5), shopify.clone()];
+        assert_eq!(status(&stopped), ConsentStatus::OptedOut);
+        assert!(takes_shopify_consent(&[]));
+        assert!(!takes_shopify_consent(&[record(OptOut, Import, 1)]));
+        assert!(!takes_shopify_consent(&[shopify]));
+    }
+
+    #[test]
+    fn changes_made_here_are_told_to_shopify_and_nothing_else() {
+        use ConsentStatus::{None as Nothing, OptedIn, OptedOut};
+        let stop = record(OptOut, WhatsappKeyword, 1);
+        assert_eq!(
+            shopify_sync(OptedIn, OptedOut, &stop),
+            Some(ShopifyConsent::Unsubscribed)
+        );
+        assert_eq!(
+            shopify_sync(Nothing, OptedOut, &stop),
+            Some(ShopifyConsent::Unsubscribed)
+        );
+        assert_eq!(shopify_sync(OptedOut, OptedOut, &stop), None, "no change");
+        assert_eq!(
+            shopify_sync(Nothing, OptedIn, &record(OptIn, StorefrontWidget, 1)),
+            Some(ShopifyConsent::Subscribed { confirmed: false })
+        );
+        assert_eq!(
+            shopify_sync(OptedOut, OptedIn, &record(OptIn, WhatsappKeyword, 1)),
+            Some(ShopifyConsent::Subscribed { confirmed: true })
+        );
+        for source in [ShopifyCustomer, CheckoutMarketingConsent, Redaction] {
+            let kind = if source == Redaction { OptOut } else { OptIn };
+            let after = if kind == OptIn { OptedIn } else { OptedOut };
+            assert_eq!(shopify_sync(Nothing, after, &record(kind, source, 1)), None);
+        }
+    }
+
+    #[test]
+    fn an_erased_shopper_stays_erased_until_the_phone_opts_back_in() {
+        let erased_once = [
+            record(OptIn, StorefrontWidget, 1),
+            record(OptOut, Redaction, 2),
+        ];
+        assert!(erased(&erased_once));
+        let back = [erased_once[1].clone(), record(OptIn, WhatsappKeyword, 3)];
+        assert!(!erased(&back));
+        assert!(!erased(&[record(OptOut, WhatsappKeyword, 1)]));
     }
 }

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::graphql::{first_message, throttled, Cost, Extensions};
 use crate::core::values::time::Millis;
 
 const MUTATION: &str = "mutation CreateRecoveryCode($basicCodeDiscount: DiscountCodeBasicInput!) { \
@@ -136,36 +137,6 @@ struct UserError {
     message: String,
 }
 
-#[derive(Deserialize)]
-struct Extensions {
-    cost: Option<Cost>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Cost {
-    #[serde(default)]
-    requested_query_cost: Option<f64>,
-    throttle_status: Option<ThrottleStatus>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ThrottleStatus {
-    currently_available: f64,
-    restore_rate: f64,
-}
-
-impl Cost {
-    /// Shopify's rule: wait `(cost − currentlyAvailable) / restoreRate` seconds.
-    fn wait_ms(&self) -> Option<i64> {
-        let status = self.throttle_status.as_ref()?;
-        let missing = self.requested_query_cost? - status.currently_available;
-        (missing > 0.0 && status.restore_rate > 0.0)
-            .then(|| (missing / status.restore_rate * 1000.0).ceil() as i64)
-    }
-}
-
 /// Reads Shopify's answer to `request`. `retry_after_ms` is the `Retry-After` header, if any.
 pub fn classify(
     status: u16,
@@ -237,22 +208,6 @@ pub fn classify(
         }
         None => failed("Shopify created no discount and gave no reason".into()),
     }
-}
-
-fn throttled(errors: &Value) -> bool {
-    errors.as_array().is_some_and(|all| {
-        all.iter()
-            .any(|e| e.pointer("/extensions/code").and_then(Value::as_str) == Some("THROTTLED"))
-    })
-}
-
-fn first_message(errors: &Value) -> String {
-    errors
-        .pointer("/0/message")
-        .and_then(Value::as_str)
-        .or_else(|| errors.as_str())
-        .unwrap_or("unknown error")
-        .to_string()
 }
 
 /// Our code already exists: the earlier attempt of this very request created it.

@@ -50,7 +50,7 @@ impl Db {
         phone_hashes.sort();
         phone_hashes.dedup();
         for hash in phone_hashes {
-            for table in ["consents", "inbox", "limited", "suppressed"] {
+            for table in ["consents", "consent_sync", "inbox", "limited", "suppressed"] {
                 self.exec(
                     &format!("DELETE FROM {table} WHERE phone_hash = ?"),
                     vec![s(hash.clone())],

@@ -157,7 +157,7 @@ impl Db {
             self.touch_conversation(phone_hash, at)?;
         }
         if let Some(record) = &plan.consent {
-            self.append_consent(phone_hash, record)?;
+            self.record_consent(phone, record)?;
         }
         if let Some(entry) = &plan.inbox {
             self.to_inbox(phone_hash, phone, entry)?;

@@ -83,7 +83,7 @@ pub const ADDED_COLUMNS: [&str; 3] = [
 ];
 
 /// Every table that holds shop data (`shop/redact` empties them all but the outbox).
-pub const DATA_TABLES: [&str; 17] = [
+pub const DATA_TABLES: [&str; 20] = [
     "step_outcomes",
     "journeys",
     "consents",
@@ -100,7 +100,10 @@ pub const DATA_TABLES: [&str; 17] = [
     "outbox_unreadable",
     "replies",
     "trials",
+    "pending_groups",
     "charges",
+    "swept",
+    "consent_sync",
 ];
 
 /// The ledger's storage for one request: its SQL and the data key.

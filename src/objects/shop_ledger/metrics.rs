@@ -167,13 +167,14 @@ impl Db {
                 minor: r.total,
                 currency: &r.currency,
             }))?,
-            "health": self.health(now)?,
+            "health": self.health(&q, now)?,
         }))
     }
 
     /// The health figures beside the funnel: steps overdue now, journeys the reconciliation
-    /// sweep started (none: it does not exist yet), and the admin page's own web vitals.
-    fn health(&self, now: Millis) -> Result<serde_json::Value> {
+    /// sweep started in the period (and how its last run went), and the admin page's own web
+    /// vitals.
+    fn health(&self, q: &MetricsQuery, now: Millis) -> Result<serde_json::Value> {
         let rows: Vec<Text> = self.rows(
             "SELECT summary AS v FROM journeys WHERE status = 'active' AND summary IS NOT NULL",
             vec![],
@@ -191,7 +192,8 @@ impl Db {
         }
         Ok(serde_json::json!({
             "overdue_steps": overdue,
-            "swept": 0,
+            "swept": self.swept_between(q.from, q.to)?,
+            "last_sweep": self.last_sweep()?,
             "web_vitals": vitals,
         }))
     }

@@ -12,6 +12,7 @@
 
 mod compliance;
 mod consent;
+mod consent_sync;
 mod conversations;
 mod costs;
 mod db;
@@ -23,6 +24,7 @@ mod optimizer;
 mod outbox;
 mod record;
 mod slots;
+mod sweep;
 mod templates;
 
 use futures_util::lock::Mutex;
@@ -48,6 +50,8 @@ pub struct ShopLedger {
     env: Env,
     /// Held by every operation on the shop's record (`record.rs`).
     record_lock: Mutex<()>,
+    /// Held while the reconciliation sweep runs (`sweep.rs`).
+    sweep_lock: Mutex<()>,
 }
 
 impl DurableObject for ShopLedger {
@@ -56,6 +60,8 @@ impl DurableObject for ShopLedger {
         let sql = state.storage().sql();
         let _ = sql.exec(SCHEMA, None);
         let _ = sql.exec(optimizer::SCHEMA, None);
+        let _ = sql.exec(sweep::SCHEMA, None);
+        let _ = sql.exec(consent_sync::SCHEMA, None);
         for column in ADDED_COLUMNS {
             let _ = sql.exec(column, None);
         }
@@ -63,6 +69,7 @@ impl DurableObject for ShopLedger {
             state,
             env,
             record_lock: Mutex::new(()),
+            sweep_lock: Mutex::new(()),
         }
     }
 
@@ -76,6 +83,19 @@ impl DurableObject for ShopLedger {
             worker::console_error!("the shop record's copy to KV failed again: {e}");
         }
         let run = db.deliver(&self.env).await?;
+        // Consent for Shopify waits its turn, in a run the outbox and replies leave room in
+        // (an invocation's 50 subrequests); a failure is logged, never holds up the outbox.
+        let sync_due = if run.more || db.replies_waiting()? {
+            db.next_consent_sync()?
+        } else {
+            match self.sync_consents(&db).await {
+                Ok(due) => due,
+                Err(e) => {
+                    worker::console_error!("consent for Shopify waits: {e}");
+                    Some(now().plus_millis(RETRY_AFTER_FAILURE_MS))
+                }
+            }
+        };
         if db.replies_waiting()? {
             match self.sending_connection(&db).await {
                 Ok(connection) => db.send_replies(&self.env, connection.as_ref()).await?,
@@ -96,6 +116,10 @@ impl DurableObject for ShopLedger {
             storage.delete_all().await?;
             storage.sql().exec(SCHEMA, None)?;
             storage.sql().exec(optimizer::SCHEMA, None)?;
+            storage.sql().exec(sweep::SCHEMA, None)?;
+            storage.sql().exec(consent_sync::SCHEMA, None)?;
+        } else if let Some(due) = sync_due {
+            storage.set_alarm((due.0 - now().0).max(0)).await?;
         }
         Response::ok("ok")
     }
@@ -165,9 +189,8 @@ impl ShopLedger {
             R::FindDeleted(c) => answer::<p::FindDeleted>(db.find_deleted(c)?),
             R::ActiveOfCart(c) => answer::<p::ActiveOfCart>(checkouts(db.active_of_cart(c)?)),
             R::AddConsent(c) => {
-                let phone_hash = db.hash(&c.phone);
-                db.append_consent(&phone_hash, &c.record)?;
-                answer::<p::AddConsent>(consent_status(&db.consent_records(&phone_hash)?))
+                db.record_consent(&c.phone, &c.record)?;
+                answer::<p::AddConsent>(consent_status(&db.consent_records(&db.hash(&c.phone))?))
             }
             R::Consents(c) => {
                 let records: Vec<ConsentRecord> = db.consent_records(&db.hash(&c.phone))?;
@@ -209,6 +232,7 @@ impl ShopLedger {
             R::ResetLearning(_) => answer::<p::ResetLearning>(db.reset_learning()?),
             R::Prices(_) => answer::<p::GetPrices>(db.prices()?),
             R::PutPrices(c) => answer::<p::PutPrices>(db.put_prices(c.prices)?),
+            R::Sweep(c) => answer::<p::SweepCall>(self.sweep(db, c).await?),
         }
     }
 }
