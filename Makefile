@@ -40,7 +40,6 @@ dev: build .dev.vars
 ## The performance figures of the budgets, as a table and as bench-results/bench.json.
 bench: build
 	node tests/bench/run.mjs
-	cargo bench --locked --bench optimizer
 
 ## Send a signed demo checkout to the running `make dev`.
 demo:
