@@ -114,26 +114,31 @@ impl Db {
         )
     }
 
-    /// The first slot at or after `from` on the number's calendar, read page by page.
+    /// The first free slot at or after `from` on the number's calendar, looked for in the
+    /// slots just after `from`; behind a longer backlog, after the calendar's last slot. Every
+    /// call costs one page at most: the ledger answers every cart of a burst, and a walk over
+    /// thousands of held slots per answer would stall them all.
     fn free_slot(&self, number: &str, from: Micros, interval: Micros) -> Result<Micros> {
-        let mut slot = from;
-        let mut after = from - interval;
-        loop {
-            let page: Vec<Micros> = self
-                .rows::<Int>(
-                    "SELECT at_us AS v FROM slots WHERE phone_number_id = ? AND at_us > ?
-                     ORDER BY at_us LIMIT ?",
-                    vec![s(number), i(after), i(PAGE as i64)],
-                )?
-                .into_iter()
-                .map(|r| r.v)
-                .collect();
-            slot = pacing::free_slot(slot, interval, &page);
-            match page.last() {
-                // Every slot of a full page was in the way: the next page may be too.
-                Some(&last) if page.len() == PAGE && slot > last => after = last,
-                _ => return Ok(slot),
+        let page: Vec<Micros> = self
+            .rows::<Int>(
+                "SELECT at_us AS v FROM slots WHERE phone_number_id = ? AND at_us > ?
+                 ORDER BY at_us LIMIT ?",
+                vec![s(number), i(from - interval), i(PAGE as i64)],
+            )?
+            .into_iter()
+            .map(|r| r.v)
+            .collect();
+        let slot = pacing::free_slot(from, interval, &page);
+        match page.last() {
+            // Every slot of a full page was in the way: the backlog goes on past it.
+            Some(&last) if page.len() == PAGE && slot > last => {
+                let end: Option<Int> = self.first(
+                    "SELECT max(at_us) AS v FROM slots WHERE phone_number_id = ?",
+                    vec![s(number)],
+                )?;
+                Ok(end.map_or(slot, |e| slot.max(e.v + interval)))
             }
+            _ => Ok(slot),
         }
     }
 }
