@@ -241,6 +241,11 @@ ledger_calls! {
     /// The reconciliation sweep of the shop (a Cron Trigger asks every shop's ledger): the
     /// checkouts Shopify lists as abandoned lately become journeys if their webhooks never came.
     Sweep(SweepCall) -> SweepReport;
+    /// A variant's image as last looked up, while fresh: `Some(None)` when it has none, `None`
+    /// when Shopify must be asked.
+    VariantImage(VariantImage) -> Option<Option<String>>;
+    /// What Shopify answered about a variant's image.
+    RememberImage(RememberImage) -> ();
 }
 
 /// A cart's report after each event: what happened, and how the journey looks now.
@@ -607,6 +612,17 @@ pub struct GetPrices;
 #[derive(Serialize, Deserialize)]
 pub struct PutPrices {
     pub prices: crate::core::costs::PriceTable,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct VariantImage {
+    pub variant_id: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct RememberImage {
+    pub variant_id: String,
+    pub url: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
