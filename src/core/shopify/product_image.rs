@@ -37,12 +37,12 @@ pub fn parse(status: u16, body: &str) -> Lookup {
     let Ok(v) = serde_json::from_str::<Value>(body) else {
         return Lookup::Failed("an answer that is not JSON".into());
     };
-    let Some(data) = v.get("data").filter(|d| d.is_object()) else {
-        let why = v
-            .pointer("/errors/0/message")
-            .and_then(Value::as_str)
-            .unwrap_or("no data");
-        return Lookup::Failed(why.chars().take(200).collect());
+    // Shopify may answer `data` beside `errors` (a missing scope nulls the field): that null
+    // is no answer about the product, so not worth keeping.
+    let error = v.pointer("/errors/0/message").and_then(Value::as_str);
+    let data = v.get("data").filter(|d| d.is_object());
+    let (Some(data), None) = (data, error) else {
+        return Lookup::Failed(error.unwrap_or("no data").chars().take(200).collect());
     };
     let url = |pointer: &str| {
         data.pointer(pointer)
@@ -101,6 +101,8 @@ mod tests {
         assert!(matches!(parse(200, "<html>"), Lookup::Failed(_)));
         let throttled = r#"{"errors":[{"message":"Throttled"}]}"#;
         assert_eq!(parse(200, throttled), Lookup::Failed("Throttled".into()));
+        let no_scope = r#"{"data":{"productVariant":null},"errors":[{"message":"Access denied"}]}"#;
+        assert_eq!(parse(200, no_scope), Lookup::Failed("Access denied".into()));
         let plain = r#"{"data":{"productVariant":{"image":{"url":"http://x/v.jpg"}}}}"#;
         assert_eq!(parse(200, plain), Lookup::Answered(None));
     }
