@@ -59,7 +59,7 @@ pub async fn variant_image(env: &Env, shop: &ShopDomain, variant_id: &str) -> Op
         variant_id: variant_id.into(),
     };
     match protocol::ask(env, shop, kept).await {
-        Ok(Some(url)) => return url,
+        Ok(Some(kept)) => return kept.url,
         Ok(None) => {}
         Err(e) => worker::console_warn!("kept image of {variant_id}: {e}"),
     }

@@ -241,9 +241,8 @@ ledger_calls! {
     /// The reconciliation sweep of the shop (a Cron Trigger asks every shop's ledger): the
     /// checkouts Shopify lists as abandoned lately become journeys if their webhooks never came.
     Sweep(SweepCall) -> SweepReport;
-    /// A variant's image as last looked up, while fresh: `Some(None)` when it has none, `None`
-    /// when Shopify must be asked.
-    VariantImage(VariantImage) -> Option<Option<String>>;
+    /// A variant's image as last looked up, while fresh; `None` when Shopify must be asked.
+    VariantImage(VariantImage) -> Option<KeptImage>;
     /// What Shopify answered about a variant's image.
     RememberImage(RememberImage) -> ();
 }
@@ -617,6 +616,13 @@ pub struct PutPrices {
 #[derive(Serialize, Deserialize)]
 pub struct VariantImage {
     pub variant_id: String,
+}
+
+/// A kept lookup (`url: None`: the variant has no image), apart from none kept at all, which a
+/// bare `Option<Option<_>>` would not tell in JSON.
+#[derive(Serialize, Deserialize)]
+pub struct KeptImage {
+    pub url: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -7,7 +7,7 @@ use worker::Result;
 use super::db::{i, s, Db};
 use crate::core::shopify::product_image::fresh;
 use crate::core::values::time::Millis;
-use crate::objects::protocol::{RememberImage, VariantImage};
+use crate::objects::protocol::{KeptImage, RememberImage, VariantImage};
 
 #[derive(Deserialize)]
 struct Kept {
@@ -16,12 +16,14 @@ struct Kept {
 }
 
 impl Db {
-    pub fn variant_image(&self, c: &VariantImage, now: Millis) -> Result<Option<Option<String>>> {
+    pub fn variant_image(&self, c: &VariantImage, now: Millis) -> Result<Option<KeptImage>> {
         let kept: Option<Kept> = self.first(
             "SELECT url, at FROM variant_images WHERE variant_id = ?",
             vec![s(c.variant_id.as_str())],
         )?;
-        Ok(kept.filter(|k| fresh(Millis(k.at), now)).map(|k| k.url))
+        Ok(kept
+            .filter(|k| fresh(Millis(k.at), now))
+            .map(|k| KeptImage { url: k.url }))
     }
 
     pub fn remember_image(&self, c: RememberImage, now: Millis) -> Result<()> {
