@@ -89,6 +89,7 @@ const SKIPS: Record<string, Record<Lang, string>> = {
   marketing_limited: { en: "Meta limited marketing to this shopper in the last 24 hours", "pt-BR": "A Meta limitou o marketing a este cliente nas últimas 24 horas", es: "Meta limitó el marketing a este cliente en las últimas 24 horas" },
   discount_unavailable: { en: "The discount code could not be created", "pt-BR": "Não foi possível criar o código de desconto", es: "No se pudo crear el código de descuento" },
   template_unavailable: { en: "The template was paused, rejected or moved out of marketing by Meta", "pt-BR": "O modelo foi pausado, rejeitado ou tirado de marketing pela Meta", es: "Meta pausó, rechazó o sacó de marketing la plantilla" },
+  image_unavailable: { en: "Neither the product nor the playbook had an image for the header", "pt-BR": "Nem o produto nem o roteiro tinham imagem para o cabeçalho", es: "Ni el producto ni el guion tenían imagen para el encabezado" },
 };
 
 export const skip = (reason: string, lang: Lang) => SKIPS[reason]?.[lang] ?? reason.replace(/_/g, " ");

@@ -405,7 +405,13 @@ pub async fn test_message(req: &mut Request, env: &Env, shop: &ShopDomain) -> Ap
         .unwrap_or_default()
         .name;
     let conn = connection(env, shop).await?;
-    let message = sample_message(step, &phone, &playbook.default_language, &name);
+    let message = sample_message(
+        step,
+        &phone,
+        &playbook.default_language,
+        &name,
+        playbook.fallback_image_url.as_deref(),
+    );
     send_answer(send_template(env, shop, &conn, &message, None).await)
 }
 

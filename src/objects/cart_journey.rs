@@ -13,18 +13,16 @@ use worker::{
 };
 
 use super::protocol::{
-    self, AdminToken, CartAnswer, CartCommand, GateCall, GetLearning, PauseWhatsApp, Report,
-    SlotCall,
+    self, CartAnswer, CartCommand, GateCall, GetLearning, PauseWhatsApp, Report, SlotCall,
 };
-use super::rpc;
 use super::send::send_template;
+use super::{admin_api, rpc};
 use crate::core::journey::{
     Cart, Effect, Event, Fact, HeldSlot, Registration, ShopContext, ShopperSignal, Summary,
 };
 use crate::core::optimizer::Learning;
 use crate::core::playbook::Playbook;
 use crate::core::shopify::discount::{DiscountOutcome, DiscountRequest};
-use crate::core::shopify::oauth::AdminError;
 use crate::core::shopify::shop::{ShopRecord, WhatsAppConnection};
 use crate::core::values::ids::{ShopDomain, StepId};
 use crate::core::values::recovery_link;
@@ -32,7 +30,6 @@ use crate::core::values::time::Millis;
 use crate::core::whatsapp::routing::Endpoint;
 use crate::platform::clock::now;
 use crate::platform::crypto;
-use crate::platform::shopify::{self, Answer};
 use crate::platform::store::{self, Settings};
 
 const CART_KEY: &str = "cart";
@@ -276,7 +273,9 @@ impl CartJourney {
                         starts_at: now(),
                         ends_at,
                     };
-                    let code = match self.create_discount(&data.shop, &request).await {
+                    let code = match admin_api::create_discount(&self.env, &data.shop, &request)
+                        .await
+                    {
                         DiscountOutcome::Created { code } => Some(code),
                         DiscountOutcome::Failed { reason } => {
                             worker::console_warn!("discount for step {step_id} failed: {reason}");
@@ -284,6 +283,13 @@ impl CartJourney {
                         }
                     };
                     Event::Discount { step_id, code }
+                }
+                Effect::LookupImage {
+                    step_id,
+                    variant_id,
+                } => {
+                    let url = admin_api::variant_image(&self.env, &data.shop, &variant_id).await;
+                    Event::Image { step_id, url }
                 }
                 Effect::Send { step_id, message } => {
                     let Some(conn) = data.connection(&self.env)? else {
@@ -345,45 +351,6 @@ impl CartJourney {
         }
         self.commit(&storage, &mut latest, data.playbook(), armed)
             .await
-    }
-
-    /// Creates a discount code with the Admin API token the ledger holds; when Shopify refuses
-    /// it, once more with the one the ledger renews.
-    async fn create_discount(
-        &self,
-        shop: &ShopDomain,
-        request: &DiscountRequest,
-    ) -> DiscountOutcome {
-        let mut rejected = None;
-        loop {
-            let ask = AdminToken {
-                shop: shop.clone(),
-                rejected: rejected.take(),
-            };
-            let retried = ask.rejected.is_some();
-            let token = match protocol::ask(&self.env, shop, ask).await {
-                Ok(Ok(token)) => token,
-                Ok(Err(e)) => {
-                    return DiscountOutcome::Failed {
-                        reason: e.to_string(),
-                    }
-                }
-                Err(e) => {
-                    return DiscountOutcome::Failed {
-                        reason: format!("the ledger: {e}"),
-                    }
-                }
-            };
-            match shopify::create_discount(&self.env, shop.as_str(), &token, request).await {
-                Answer::Done(outcome) => return outcome,
-                Answer::Unauthorized if !retried => rejected = Some(token),
-                Answer::Unauthorized => {
-                    return DiscountOutcome::Failed {
-                        reason: AdminError::NeedsReauth.to_string(),
-                    }
-                }
-            }
-        }
     }
 
     /// Facts, and the journey's summary when it changed, go to the shop ledger for the

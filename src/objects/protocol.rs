@@ -241,6 +241,10 @@ ledger_calls! {
     /// The reconciliation sweep of the shop (a Cron Trigger asks every shop's ledger): the
     /// checkouts Shopify lists as abandoned lately become journeys if their webhooks never came.
     Sweep(SweepCall) -> SweepReport;
+    /// A variant's image as last looked up, while fresh; `None` when Shopify must be asked.
+    VariantImage(VariantImage) -> Option<KeptImage>;
+    /// What Shopify answered about a variant's image.
+    RememberImage(RememberImage) -> ();
 }
 
 /// A cart's report after each event: what happened, and how the journey looks now.
@@ -607,6 +611,24 @@ pub struct GetPrices;
 #[derive(Serialize, Deserialize)]
 pub struct PutPrices {
     pub prices: crate::core::costs::PriceTable,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct VariantImage {
+    pub variant_id: String,
+}
+
+/// A kept lookup (`url: None`: the variant has no image), apart from none kept at all, which a
+/// bare `Option<Option<_>>` would not tell in JSON.
+#[derive(Serialize, Deserialize)]
+pub struct KeptImage {
+    pub url: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct RememberImage {
+    pub variant_id: String,
+    pub url: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -17,6 +17,7 @@ use crate::core::shopify::discount::{self, Verdict};
 pub use crate::core::shopify::discount::{DiscountOutcome, DiscountRequest};
 pub use crate::core::shopify::oauth::AdminError;
 use crate::core::shopify::oauth::{self, Grant, GrantAnswer};
+use crate::core::shopify::product_image::{self, Lookup};
 use crate::core::shopify::shop::{ShopFacts, ShopifyInstall};
 use crate::platform::clock::now;
 use crate::platform::{config, crypto};
@@ -195,6 +196,26 @@ pub async fn create_discount(
                 Delay::from(Duration::from_millis(wait.max(0) as u64)).await;
             }
         }
+    }
+}
+
+/// The variant's image (`core::shopify::product_image`), one request: a lookup that fails is
+/// not retried, as the send it precedes must not wait (the fallback image goes instead).
+pub async fn variant_image(
+    env: &Env,
+    shop: &str,
+    sealed_token: &str,
+    variant_id: &str,
+) -> Answer<Lookup> {
+    let app = match App::load(env) {
+        Ok(app) => app,
+        Err(e) => return Answer::Done(Lookup::Failed(format!("the app's settings: {e}"))),
+    };
+    let body = product_image::graphql_body(variant_id);
+    match graphql(&app, shop, sealed_token, &body).await {
+        Ok(Answer::Done(reply)) => Answer::Done(product_image::parse(reply.status, &reply.body)),
+        Ok(Answer::Unauthorized) => Answer::Unauthorized,
+        Err(e) => Answer::Done(Lookup::Failed(e.to_string())),
     }
 }
 

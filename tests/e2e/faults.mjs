@@ -14,7 +14,7 @@ const EARLY_MARGIN_MS = 700;
 export const MAX_ATTEMPTS = 5;
 /** `GET /api/journeys` lists at most this many journeys of a shop, so each shop gets as many. */
 const JOURNEYS_PER_SHOP = 200;
-const OPEN = new Set(["pending", "gating", "discounting", "granted", "attempting"]);
+const OPEN = new Set(["pending", "gating", "discounting", "imaging", "granted", "attempting"]);
 
 export const FAULTS = {
   serverError: 0.2,

@@ -241,7 +241,7 @@ describe("authorization-code install", () => {
     expect(`${location.origin}${location.pathname}`).toBe(`${SHOPIFY_ORIGIN}/${shop}/admin/oauth/authorize`);
     expect(Object.fromEntries(location.searchParams)).toEqual({
       client_id: SECRETS.SHOPIFY_API_KEY,
-      scope: "read_orders,write_discounts,write_app_proxy,write_customers",
+      scope: "read_orders,read_products,write_discounts,write_app_proxy,write_customers",
       redirect_uri: "https://cartback.test/auth/callback",
       state: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
     });

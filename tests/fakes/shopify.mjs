@@ -1,7 +1,7 @@
 // A fake of the Shopify Admin endpoints cartback calls, speaking Shopify's wire formats: the
 // three token grants on /admin/oauth/access_token (token exchange, refresh, authorization code),
 // the authorize page (it approves at once and redirects back with a signed query), and Admin
-// GraphQL (`discountCodeBasicCreate`, `shop { name }`, `abandonedCheckouts` paged and priced from
+// GraphQL (`discountCodeBasicCreate`, `shop { name }`, `productVariant` with its images, `abandonedCheckouts` paged and priced from
 // a leaky bucket of query points, `customers` by phone, `customerWhatsAppMarketingConsentUpdate`). It plugs into Miniflare's outboundService
 // with the Worker's SHOPIFY_ADMIN_ORIGIN set to its origin: requests arrive as
 // `{origin}/{shop}/admin/...`.
@@ -123,6 +123,7 @@ export function createShopifyFake({ apiKey, apiSecret, now = Date.now, accessTok
   const customers = new Map(); // shop -> [{ id, phone, whatsApp: { state, updatedAt } }]
   const consentUpdates = []; // { at, shop, input } of every customerWhatsAppMarketingConsentUpdate
   const buckets = new Map(); // shop -> { maximum, available, restoreRate, at }
+  const variants = new Map(); // `${shop} ${variant gid}` -> { image, productImage } (URLs or null)
   let serial = 0;
   let refreshDelayMs = 0;
   let refreshing = 0; // refresh grants being answered right now
@@ -132,7 +133,7 @@ export function createShopifyFake({ apiKey, apiSecret, now = Date.now, accessTok
     const accessToken = `shpat_${randomBytes(16).toString('hex')}`;
     const at = now();
     accessTokens.set(accessToken, { shop, expiresAt: expiring ? at + accessTokenTtl * 1000 : null });
-    const scope = 'read_orders,write_discounts,write_app_proxy,write_customers';
+    const scope = 'read_orders,read_products,write_discounts,write_app_proxy,write_customers';
     if (!expiring) return { access_token: accessToken, scope };
     const refreshToken = `shprt_${randomBytes(16).toString('hex')}`;
     refreshTokens.set(refreshToken, { shop, expiresAt: at + refreshTokenTtl * 1000, spent: false });
@@ -310,6 +311,15 @@ export function createShopifyFake({ apiKey, apiSecret, now = Date.now, accessTok
     return json(200, { data: { discountCodeBasicCreate: { codeDiscountNode: null, userErrors: answer.userErrors } }, extensions: cost() });
   }
 
+  /** `productVariant(id:)` with its `image { url }` and its product's `featuredMedia`; null for a variant the shop lacks. */
+  function variantImages(shop, id) {
+    const variant = variants.get(`${shop} ${id}`);
+    if (!variant) return null;
+    const image = (url) => (url ? { url } : null);
+    const featuredMedia = variant.productImage ? { preview: { image: image(variant.productImage) } } : null;
+    return { image: image(variant.image), product: { featuredMedia } };
+  }
+
   async function graphql(shop, version, request) {
     const token = request.headers.get('x-shopify-access-token');
     const text = await request.text();
@@ -363,6 +373,9 @@ export function createShopifyFake({ apiKey, apiSecret, now = Date.now, accessTok
       const spent = spend(shop, 2 + first * 26);
       if (spent.throttled) return answer(json(200, spent.throttled));
       return answer(json(200, { data: abandonedCheckouts(shop, body.query, body.variables), extensions: spent.extensions }));
+    }
+    if (others.length === 0 && field === 'productVariant' && checked.operation.kind === 'query') {
+      return answer(json(200, { data: { productVariant: variantImages(shop, body.variables?.id) }, extensions: cost(2) }));
     }
     if (others.length === 0 && field === 'customers' && checked.operation.kind === 'query') {
       return answer(json(200, { data: customerByPhone(shop, body.variables), extensions: cost(3) }));
@@ -470,6 +483,11 @@ export function createShopifyFake({ apiKey, apiSecret, now = Date.now, accessTok
     },
 
     customer: (shop, id) => (customers.get(shop) ?? []).find((c) => c.id === id),
+
+    /** A variant of `shop` (`gid://shopify/ProductVariant/…`): its own image and its product's featured one, URLs or null. */
+    addVariant(shop, id, { image = null, productImage = null } = {}) {
+      variants.set(`${shop} ${id}`, { image, productImage });
+    },
 
     /** The query-point bucket of `shop`: its size and restore rate per second. */
     setBucket(shop, { maximum, restoreRate }) {

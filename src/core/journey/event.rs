@@ -125,6 +125,12 @@ pub enum Event {
         step_id: StepId,
         code: Option<String>,
     },
+    /// The top item's image as Shopify (or the ledger's copy) has it; `None` when it has none
+    /// or could not be asked.
+    Image {
+        step_id: StepId,
+        url: Option<String>,
+    },
     Sent {
         step_id: StepId,
         outcome: SendOutcome,
@@ -162,6 +168,8 @@ pub enum Effect {
         percent: u8,
         ends_at: Millis,
     },
+    /// Find this variant's image (the ledger's copy, else Shopify); report it as `Event::Image`.
+    LookupImage { step_id: StepId, variant_id: String },
     /// Send this template; report the outcome back as `Event::Sent`.
     Send {
         step_id: StepId,

@@ -6,7 +6,8 @@
 //! `Event::Timeout` (the Durable Object's alarm).
 //!
 //! A due step goes Pending → Gating (the shop ledger checks consent, caps and pacing) →
-//! [Discounting (a unique Shopify code)] → [Granted (waiting for its pacing slot)] →
+//! [Discounting (a unique Shopify code)] → [Imaging (the top item's image, for an image
+//! header)] → [Granted (waiting for its pacing slot)] →
 //! Attempting → Sent | Failed | Unknown, or is Skipped with a reason at any check.
 
 use std::borrow::Cow;
@@ -20,6 +21,7 @@ use crate::core::gate::{GateRequest, GateVerdict, TemplateRef};
 use crate::core::optimizer::{choose, Choice, Learning, Rng, Segment, Trial};
 use crate::core::playbook::{Playbook, Step};
 use crate::core::shopify::payloads::{Checkout, Order};
+use crate::core::shopify::product_image;
 use crate::core::values::ids::{CheckoutToken, ShopDomain, StepId, Wamid};
 use crate::core::values::money::Money;
 use crate::core::values::phone::Phone;
@@ -252,6 +254,7 @@ impl Journey {
                 StepState::Granted => Some(s.due_at),
                 StepState::Gating { since }
                 | StepState::Discounting { since, .. }
+                | StepState::Imaging { since, .. }
                 | StepState::Attempting { since } => grace(since),
                 _ => None,
             })
@@ -275,6 +278,7 @@ impl Journey {
             Event::Discount { step_id, code } => {
                 self.on_discount(&step_id, code, ctx, now, &mut effects)
             }
+            Event::Image { step_id, url } => self.on_image(&step_id, url, ctx, now, &mut effects),
             Event::Sent { step_id, outcome } => self.on_sent(&step_id, outcome, now, &mut effects),
             Event::Status { wamid, delivery } => {
                 self.on_status(&wamid, delivery, now, &mut effects)
@@ -449,6 +453,7 @@ impl Journey {
                     attempts: 0,
                     gate_rounds: 0,
                     discount_code: None,
+                    image_url: None,
                     state: StepState::Pending,
                 }),
             }
@@ -495,7 +500,10 @@ impl Journey {
                     self.steps[i].state = StepState::Pending;
                     self.steps[i].due_at = now;
                 }
-                StepState::Discounting { since, slot_at } if lost(since) => {
+                StepState::Discounting { since, slot_at }
+                | StepState::Imaging { since, slot_at }
+                    if lost(since) =>
+                {
                     self.discount_or_send(i, slot_at, ctx, now, effects);
                 }
                 StepState::Attempting { since } if lost(since) => {
@@ -631,8 +639,8 @@ impl Journey {
         self.finish_if_done(now, effects);
     }
 
-    /// Creates the step's discount code if it needs one it does not have yet, else sends at
-    /// the pacing slot.
+    /// Creates the step's discount code if it needs one it does not have yet, then finds its
+    /// header image if it needs one, else sends at the pacing slot.
     fn discount_or_send(
         &mut self,
         i: usize,
@@ -641,10 +649,9 @@ impl Journey {
         now: Millis,
         effects: &mut Vec<Effect>,
     ) {
-        let discount = ctx
-            .playbook
-            .step(&self.steps[i].id)
-            .and_then(|s| self.as_run(s).discount.clone());
+        let step = ctx.playbook.step(&self.steps[i].id);
+        let discount = step.and_then(|s| self.as_run(s).discount.clone());
+        let needs_image = step.is_some_and(|s| s.header.is_some());
         let run = &mut self.steps[i];
         match discount {
             Some(d) if run.discount_code.is_none() => {
@@ -659,11 +666,79 @@ impl Journey {
                     ends_at: now.plus_millis(i64::from(d.expires_after_hours) * HOUR_MS),
                 });
             }
+            _ if needs_image && run.image_url.is_none() => {
+                self.find_image(i, slot_at, ctx, now, effects)
+            }
             _ if slot_at > now => {
                 run.state = StepState::Granted;
                 run.due_at = slot_at;
             }
             _ => self.send(i, ctx, now, effects),
+        }
+    }
+
+    /// Asks for the top item's image; a cart without a variant to ask about (a custom line
+    /// item) goes straight to the merchant's fallback.
+    fn find_image(
+        &mut self,
+        i: usize,
+        slot_at: Millis,
+        ctx: ShopContext,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) {
+        let Some(variant_id) = self.checkout.top_variant_id.clone() else {
+            return self.use_image(i, slot_at, None, ctx, now, effects);
+        };
+        let run = &mut self.steps[i];
+        run.state = StepState::Imaging {
+            since: now,
+            slot_at,
+        };
+        effects.push(Effect::LookupImage {
+            step_id: run.id.clone(),
+            variant_id,
+        });
+    }
+
+    fn on_image(
+        &mut self,
+        step_id: &StepId,
+        url: Option<String>,
+        ctx: ShopContext,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) {
+        let Some(i) = self.steps.iter().position(|s| &s.id == step_id) else {
+            return;
+        };
+        let StepState::Imaging { slot_at, .. } = self.steps[i].state else {
+            return;
+        };
+        if !self.is_active() {
+            return;
+        }
+        self.use_image(i, slot_at, url, ctx, now, effects);
+        self.finish_if_done(now, effects);
+    }
+
+    /// The product's image, else the merchant's fallback; with neither the step is skipped, as
+    /// Meta refuses a template whose image header is left empty.
+    fn use_image(
+        &mut self,
+        i: usize,
+        slot_at: Millis,
+        found: Option<String>,
+        ctx: ShopContext,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) {
+        match product_image::choose(found, ctx.playbook.fallback_image_url.as_deref()) {
+            None => self.skip(i, SkipReason::ImageUnavailable, now, effects),
+            Some(link) => {
+                self.steps[i].image_url = Some(link);
+                self.discount_or_send(i, slot_at, ctx, now, effects);
+            }
         }
     }
 
@@ -716,6 +791,10 @@ impl Journey {
             return self.skip(i, SkipReason::StepRemoved, now, effects);
         };
         let step = &*self.as_run(step);
+        // The header was added to the step while it waited for its slot.
+        if step.header.is_some() && self.steps[i].image_url.is_none() {
+            return self.find_image(i, now, ctx, now, effects);
+        }
         let language = self.language(step, ctx);
         let callback = format!("cb1;checkout={};step={}", self.checkout.token, step.id);
         let vars = JourneyVariables {
@@ -724,7 +803,8 @@ impl Journey {
             step,
             shop_name: ctx.name,
         };
-        let message = template_message(step, phone, language, callback, &vars);
+        let image = self.steps[i].image_url.as_deref();
+        let message = template_message(step, phone, language, callback, &vars, image);
         let run = &mut self.steps[i];
         run.state = StepState::Attempting { since: now };
         run.attempts += 1;

@@ -85,6 +85,7 @@ fn playbook() -> Playbook {
         delay_options: vec![],
         discount_options: vec![],
         template_options: vec![],
+        header: None,
     };
     Playbook {
         steps: vec![step("a", 1800), step("b", 14_400), step("c", 86_400)],

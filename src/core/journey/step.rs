@@ -16,6 +16,9 @@ pub struct StepRun {
     pub gate_rounds: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount_code: Option<String>,
+    /// The link an image header shows, once chosen (kept for a retry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
     #[serde(flatten)]
     pub state: StepState,
 }
@@ -30,6 +33,11 @@ pub enum StepState {
     },
     /// Creating the step's discount code at Shopify.
     Discounting {
+        since: Millis,
+        slot_at: Millis,
+    },
+    /// Looking up the top item's image for the step's image header.
+    Imaging {
         since: Millis,
         slot_at: Millis,
     },
@@ -71,6 +79,7 @@ impl StepState {
             StepState::Pending => "pending",
             StepState::Gating { .. } => "gating",
             StepState::Discounting { .. } => "discounting",
+            StepState::Imaging { .. } => "imaging",
             StepState::Granted => "granted",
             StepState::Attempting { .. } => "attempting",
             StepState::Sent { .. } => "sent",
@@ -88,6 +97,7 @@ impl StepState {
             StepState::Pending
                 | StepState::Gating { .. }
                 | StepState::Discounting { .. }
+                | StepState::Imaging { .. }
                 | StepState::Granted
                 | StepState::Attempting { .. }
         )
@@ -122,6 +132,8 @@ pub enum SkipReason {
     DiscountUnavailable,
     /// The step's template is paused, rejected or no longer a marketing template.
     TemplateUnavailable,
+    /// The step has an image header, and neither the product nor the playbook has an image.
+    ImageUnavailable,
 }
 
 impl SkipReason {
@@ -143,6 +155,7 @@ impl SkipReason {
             SkipReason::MarketingLimited => "marketing_limited",
             SkipReason::DiscountUnavailable => "discount_unavailable",
             SkipReason::TemplateUnavailable => "template_unavailable",
+            SkipReason::ImageUnavailable => "image_unavailable",
         }
     }
 }
@@ -186,6 +199,7 @@ mod tests {
             MarketingLimited,
             DiscountUnavailable,
             TemplateUnavailable,
+            ImageUnavailable,
         ] {
             assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
         }
@@ -206,6 +220,10 @@ mod tests {
             StepState::Pending,
             StepState::Gating { since: at },
             StepState::Discounting {
+                since: at,
+                slot_at: at,
+            },
+            StepState::Imaging {
                 since: at,
                 slot_at: at,
             },

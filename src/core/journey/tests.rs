@@ -29,6 +29,7 @@ fn step(id: &str, delay_seconds: i64) -> Step {
         delay_options: vec![],
         discount_options: vec![],
         template_options: vec![],
+        header: None,
     }
 }
 
@@ -843,6 +844,113 @@ fn a_failed_discount_skips_the_step() {
         step_id: "reminder".into(),
         reason: SkipReason::DiscountUnavailable
     })));
+}
+
+/// The reminder with an image header, granted at once: the effects that follow the grant.
+fn granted_with_image(p: &Playbook, c: Checkout) -> (Journey, Vec<Effect>, Millis) {
+    let (mut j, _) = begin(p, c);
+    let due = T0.plus_seconds(1800);
+    j.handle(Event::Timeout, ctx(p), due);
+    let effects = j.handle(
+        Event::Gated {
+            step_id: "reminder".into(),
+            verdict: GateVerdict::Granted { slot_at: due },
+        },
+        ctx(p),
+        due,
+    );
+    (j, effects, due)
+}
+
+fn image_playbook(fallback: Option<&str>) -> Playbook {
+    let mut p = playbook();
+    p.steps[0].header = Some(crate::core::playbook::Header::TopItemImage);
+    p.fallback_image_url = fallback.map(str::to_string);
+    p
+}
+
+fn header_link(effects: &[Effect]) -> Option<String> {
+    effects.iter().find_map(|e| match e {
+        Effect::Send { message, .. } => {
+            let v = serde_json::to_value(message).unwrap();
+            v.pointer("/template/components/0/parameters/0/image/link")
+                .and_then(|l| l.as_str())
+                .map(str::to_string)
+        }
+        _ => None,
+    })
+}
+
+#[test]
+fn an_image_header_shows_the_top_items_image() {
+    let p = image_playbook(Some("https://shop.example/logo.png"));
+    let (mut j, effects, due) = granted_with_image(&p, checkout(T0, Some(CA_PHONE)));
+    let variant = "gid://shopify/ProductVariant/47120398563412".to_string();
+    assert_eq!(
+        effects,
+        vec![Effect::LookupImage {
+            step_id: "reminder".into(),
+            variant_id: variant
+        }]
+    );
+    assert_eq!(j.steps[0].state.name(), "imaging");
+    assert_eq!(j.next_deadline(&p), Some(due.plus_millis(ATTEMPT_GRACE_MS)));
+    let image = "https://cdn.shopify.com/s/files/sweater.jpg";
+    let effects = j.handle(
+        Event::Image {
+            step_id: "reminder".into(),
+            url: Some(image.into()),
+        },
+        ctx(&p),
+        due,
+    );
+    assert_eq!(header_link(&effects).as_deref(), Some(image));
+    // A transient refusal sends again with the same image, without asking again.
+    j.handle(
+        Event::Sent {
+            step_id: "reminder".into(),
+            outcome: SendOutcome::Rejected {
+                code: Some(131_000),
+                http_status: 500,
+            },
+        },
+        ctx(&p),
+        due,
+    );
+    assert_eq!(j.steps[0].image_url.as_deref(), Some(image));
+}
+
+#[test]
+fn without_a_product_image_the_fallback_goes_and_without_both_the_step_is_skipped() {
+    let p = image_playbook(Some("https://shop.example/logo.png"));
+    let (mut j, _, due) = granted_with_image(&p, checkout(T0, Some(CA_PHONE)));
+    let none = Event::Image {
+        step_id: "reminder".into(),
+        url: None,
+    };
+    let effects = j.handle(none.clone(), ctx(&p), due);
+    assert_eq!(
+        header_link(&effects).as_deref(),
+        Some("https://shop.example/logo.png")
+    );
+
+    let p = image_playbook(None);
+    let (mut j, _, due) = granted_with_image(&p, checkout(T0, Some(CA_PHONE)));
+    let effects = j.handle(none, ctx(&p), due);
+    assert!(effects.contains(&Effect::Record(Fact::Skipped {
+        step_id: "reminder".into(),
+        reason: SkipReason::ImageUnavailable
+    })));
+
+    // A custom line item has no variant to ask about: the fallback at once.
+    let p = image_playbook(Some("https://shop.example/logo.png"));
+    let mut c = checkout(T0, Some(CA_PHONE));
+    c.top_variant_id = None;
+    let (_, effects, _) = granted_with_image(&p, c);
+    assert_eq!(
+        header_link(&effects).as_deref(),
+        Some("https://shop.example/logo.png")
+    );
 }
 
 #[test]

@@ -37,6 +37,10 @@ pub struct Playbook {
     pub attribution_window_hours: f64,
     #[serde(default)]
     pub optimize: Optimize,
+    /// The merchant's image for a `top_item_image` header when the cart's item has none (or
+    /// Shopify could not be asked): an https URL of a JPEG or PNG.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_image_url: Option<String>,
 }
 
 /// The optimizer's settings (docs/playbook.md §3).
@@ -103,6 +107,17 @@ pub struct Step {
     pub discount_options: Vec<Option<Discount>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub template_options: Vec<Template>,
+    /// What fills the template's header; absent: a template without one (or a fixed one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<Header>,
+}
+
+/// What a step's template header is filled with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Header {
+    /// The product image of the cart's top item, else the playbook's `fallback_image_url`.
+    TopItemImage,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -233,6 +248,7 @@ impl Default for Playbook {
                     delay_options: vec![],
                     discount_options: vec![],
                     template_options: vec![],
+                    header: None,
                 },
                 Step {
                     id: "offer".into(),
@@ -258,6 +274,7 @@ impl Default for Playbook {
                     delay_options: vec![],
                     discount_options: vec![],
                     template_options: vec![],
+                    header: None,
                 },
             ],
             quiet_hours: Some(QuietHours {
@@ -273,6 +290,7 @@ impl Default for Playbook {
             journey_ttl_days: 30,
             attribution_window_hours: default_attribution_hours(),
             optimize: Optimize::default(),
+            fallback_image_url: None,
         }
     }
 }

@@ -10,6 +10,8 @@ use serde::Serialize;
 use crate::core::gate::caps::MAX_WINDOW_DAYS;
 use crate::core::gate::quiet_hours::parse_hhmm;
 use crate::core::playbook::{Discount, Playbook, Step, Template, Variable};
+use crate::core::shopify::payloads::MAX_URL_CHARS;
+use crate::core::shopify::product_image::usable;
 use crate::core::values::money::Money;
 
 /// What is wrong with one field.
@@ -156,6 +158,15 @@ pub fn validate_with(p: &Playbook, known_templates: Option<&[String]>) -> Vec<Fi
             "attribution_window_hours",
             format!("must be more than one second and at most {MAX_ATTRIBUTION_HOURS} hours"),
         ));
+    }
+    if let Some(url) = &p.fallback_image_url {
+        let clean = !url.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !clean || usable(url).is_none() {
+            errors.push(FieldError::new(
+                "fallback_image_url",
+                format!("must be an https:// URL of an image, at most {MAX_URL_CHARS} characters"),
+            ));
+        }
     }
     if p.optimize.explore_percent > 100 {
         errors.push(FieldError::new(
@@ -622,6 +633,32 @@ mod tests {
         });
         breaks("holdout_percent", |p| p.holdout_percent = 51);
         passes(|p| p.holdout_percent = 50);
+        for bad in [
+            "",
+            "http://shop.example/logo.png",
+            "https://",
+            "https://shop.example/my logo.png",
+            "ftp://shop.example/logo.png",
+        ] {
+            breaks("fallback_image_url", |p| {
+                p.fallback_image_url = Some(bad.into())
+            });
+        }
+        breaks("fallback_image_url", |p| {
+            p.fallback_image_url = Some(format!("https://a.example/{}", "x".repeat(2000)))
+        });
+        passes(|p| {
+            p.fallback_image_url = Some("https://cdn.shopify.com/s/files/logo.png".into());
+            p.steps[0].header = Some(crate::core::playbook::Header::TopItemImage);
+        });
+        let with_header = r#"{"version":1,"fallback_image_url":"https://shop.example/l.png",
+            "steps":[{"id":"a","delay_seconds":1,"header":"top_item_image",
+            "template":{"name":"t","languages":["en_US"]}}]}"#;
+        let p = parse(with_header.as_bytes()).unwrap();
+        assert_eq!(
+            p.steps[0].header,
+            Some(crate::core::playbook::Header::TopItemImage)
+        );
         breaks("journey_ttl_days", |p| p.journey_ttl_days = 0);
         breaks("journey_ttl_days", |p| p.journey_ttl_days = 91);
         passes(|p| p.journey_ttl_days = 90);
@@ -867,6 +904,14 @@ mod tests {
             (
                 format!(r#"{{"version":1,"steps":[{step},"body_params":["first_name","nope"]}}]}}"#),
                 "steps[0].body_params[1]",
+            ),
+            (
+                format!(r#"{{"version":1,"steps":[{step},"header":"product_video"}}]}}"#),
+                "steps[0].header",
+            ),
+            (
+                r#"{"version":1,"steps":[],"fallback_image_url":7}"#.into(),
+                "fallback_image_url",
             ),
             (
                 "{\"version\":1,\n  \"st\\\"eps\": [],\n \"caps\":{\"window_days\": \"é\"}}".into(),

@@ -7,6 +7,7 @@ pub mod embedding;
 pub mod graphql;
 pub mod oauth;
 pub mod payloads;
+pub mod product_image;
 pub mod shop;
 pub mod sweep;
 pub mod webhook;

@@ -16,7 +16,7 @@ use crate::core::values::time::Millis;
 type HmacSha256 = Hmac<Sha256>;
 
 /// What cartback asks for; `shopify.app.toml` declares the same list for managed installs.
-const SCOPES: &str = "read_orders,write_discounts,write_app_proxy,write_customers";
+const SCOPES: &str = "read_orders,read_products,write_discounts,write_app_proxy,write_customers";
 /// A signed query older (or newer) than this is refused, as Shopify's own library does.
 const QUERY_MAX_SKEW_MS: i64 = 90_000;
 /// How long a started install may take before its state cookie is no longer honoured.
@@ -477,7 +477,7 @@ mod tests {
                 "n0nce-_"
             ),
             "https://demo.myshopify.com/admin/oauth/authorize?client_id=key123\
-             &scope=read_orders%2Cwrite_discounts%2Cwrite_app_proxy%2Cwrite_customers\
+             &scope=read_orders%2Cread_products%2Cwrite_discounts%2Cwrite_app_proxy%2Cwrite_customers\
              &redirect_uri=https%3A%2F%2Fapp.example%2Fauth%2Fcallback&state=n0nce-_"
         );
     }

@@ -33,6 +33,10 @@ pub struct Checkout {
     pub total: Option<Money>,
     pub item_count: u32,
     pub top_item_title: Option<String>,
+    /// The top item's variant (`gid://shopify/ProductVariant/{id}`), whose image a
+    /// `top_item_image` header shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_variant_id: Option<String>,
     pub items_summary: String,
     pub recovery_url: Option<String>,
     pub accepts_marketing: bool,
@@ -86,7 +90,7 @@ const MAX_TOKEN_CHARS: usize = 128;
 /// Digits of the largest 64-bit id.
 const MAX_ID_DIGITS: usize = 20;
 /// Links kept from a payload (the checkout's recovery URL, the order's status page).
-const MAX_URL_CHARS: usize = 2000;
+pub const MAX_URL_CHARS: usize = 2000;
 
 #[derive(Deserialize)]
 struct RawCheckout<'a> {
@@ -124,6 +128,8 @@ struct RawLineItem<'a> {
     quantity: Option<u32>,
     #[serde(borrow)]
     line_price: Option<Cow<'a, str>>,
+    /// A number; null on a custom line item.
+    variant_id: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -252,6 +258,7 @@ impl Checkout {
             total,
             item_count: items.count,
             top_item_title: items.top_title,
+            top_variant_id: items.top_variant,
             items_summary: items.summary,
             recovery_url: raw
                 .abandoned_checkout_url
@@ -270,6 +277,7 @@ impl Checkout {
 struct Items {
     count: u32,
     top_title: Option<String>,
+    top_variant: Option<String>,
     summary: String,
 }
 
@@ -279,7 +287,7 @@ fn summarize_items(lines: &[RawLineItem], currency: Option<&str>) -> Items {
         .iter()
         .fold(0u32, |n, l| n.saturating_add(l.quantity.unwrap_or(1)));
     // Titles are cleaned only for the lines that are shown: the top one and the first two.
-    let titled: Vec<(&str, i64)> = lines
+    let titled: Vec<(&str, i64, &RawLineItem)> = lines
         .iter()
         .filter_map(|l| {
             let title = l.presentment_title.as_deref().or(l.title.as_deref())?;
@@ -290,18 +298,23 @@ fn summarize_items(lines: &[RawLineItem], currency: Option<&str>) -> Items {
                 (Some(p), Some(c)) => Money::parse(p, c).map(|m| m.minor()).unwrap_or(0),
                 _ => 0,
             };
-            Some((title, price))
+            Some((title, price, l))
         })
         .collect();
-    let top_title = titled
+    let top = titled
         .iter()
         .enumerate()
-        .max_by_key(|(i, (_, price))| (*price, std::cmp::Reverse(*i)))
-        .and_then(|(_, (t, _))| clean_text(t));
+        .max_by_key(|(i, (_, price, _))| (*price, std::cmp::Reverse(*i)))
+        .map(|(_, line)| line);
+    let top_title = top.and_then(|(t, _, _)| clean_text(t));
+    let top_variant = top
+        .and_then(|(_, _, l)| l.variant_id.as_ref())
+        .and_then(numeric_id)
+        .map(|id| format!("gid://shopify/ProductVariant/{id}"));
     let shown: Vec<String> = titled
         .iter()
         .take(2)
-        .filter_map(|(t, _)| clean_text(t))
+        .filter_map(|(t, _, _)| clean_text(t))
         .collect();
     let summary = match (shown.as_slice(), titled.len()) {
         ([], _) => String::new(),
@@ -312,6 +325,7 @@ fn summarize_items(lines: &[RawLineItem], currency: Option<&str>) -> Items {
     Items {
         count,
         top_title,
+        top_variant,
         summary,
     }
 }
@@ -445,6 +459,10 @@ mod tests {
         assert_eq!(c.total.as_ref().unwrap().to_decimal_string(), "215.95");
         assert_eq!(c.item_count, 4);
         assert_eq!(c.top_item_title.as_deref(), Some("Merino Crew Sweater"));
+        assert_eq!(
+            c.top_variant_id.as_deref(),
+            Some("gid://shopify/ProductVariant/47120398563412")
+        );
         assert_eq!(
             c.items_summary,
             "Merino Crew Sweater, Waxed Canvas Tote and 1 more"

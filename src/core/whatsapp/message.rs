@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::core::playbook::{Step, Variable};
+use crate::core::playbook::{Header, Step, Variable};
 use crate::core::values::phone::Phone;
 
 /// Payload of the "Not interested" quick reply; it comes back in the inbound `button` webhook.
@@ -41,6 +41,9 @@ pub struct Language {
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Component {
+    Header {
+        parameters: Vec<Parameter>,
+    },
     Body {
         parameters: Vec<Parameter>,
     },
@@ -57,6 +60,13 @@ pub enum Parameter {
     Text { text: String },
     CouponCode { coupon_code: String },
     Payload { payload: String },
+    Image { image: MediaLink },
+}
+
+/// Media Meta fetches from a public https URL.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct MediaLink {
+    pub link: String,
 }
 
 /// Body of a free-form text message, allowed only inside the shopper's 24-hour window.
@@ -193,17 +203,27 @@ pub fn choose_language(languages: &[String], locale: Option<&str>, default: &str
         .unwrap_or_else(|| default.to_string())
 }
 
+/// `header_image`: the link of the image header, for a step with `"header": "top_item_image"`
+/// (the journey does not send such a step without one).
 pub fn template_message(
     step: &Step,
     to: &Phone,
     language: String,
     callback: String,
     vars: &dyn Variables,
+    header_image: Option<&str>,
 ) -> TemplateMessage {
     let text = |v: Variable| Parameter::Text {
         text: vars.value(v),
     };
     let mut components = vec![];
+    if let (Some(Header::TopItemImage), Some(link)) = (step.header, header_image) {
+        components.push(Component::Header {
+            parameters: vec![Parameter::Image {
+                image: MediaLink { link: link.into() },
+            }],
+        });
+    }
     if !step.body_params.is_empty() {
         components.push(Component::Body {
             parameters: step.body_params.iter().map(|v| text(*v)).collect(),
@@ -252,8 +272,15 @@ pub fn template_message(
     }
 }
 
-/// A step's template filled with sample values, for the merchant's test message.
-pub fn sample_message(step: &Step, to: &Phone, language: &str, shop_name: &str) -> TemplateMessage {
+/// A step's template filled with sample values, for the merchant's test message; its image
+/// header, if any, shows `image` (the merchant's fallback image).
+pub fn sample_message(
+    step: &Step,
+    to: &Phone,
+    language: &str,
+    shop_name: &str,
+    image: Option<&str>,
+) -> TemplateMessage {
     struct Sample<'a>(&'a str);
     impl Variables for Sample<'_> {
         fn value(&self, var: Variable) -> String {
@@ -271,7 +298,14 @@ pub fn sample_message(step: &Step, to: &Phone, language: &str, shop_name: &str) 
         }
     }
     let language = choose_language(&step.template.languages, None, language);
-    template_message(step, to, language, "cb1;test".into(), &Sample(shop_name))
+    template_message(
+        step,
+        to,
+        language,
+        "cb1;test".into(),
+        &Sample(shop_name),
+        image,
+    )
 }
 
 #[cfg(test)]
@@ -303,12 +337,32 @@ mod tests {
             "en_US".into(),
             "cb1;shop=68417253091;checkout=36521894117523;step=offer".into(),
             &Fixed,
+            None,
         );
         let fixture: serde_json::Value = serde_json::from_slice(include_bytes!(
             "../../../tests/fixtures/whatsapp/send-template-request.json"
         ))
         .unwrap();
         assert_eq!(serde_json::to_value(&msg).unwrap(), fixture);
+    }
+
+    #[test]
+    fn an_image_header_comes_first_as_meta_takes_it() {
+        let mut step = Playbook::default().steps[0].clone();
+        step.header = Some(Header::TopItemImage);
+        let to = Phone::parse("+14165550142", None).unwrap();
+        let link = "https://cdn.shopify.com/s/files/1/sweater.jpg";
+        let msg = template_message(&step, &to, "en_US".into(), "cb1".into(), &Fixed, Some(link));
+        let v = serde_json::to_value(&msg).unwrap();
+        assert_eq!(
+            v["template"]["components"][0],
+            serde_json::json!({"type": "header", "parameters": [{"type": "image", "image": {"link": link}}]})
+        );
+        assert_eq!(v["template"]["components"][1]["type"], "body");
+        // A step without the header sends none, whatever it is given.
+        let plain = &Playbook::default().steps[0];
+        let msg = template_message(plain, &to, "en_US".into(), "cb1".into(), &Fixed, Some(link));
+        assert_eq!(msg.template.components.len(), 3);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::core::playbook::{Playbook, Step};
+use crate::core::playbook::{Header, Playbook, Step};
 use crate::core::values::time::Millis;
 
 /// The only category cartback's steps are sent in: cart reminders are marketing.
@@ -164,9 +164,12 @@ pub fn problems(step: &Step, template: &TemplateInfo) -> Vec<String> {
             step.body_params.len()
         ));
     }
-    match template.header.as_deref() {
-        None | Some("TEXT") => {}
-        Some(kind) => problems.push(format!(
+    match (template.header.as_deref(), step.header) {
+        (None | Some("TEXT"), None) | (Some("IMAGE"), Some(Header::TopItemImage)) => {}
+        (_, Some(Header::TopItemImage)) => {
+            problems.push("the step sends an image header the template does not have".into())
+        }
+        (Some(kind), None) => problems.push(format!(
             "its {} header needs a value the step does not send",
             kind.trim_end_matches('!').to_ascii_lowercase()
         )),
@@ -471,6 +474,15 @@ mod tests {
         assert!(problems(step, &t)
             .iter()
             .any(|p| p.contains("image header")));
+        // A step with `"header": "top_item_image"` fills it, and needs it.
+        let mut imaged = step.clone();
+        imaged.header = Some(Header::TopItemImage);
+        assert_eq!(problems(&imaged, &t), Vec::<String>::new());
+        let plain = as_listed(&recommended("https://cartback.test", None)[0], "APPROVED");
+        assert_eq!(
+            problems(&imaged, &plain),
+            vec!["the step sends an image header the template does not have".to_string()]
+        );
     }
 
     #[test]

@@ -72,6 +72,9 @@ CREATE TABLE IF NOT EXISTS charges (
   wamid_hash TEXT PRIMARY KEY, country TEXT, category TEXT NOT NULL, billable INTEGER NOT NULL,
   pricing_model TEXT, kind TEXT, delivered_at INTEGER);
 CREATE INDEX IF NOT EXISTS charges_delivered ON charges(delivered_at);
+-- Each variant's image as Shopify last gave it (url NULL: it has none), for image headers.
+CREATE TABLE IF NOT EXISTS variant_images (
+  variant_id TEXT PRIMARY KEY, url TEXT, at INTEGER NOT NULL);
 ";
 
 /// Changes after a table was first created: each is tried once per object start, and fails
@@ -85,7 +88,7 @@ pub const ADDED_COLUMNS: [&str; 3] = [
 ];
 
 /// Every table that holds shop data (`shop/redact` empties them all but the outbox).
-pub const DATA_TABLES: [&str; 20] = [
+pub const DATA_TABLES: [&str; 21] = [
     "step_outcomes",
     "journeys",
     "consents",
@@ -106,6 +109,7 @@ pub const DATA_TABLES: [&str; 20] = [
     "charges",
     "swept",
     "consent_sync",
+    "variant_images",
 ];
 
 /// The ledger's storage for one request: its SQL and the data key.

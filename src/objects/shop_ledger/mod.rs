@@ -18,6 +18,7 @@ mod costs;
 mod db;
 mod deliveries;
 mod gate;
+mod images;
 mod journeys;
 mod metrics;
 mod optimizer;
@@ -233,6 +234,8 @@ impl ShopLedger {
             R::Prices(_) => answer::<p::GetPrices>(db.prices()?),
             R::PutPrices(c) => answer::<p::PutPrices>(db.put_prices(c.prices)?),
             R::Sweep(c) => answer::<p::SweepCall>(self.sweep(db, c).await?),
+            R::VariantImage(c) => answer::<p::VariantImage>(db.variant_image(&c, now())?),
+            R::RememberImage(c) => answer::<p::RememberImage>(db.remember_image(c, now())?),
         }
     }
 }
