@@ -687,7 +687,7 @@ impl Journey {
         now: Millis,
         effects: &mut Vec<Effect>,
     ) {
-        let Some(variant_id) = self.checkout.top_variant_id.clone() else {
+        let Some(variant_id) = self.checkout.first_variant_id.clone() else {
             return self.use_image(i, slot_at, None, ctx, now, effects);
         };
         let run = &mut self.steps[i];

@@ -945,7 +945,7 @@ fn without_a_product_image_the_fallback_goes_and_without_both_the_step_is_skippe
     // A custom line item has no variant to ask about: the fallback at once.
     let p = image_playbook(Some("https://shop.example/logo.png"));
     let mut c = checkout(T0, Some(CA_PHONE));
-    c.top_variant_id = None;
+    c.first_variant_id = None;
     let (_, effects, _) = granted_with_image(&p, c);
     assert_eq!(
         header_link(&effects).as_deref(),

@@ -33,10 +33,10 @@ pub struct Checkout {
     pub total: Option<Money>,
     pub item_count: u32,
     pub top_item_title: Option<String>,
-    /// The top item's variant (`gid://shopify/ProductVariant/{id}`), whose image a
-    /// `top_item_image` header shows.
+    /// The first line item's variant (`gid://shopify/ProductVariant/{id}`), whose image a
+    /// `top_item_image` header shows (DESIGN's contract: the cart's first line item).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub top_variant_id: Option<String>,
+    pub first_variant_id: Option<String>,
     pub items_summary: String,
     pub recovery_url: Option<String>,
     pub accepts_marketing: bool,
@@ -258,7 +258,7 @@ impl Checkout {
             total,
             item_count: items.count,
             top_item_title: items.top_title,
-            top_variant_id: items.top_variant,
+            first_variant_id: items.first_variant,
             items_summary: items.summary,
             recovery_url: raw
                 .abandoned_checkout_url
@@ -277,7 +277,7 @@ impl Checkout {
 struct Items {
     count: u32,
     top_title: Option<String>,
-    top_variant: Option<String>,
+    first_variant: Option<String>,
     summary: String,
 }
 
@@ -307,8 +307,9 @@ fn summarize_items(lines: &[RawLineItem], currency: Option<&str>) -> Items {
         .max_by_key(|(i, (_, price, _))| (*price, std::cmp::Reverse(*i)))
         .map(|(_, line)| line);
     let top_title = top.and_then(|(t, _, _)| clean_text(t));
-    let top_variant = top
-        .and_then(|(_, _, l)| l.variant_id.as_ref())
+    let first_variant = lines
+        .first()
+        .and_then(|l| l.variant_id.as_ref())
         .and_then(numeric_id)
         .map(|id| format!("gid://shopify/ProductVariant/{id}"));
     let shown: Vec<String> = titled
@@ -325,7 +326,7 @@ fn summarize_items(lines: &[RawLineItem], currency: Option<&str>) -> Items {
     Items {
         count,
         top_title,
-        top_variant,
+        first_variant,
         summary,
     }
 }
@@ -460,7 +461,7 @@ mod tests {
         assert_eq!(c.item_count, 4);
         assert_eq!(c.top_item_title.as_deref(), Some("Merino Crew Sweater"));
         assert_eq!(
-            c.top_variant_id.as_deref(),
+            c.first_variant_id.as_deref(),
             Some("gid://shopify/ProductVariant/47120398563412")
         );
         assert_eq!(
