@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use cartback::core::gate::zone_rules::TzDatabase;
 use cartback::core::journey::{Cart, Event, ShopContext};
 use cartback::core::playbook::Playbook;
 use cartback::core::shopify::payloads::Checkout;
@@ -26,6 +27,7 @@ fn main() {
         timezone: Some("America/Toronto"),
         playbook: &playbook,
         learning: None,
+        zones: &TzDatabase,
     };
 
     let shop = ShopDomain::parse("shop.myshopify.com").expect("a valid domain");

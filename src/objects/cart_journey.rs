@@ -31,6 +31,7 @@ use crate::core::whatsapp::routing::Endpoint;
 use crate::platform::clock::now;
 use crate::platform::crypto;
 use crate::platform::store::{self, Settings};
+use crate::platform::zones::IntlZones;
 
 const CART_KEY: &str = "cart";
 
@@ -58,7 +59,7 @@ impl DurableObject for CartJourney {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let command: CartCommand = req.json().await?;
+        let command: CartCommand = rpc::read(&req.text().await?)?;
         let storage = self.state.storage();
         if let CartCommand::Erase = command {
             return self.wipe(&storage).await.and_then(|_| nothing());
@@ -451,6 +452,7 @@ impl ShopData {
             timezone: record.timezone.as_deref(),
             playbook: self.playbook(),
             learning: self.learning.as_ref(),
+            zones: &IntlZones,
         }
     }
 }

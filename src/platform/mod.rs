@@ -7,3 +7,4 @@ pub mod crypto;
 pub mod shopify;
 pub mod store;
 pub mod whatsapp;
+pub mod zones;

@@ -7,6 +7,7 @@ pub mod consent;
 pub mod holdout;
 pub mod pacing;
 pub mod quiet_hours;
+pub mod zone_rules;
 
 use crate::core::values::ids::{CheckoutToken, StepId};
 use serde::{Deserialize, Serialize};

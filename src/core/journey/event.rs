@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::SkipReason;
+use crate::core::gate::zone_rules::ZoneRules;
 use crate::core::gate::GateRequest;
 use crate::core::gate::GateVerdict;
 use crate::core::optimizer::Learning;
@@ -155,6 +156,8 @@ pub struct ShopContext<'a> {
     /// What the optimizer has learned, read when a journey begins with `optimize` enabled
     /// (`None`: nothing yet, every option is as likely).
     pub learning: Option<&'a Learning>,
+    /// The time-zone database, for the shopper's quiet hours.
+    pub zones: &'a dyn ZoneRules,
 }
 
 #[derive(Clone, Debug, PartialEq)]

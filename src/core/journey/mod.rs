@@ -575,8 +575,9 @@ impl Journey {
             self.checkout.country.as_deref(),
             self.checkout.province.as_deref(),
             ctx.timezone,
+            ctx.zones,
         );
-        Some(defer(now, quiet, zone)).filter(|until| *until > now)
+        Some(defer(now, quiet, zone, ctx.zones)).filter(|until| *until > now)
     }
 
     fn defer_step(&mut self, i: usize, until: Millis, effects: &mut Vec<Effect>) {

@@ -14,6 +14,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::core::gate::consent::{ConsentKind, ConsentRecord, ConsentSource};
 use crate::core::gate::quiet_hours::{defer, shopper_zone};
+use crate::core::gate::zone_rules::TzDatabase;
 use crate::core::gate::{self, pacing};
 use crate::core::playbook::{Caps, ConsentMode, QuietHours, Step, Template};
 
@@ -151,6 +152,7 @@ fn ctx(playbook: &Playbook) -> ShopContext<'_> {
         timezone: Some("Europe/Lisbon"),
         playbook,
         learning: None,
+        zones: &TzDatabase,
     }
 }
 
@@ -264,9 +266,15 @@ impl World {
 
     fn assert_not_quiet(&self) {
         let quiet = self.playbook.quiet_hours.as_ref().unwrap();
-        let zone = shopper_zone(Some("PT"), Some("PT"), None, Some("Europe/Lisbon"));
+        let zone = shopper_zone(
+            Some("PT"),
+            Some("PT"),
+            None,
+            Some("Europe/Lisbon"),
+            &TzDatabase,
+        );
         assert_eq!(
-            defer(self.now, quiet, zone),
+            defer(self.now, quiet, zone, &TzDatabase),
             self.now,
             "sent in quiet hours"
         );

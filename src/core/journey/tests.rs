@@ -4,6 +4,7 @@
 use super::*;
 use crate::core::gate::consent::{ConsentKind, ConsentRecord, ConsentSource};
 use crate::core::gate::pacing;
+use crate::core::gate::zone_rules::TzDatabase;
 use crate::core::gate::{self, GateVerdict};
 use crate::core::playbook::Variable;
 use crate::core::playbook::{Caps, ConsentMode, Discount, QuietHours, Step, Template};
@@ -51,6 +52,7 @@ fn ctx(playbook: &Playbook) -> ShopContext<'_> {
         timezone: Some("America/Toronto"),
         playbook,
         learning: None,
+        zones: &TzDatabase,
     }
 }
 

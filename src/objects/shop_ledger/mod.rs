@@ -126,7 +126,7 @@ impl DurableObject for ShopLedger {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let request: LedgerRequest = serde_json::from_str(&req.text().await?)?;
+        let request: LedgerRequest = rpc::read(&req.text().await?)?;
         let db = self.db()?;
         let response = self.handle(&db, request).await?;
         if db.wants_wake() {
