@@ -337,14 +337,12 @@ impl CartJourney {
         let Some(mut latest) = load(&storage).await? else {
             return Ok(());
         };
-        let mut armed = latest.next_deadline(data.playbook());
+        // The alarm as it is, not as this state implies: while the report was out, the alarm
+        // may have rung and been spent, or been moved by the event that woke meanwhile.
+        let mut armed = storage.get_alarm().await?.map(Millis);
         if asked {
+            // Moved to the slot now held, so carts due together wake one slot apart.
             latest.hold(held);
-            // The alarm stays where it was just set (at or before the slot): moving it again
-            // milliseconds later left carts unwoken in local workerd (24 of 500 in one run;
-            // the cause is not known). Woken early, the step asks the gate, which grants the
-            // slot it holds.
-            armed = latest.next_deadline(data.playbook());
         }
         if scrub {
             // Erased whole, as SQLite's free pages would keep deleted bytes, and only what

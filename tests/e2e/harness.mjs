@@ -29,14 +29,15 @@ export const SHOPIFY_API_VERSION = "2026-10";
  * One Worker with its fakes. `unexpected` collects outbound calls to hosts nobody fakes.
  * `persistRoot` keeps Durable Object and KV storage in files there, to inspect their bytes.
  * `app.stallSends = n` makes the next n Graph API sends reach the fake and then never answer
- * in time, as when the network or the isolate fails after the request left.
+ * in time, as when the network or the isolate fails after the request left (with a short
+ * `sendTimeoutMs`, such as 2000).
  */
 /**
  * Starts the built Worker in workerd with the fakes. Tests write KV directly to set a shop up,
  * as no deployed writer but the ledger does, so each event reads the settings afresh
  * (`settingsFreshMs` 0); `null` keeps the Worker's own default, as the benchmarks do.
  */
-export async function startApp({ persistRoot, scriptPath = "build/index.js", settingsFreshMs = 0 } = {}) {
+export async function startApp({ persistRoot, scriptPath = "build/index.js", settingsFreshMs = 0, sendTimeoutMs = null } = {}) {
   const graph = createGraphFake();
   graph.accounts.addNumber({ phoneNumberId: PHONE_NUMBER_ID, accessToken: WHATSAPP_TOKEN });
   const shopify = createShopifyFake({ apiKey: SECRETS.SHOPIFY_API_KEY, apiSecret: SECRETS.SHOPIFY_API_SECRET });
@@ -72,7 +73,9 @@ export async function startApp({ persistRoot, scriptPath = "build/index.js", set
       GRAPH_API_VERSION: "v23.0",
       GRAPH_API_ORIGIN: GRAPH_ORIGIN,
       SHOPIFY_ADMIN_ORIGIN: SHOPIFY_ORIGIN,
-      WHATSAPP_SEND_TIMEOUT_MS: "2000",
+      // The Worker's own 15 s unless a test stalls sends on purpose: on a busy machine the fake
+      // may take seconds to answer, and a send timed out is never retried (its outcome is unknown).
+      ...(sendTimeoutMs === null ? {} : { WHATSAPP_SEND_TIMEOUT_MS: String(sendTimeoutMs) }),
       ...(settingsFreshMs === null ? {} : { SETTINGS_FRESH_MS: String(settingsFreshMs) }),
     },
     ...(persistRoot ? { defaultPersistRoot: persistRoot, kvPersist: true, durableObjectsPersist: true } : {}),

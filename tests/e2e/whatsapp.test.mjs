@@ -18,7 +18,7 @@ import {
 
 let app;
 beforeAll(async () => {
-  app = await startApp();
+  app = await startApp({ sendTimeoutMs: 2000 });
   await installShop(app.kv);
   expect((await adminApi(app, "/api/shop", { token: sessionToken({ shop: SHOP }) })).status).toBe(200);
 });
