@@ -78,12 +78,18 @@ impl DurableObject for CartJourney {
         };
         let begins = may_begin(stored.as_ref(), &command);
         // Everything read from elsewhere comes first: between loading the cart and saving it
-        // there are only storage calls, so no other event can interleave (input gates).
-        let mut data = ShopData::load(&self.env, &shop).await?;
+        // there are only storage calls, so no other event can interleave (input gates). When
+        // something was read, the cart is read again: another event may have changed it.
+        let (mut data, mut waited) = ShopData::load(&self.env, &shop).await?;
         if data.playbook().optimize.enabled && begins {
             data.learning = Some(protocol::ask(&self.env, &shop, GetLearning).await?);
+            waited = true;
         }
-        let mut cart = load(&storage).await?.unwrap_or_default();
+        let mut cart = match waited {
+            true => load(&storage).await?,
+            false => stored,
+        }
+        .unwrap_or_default();
         let mut answer = CartAnswer::default();
         let event = match command {
             CartCommand::Recover { token } => {
@@ -113,12 +119,17 @@ impl DurableObject for CartJourney {
 
     async fn alarm(&self) -> Result<Response> {
         let storage = self.state.storage();
-        let Some(shop) = load(&storage).await?.and_then(|c| c.shop().cloned()) else {
+        let stored = load(&storage).await?;
+        let Some(shop) = stored.as_ref().and_then(|c| c.shop().cloned()) else {
             return Response::ok("nothing here");
         };
-        let data = ShopData::load(&self.env, &shop).await?;
+        let (data, waited) = ShopData::load(&self.env, &shop).await?;
         // Read again after the KV reads: an event may have changed the cart meanwhile.
-        let Some(mut cart) = load(&storage).await? else {
+        let cart = match waited {
+            true => load(&storage).await?,
+            false => stored,
+        };
+        let Some(mut cart) = cart else {
             return Response::ok("nothing here");
         };
         let shown = cart.summary();
@@ -213,6 +224,8 @@ impl CartJourney {
     ) -> Result<()> {
         let storage = self.state.storage();
         let mut registration = committed.registration();
+        // The cart as last saved, unless a request went out since (then it is read again).
+        let mut saved = Some(committed);
         let mut queue = VecDeque::from(effects);
         let mut facts = vec![];
         let mut scrub = false;
@@ -227,6 +240,7 @@ impl CartJourney {
                         let shop = data.shop.clone();
                         let pause = PauseWhatsApp { shop, sealed_token };
                         protocol::ask(&self.env, &data.shop, pause).await?;
+                        saved = None;
                     }
                     continue;
                 }
@@ -243,7 +257,11 @@ impl CartJourney {
                 Effect::Gate { request, phone } => {
                     if registration.is_some() {
                         let pending = registration.take();
-                        self.report(&committed, pending, vec![], None, None).await?;
+                        let cart = match saved.take() {
+                            Some(cart) => cart,
+                            None => load(&storage).await?.unwrap_or_default(),
+                        };
+                        self.report(&cart, pending, vec![], None, None).await?;
                     }
                     let step_id = request.step_id.clone();
                     let call = GateCall {
@@ -307,16 +325,21 @@ impl CartJourney {
                 }
             };
             let Some(mut cart) = load(&storage).await? else {
-                break;
+                return Ok(());
             };
             let deadline = cart.next_deadline(data.playbook());
             let more = cart.handle(&data.shop, event, String::new(), data.context(), now());
             self.commit(&storage, &mut cart, data.playbook(), deadline)
                 .await?;
+            saved = Some(cart);
             queue.extend(more);
         }
-        let Some(cart) = load(&storage).await? else {
-            return Ok(());
+        let cart = match saved {
+            Some(cart) => cart,
+            None => match load(&storage).await? {
+                Some(cart) => cart,
+                None => return Ok(()),
+            },
         };
         let summary = cart
             .summary()
@@ -401,12 +424,20 @@ struct ShopData {
 }
 
 impl ShopData {
-    async fn load(env: &Env, shop: &ShopDomain) -> Result<ShopData> {
-        Ok(ShopData {
+    /// The shop's settings, and whether reading them had to wait on KV.
+    async fn load(env: &Env, shop: &ShopDomain) -> Result<(ShopData, bool)> {
+        let recent = store::recent_settings(env, shop.as_str());
+        let waited = recent.is_none();
+        let settings = match recent {
+            Some(settings) => settings,
+            None => store::settings(env, shop.as_str()).await?,
+        };
+        let data = ShopData {
             shop: shop.clone(),
-            settings: store::settings(env, shop.as_str()).await?,
+            settings,
             learning: None,
-        })
+        };
+        Ok((data, waited))
     }
 
     fn record(&self) -> &ShopRecord {

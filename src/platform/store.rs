@@ -43,17 +43,11 @@ thread_local! {
 /// The shop's record and playbook, read from KV at most once per `settings_fresh_ms` per
 /// isolate.
 pub async fn settings(env: &Env, domain: &str) -> Result<Rc<Settings>> {
-    let now = clock::now();
-    let fresh_ms = settings_fresh_ms(env);
-    let fresh = RECENT.with_borrow(|recent| {
-        recent
-            .get(domain)
-            .filter(|(read_at, _)| now.0 - read_at.0 < fresh_ms)
-            .map(|(_, settings)| settings.clone())
-    });
-    if let Some(settings) = fresh {
+    if let Some(settings) = recent_settings(env, domain) {
         return Ok(settings);
     }
+    let now = clock::now();
+    let fresh_ms = settings_fresh_ms(env);
     let (record, playbook) = join(shop(env, domain), playbook(env, domain)).await;
     let settings = Rc::new(Settings {
         record: record?.unwrap_or_default(),
@@ -64,6 +58,19 @@ pub async fn settings(env: &Env, domain: &str) -> Result<Rc<Settings>> {
         recent.insert(domain.to_string(), (now, settings.clone()));
     });
     Ok(settings)
+}
+
+/// The isolate's copy of the shop's settings while it is fresh, read without waiting on
+/// anything.
+pub fn recent_settings(env: &Env, domain: &str) -> Option<Rc<Settings>> {
+    let now = clock::now();
+    let fresh_ms = settings_fresh_ms(env);
+    RECENT.with_borrow(|recent| {
+        recent
+            .get(domain)
+            .filter(|(read_at, _)| now.0 - read_at.0 < fresh_ms)
+            .map(|(_, settings)| settings.clone())
+    })
 }
 
 fn forget_settings(domain: &str) {

@@ -2,11 +2,25 @@
 // that speak the real wire formats, and builds signed requests the way Shopify and Meta do.
 import { createCipheriv, createHmac, randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import http from "node:http";
 import { Miniflare } from "miniflare";
 import { createGraphFake } from "../fakes/graph.mjs";
 import { createShopifyFake, signSessionToken } from "../fakes/shopify.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
+
+// Miniflare answers workerd's outbound requests (the fakes) through a Node HTTP server, which
+// closes a keep-alive connection after 5 idle seconds; workerd may reuse it in that instant,
+// and the send fails with "Network connection lost" before reaching the fake. The Worker
+// rightly counts such a send as of unknown outcome and never repeats it, so in a burst a few
+// carts went unsent. Idle connections are kept longer than any pause in a test.
+const createServer = http.createServer;
+http.createServer = (...args) => {
+  const server = createServer(...args);
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 121_000;
+  return server;
+};
 export const fixture = (path) => readFileSync(`${root}tests/fixtures/${path}`, "utf8");
 
 export const SECRETS = {
