@@ -19,6 +19,16 @@ pub const LEAD_MS: i64 = 1500;
 /// would crowd the sends of the carts that are on time.
 pub const HELD_LATE_MS: i64 = 1000;
 
+/// Sends may go at once while fewer than this share of the number's limit went in the last
+/// second. The calendar spaces them at `HEADROOM_PERCENT`; when alarms ring late in a clump,
+/// carts still in their held slots would otherwise all send together and cross the limit.
+pub const CROWDED_PERCENT: u32 = 98;
+
+/// Whether a send now, after `sent` sends in the last second, would crowd the number.
+pub fn crowded(sent: u32, per_second: u32) -> bool {
+    sent >= (per_second.max(1) * CROWDED_PERCENT / 100).max(1)
+}
+
 /// The width of one slot at `per_second` sends a second, headroom included.
 pub fn interval(per_second: u32) -> Micros {
     100_000_000 / (i64::from(per_second.max(1)) * HEADROOM_PERCENT)
@@ -64,6 +74,12 @@ mod tests {
     fn slots_are_a_little_wider_than_the_limit_allows() {
         assert_eq!(interval(80), I80);
         assert_eq!(interval(0), 1_052_631, "a zero rate is one a second");
+    }
+
+    #[test]
+    fn a_second_holds_a_little_less_than_the_limit() {
+        assert!(!crowded(77, 80) && crowded(78, 80));
+        assert!(!crowded(0, 1) && crowded(1, 1) && crowded(1, 0));
     }
 
     #[test]

@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS sends (
 CREATE INDEX IF NOT EXISTS sends_phone ON sends(phone_hash, at);
 -- Sends older than the longest cap window are deleted at every grant.
 CREATE INDEX IF NOT EXISTS sends_at ON sends(at);
+CREATE INDEX IF NOT EXISTS sends_slot_at ON sends(slot_at);
 -- Each send's pacing slot on its number's calendar (`gate::pacing`), held from when its step
 -- is scheduled (used = 0) and taken when the gate clears it (used = 1).
 CREATE TABLE IF NOT EXISTS slots (

@@ -53,7 +53,7 @@ impl Db {
     }
 
     /// The slot the gate grants this step: the one it holds while its cart is on time, else
-    /// the first free one now.
+    /// the first free one now; behind the backlog when sending now would crowd the number.
     pub fn slot_for(
         &self,
         number: &str,
@@ -66,16 +66,31 @@ impl Db {
             "SELECT at_us AS v FROM slots WHERE checkout_token = ? AND step_id = ? AND used = 0",
             vec![token(checkout), s(step.as_str())],
         )?;
-        if let Some(held) = held.filter(|h| pacing::keeps_held(h.v, now.0)) {
-            return Ok(held.v);
-        }
-        let interval = pacing::interval(per_second);
         let now_us = now.0.saturating_mul(1000);
-        let free_now = self.free_slot(number, now_us, interval)?;
-        if free_now == now_us {
-            return Ok(now_us);
+        let interval = pacing::interval(per_second);
+        let kept = held.map(|h| h.v).filter(|&h| pacing::keeps_held(h, now.0));
+        let slot = match kept {
+            Some(held) => held,
+            None => self.free_slot(number, now_us, interval)?,
+        };
+        let at_once = slot <= now_us;
+        if (kept.is_some() && !at_once) || (at_once && !self.crowded(now, per_second)?) {
+            return Ok(slot);
         }
         self.free_slot(number, now_us + pacing::LEAD_MS * 1000, interval)
+    }
+
+    /// Whether a send now would crowd the number: counted by when the sends granted went out
+    /// (their slot, or their grant when that came later).
+    fn crowded(&self, now: Millis, per_second: u32) -> Result<bool> {
+        let since = i(now.0 - 1000);
+        let sent: Option<Int> = self.first(
+            "SELECT (SELECT count(*) FROM sends WHERE slot_at > ? AND slot_at <= ? AND slot_at >= at)
+                  + (SELECT count(*) FROM sends WHERE at > ? AND at <= ? AND at > slot_at) AS v",
+            vec![since.clone(), i(now.0), since, i(now.0)],
+        )?;
+        let sent = sent.map_or(0, |r| u32::try_from(r.v).unwrap_or(u32::MAX));
+        Ok(pacing::crowded(sent, per_second))
     }
 
     /// Writes down the slot the gate granted: the step's own hold becomes taken, or the slot
