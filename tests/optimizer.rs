@@ -6,11 +6,14 @@ mod optimizer_sim;
 
 #[test]
 fn it_learns_the_best_options_and_reports_the_lift_honestly() {
-    let runs: Vec<_> = (1..=3)
-        .map(|seed| optimizer_sim::run(seed, 5000, 120))
-        .collect();
+    // Two seeds on two threads, so the unoptimized test build stays within a minute.
+    let runs: Vec<_> = std::thread::scope(|scope| {
+        let second = scope.spawn(|| optimizer_sim::run(2, 5000, 120));
+        let first = optimizer_sim::run(1, 5000, 120);
+        vec![first, second.join().expect("the second run")]
+    });
     for r in &runs {
-        // Looser than the budgets (25 %, 80 %): those are make bench's, over more seeds.
+        // Looser than the budgets (25 %, 80 %): those hold for make bench's mean over 20 seeds.
         assert!(r.regret_ratio <= 0.4, "{r:?}");
         assert!(r.best_chosen >= 0.65, "{r:?}");
     }

@@ -203,11 +203,13 @@ pub fn run(seed: u64, journeys: usize, days: i64) -> RunFigures {
             (recovery(segment, config), mine)
         };
         let trial = choice.trial(format!("c{j}").into(), holdout);
-        let order = (rng.uniform() < rate).then(|| {
-            let value = low + (rng.uniform() * (high - low) as f64) as i64;
+        // Every journey takes the same draws whatever is chosen, so two models meet the same
+        // shoppers: the same segments, holdout, values and order times.
+        let [u, v, w] = [rng.uniform(), rng.uniform(), rng.uniform()];
+        let order = (u < rate).then(|| {
+            let value = low + (v * (high - low) as f64) as i64;
             let revenue = (value as f64 * net_share(config)).round() as i64;
-            let at = now.plus_millis((rng.uniform() * 6.0 * DAY_MS as f64) as i64);
-            (revenue, at)
+            (revenue, now.plus_millis((w * 6.0 * DAY_MS as f64) as i64))
         });
         pending.push_back(Pending {
             trial,
