@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::crypto::signature::constant_time_eq;
 use crate::core::gate::holdout::in_holdout;
+use crate::core::gate::pacing;
 use crate::core::gate::quiet_hours::{defer, shopper_zone};
 use crate::core::gate::{GateRequest, GateVerdict, TemplateRef};
 use crate::core::optimizer::{choose, Choice, Learning, Rng, Segment, Trial};
@@ -471,6 +472,16 @@ impl Journey {
             return;
         }
         self.recover_lost_answers(ctx, now, effects);
+        // A grant whose slot passed more than a moment ago is stale (the cart woke late, as
+        // in a stalled runtime): the seconds since belong to other sends, and carts woken
+        // together would all send at once. It asks the gate again, as a new attempt, for a
+        // fresh slot; nothing was sent, so nothing can be repeated.
+        for run in &mut self.steps {
+            if run.state == StepState::Granted && now.0 - run.due_at.0 > pacing::HELD_LATE_MS {
+                run.state = StepState::Pending;
+                run.gate_rounds += 1;
+            }
+        }
         // A step cleared by the ledger whose pacing slot has come.
         let granted: Vec<usize> = (0..self.steps.len())
             .filter(|&i| self.steps[i].state == StepState::Granted && self.steps[i].due_at <= now)

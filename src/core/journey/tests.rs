@@ -977,6 +977,37 @@ fn a_later_pacing_slot_is_waited_for() {
 }
 
 #[test]
+fn a_grant_woken_long_after_its_slot_asks_the_gate_again() {
+    let p = playbook();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    let due = T0.plus_seconds(1800);
+    let first = j.handle(Event::Timeout, ctx(&p), due);
+    let attempt = |effects: &[Effect]| {
+        effects.iter().find_map(|e| match e {
+            Effect::Gate { request, .. } => Some(request.attempt),
+            _ => None,
+        })
+    };
+    let slot = due.plus_millis(750);
+    j.handle(
+        Event::Gated {
+            step_id: "reminder".into(),
+            verdict: GateVerdict::Granted { slot_at: slot },
+        },
+        ctx(&p),
+        due,
+    );
+    // Woken within a second of its slot, the grant is used.
+    let mut on_time = j.clone();
+    let sent = on_time.handle(Event::Timeout, ctx(&p), slot.plus_millis(900));
+    assert!(sent.iter().any(|e| matches!(e, Effect::Send { .. })));
+    // Woken 25 s late, it sends nothing and asks again as a new attempt.
+    let late = j.handle(Event::Timeout, ctx(&p), slot.plus_seconds(25));
+    assert!(!late.iter().any(|e| matches!(e, Effect::Send { .. })));
+    assert_eq!(attempt(&late), attempt(&first).map(|a| a + 1));
+}
+
+#[test]
 fn shopper_signals_end_the_journey() {
     let p = playbook();
     for (signal, reason) in [
