@@ -955,6 +955,21 @@ fn without_a_product_image_the_fallback_goes_and_without_both_the_step_is_skippe
     );
 }
 
+/// The gate's answer to the reminder: granted for `slot`, heard at `now`.
+fn grant_reminder(j: &mut Journey, p: &Playbook, slot: Millis, now: Millis) -> Vec<Effect> {
+    let verdict = GateVerdict::Granted { slot_at: slot };
+    let step_id = "reminder".into();
+    j.handle(Event::Gated { step_id, verdict }, ctx(p), now)
+}
+
+/// The request of the gate call among `effects`.
+fn gate_request(effects: &[Effect]) -> Option<GateRequest> {
+    effects.iter().find_map(|e| match e {
+        Effect::Gate { request, .. } => Some(request.clone()),
+        _ => None,
+    })
+}
+
 #[test]
 fn a_later_pacing_slot_is_waited_for() {
     let p = playbook();
@@ -962,14 +977,7 @@ fn a_later_pacing_slot_is_waited_for() {
     let due = T0.plus_seconds(1800);
     j.handle(Event::Timeout, ctx(&p), due);
     let slot = due.plus_millis(750);
-    let effects = j.handle(
-        Event::Gated {
-            step_id: "reminder".into(),
-            verdict: GateVerdict::Granted { slot_at: slot },
-        },
-        ctx(&p),
-        due,
-    );
+    let effects = grant_reminder(&mut j, &p, slot, due);
     assert_eq!(j.next_deadline(&p), Some(slot));
     assert!(!effects.iter().any(|e| matches!(e, Effect::Send { .. })));
     let at_slot = j.handle(Event::Timeout, ctx(&p), slot);
@@ -982,21 +990,9 @@ fn a_grant_woken_long_after_its_slot_asks_the_gate_again() {
     let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
     let due = T0.plus_seconds(1800);
     let first = j.handle(Event::Timeout, ctx(&p), due);
-    let attempt = |effects: &[Effect]| {
-        effects.iter().find_map(|e| match e {
-            Effect::Gate { request, .. } => Some(request.attempt),
-            _ => None,
-        })
-    };
+    let attempt = |effects: &[Effect]| gate_request(effects).map(|r| r.attempt);
     let slot = due.plus_millis(750);
-    j.handle(
-        Event::Gated {
-            step_id: "reminder".into(),
-            verdict: GateVerdict::Granted { slot_at: slot },
-        },
-        ctx(&p),
-        due,
-    );
+    grant_reminder(&mut j, &p, slot, due);
     // Woken within a second of its slot, the grant is used.
     let mut on_time = j.clone();
     let sent = on_time.handle(Event::Timeout, ctx(&p), slot.plus_millis(900));
@@ -1108,22 +1104,9 @@ fn a_grant_put_back_by_quiet_hours_asks_the_gate_again() {
     let due = Millis::parse_rfc3339("2027-01-16T01:59:00Z").unwrap();
     let (mut j, _) = begin(&p, checkout(due.plus_seconds(-1800), Some(CA_PHONE)));
     let asked = j.handle(Event::Timeout, ctx(&p), due);
-    let first = asked
-        .iter()
-        .find_map(|e| match e {
-            Effect::Gate { request, .. } => Some(request.clone()),
-            _ => None,
-        })
-        .expect("the due step asks the gate");
+    let first = gate_request(&asked).expect("the due step asks the gate");
     let slot = due.plus_seconds(120);
-    j.handle(
-        Event::Gated {
-            step_id: "reminder".into(),
-            verdict: GateVerdict::Granted { slot_at: slot },
-        },
-        ctx(&p),
-        due,
-    );
+    grant_reminder(&mut j, &p, slot, due);
     let put_back = j.handle(Event::Timeout, ctx(&p), slot);
     assert!(!put_back.iter().any(|e| matches!(e, Effect::Send { .. })));
     let nine = Millis::parse_rfc3339("2027-01-16T14:00:00Z").unwrap();
