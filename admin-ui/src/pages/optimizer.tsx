@@ -60,7 +60,9 @@ function Sentence({ d }: { d: Decision }) {
   const { fmt } = useApp();
   const best = d.options.find((o) => o.option === d.would_choose);
   const noOffer = d.options.find((o) => o.option === "none");
-  const unpaid = d.dimension === "discount" && noOffer ? d.options.filter((o) => o.option !== "none" && o.mean <= noOffer.mean) : [];
+  // The model's verdict, like the sentence's: an offer's own mean also holds whatever else
+  // its journeys ran with.
+  const unpaid = d.dimension === "discount" && noOffer ? d.options.filter((o) => o.option !== "none" && o.probability_best < noOffer.probability_best) : [];
   const settled = d.options.reduce((n, o) => n + o.journeys, 0);
   return (
     <p class="opt-sentence">

@@ -113,6 +113,14 @@ impl Trial {
         (at.0.saturating_sub(self.opened_at.0) as f64 / window as f64).clamp(0.0, 1.0)
     }
 
+    /// Counts this settled trial in `tally`: its outcome, and when its order came.
+    fn count_in(&self, tally: &mut Tally) {
+        tally.count(self.outcome());
+        if let Some(bin) = self.order_time_bin() {
+            tally.order_times[bin] = tally.order_times[bin].saturating_add(1);
+        }
+    }
+
     /// The curve's bin of a recovered trial's order.
     fn order_time_bin(&self) -> Option<usize> {
         let share = self.share_of_window(self.conversion.as_ref()?.at);
@@ -124,12 +132,12 @@ impl Trial {
 /// opened in its slice's middle, which is within 1/128 of its window of the truth.
 pub const PENDING_SLICES: i64 = 64;
 
-/// What pending trials weigh the same by: the option (none for the held-out group), the
-/// segment, and the slice of time their window opened in, with that window's length.
+/// What pending trials weigh the same by: the options of their journey, all of them (none for
+/// the held-out group), the segment, and the slice of time their window opened in, with that
+/// window's length.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GroupKey {
-    #[serde(default)]
-    pub arm: Option<Arm>,
+    pub arms: Vec<Arm>,
     pub segment: Segment,
     pub slice: Millis,
     pub window_ms: i64,
@@ -144,25 +152,23 @@ pub struct PendingGroup {
 }
 
 impl Trial {
-    /// The groups this trial counts in while pending: one per option, or the held-out group's.
-    pub fn group_keys(&self) -> Vec<GroupKey> {
+    /// The group this trial counts in while pending.
+    pub fn group_key(&self) -> GroupKey {
         let window_ms = self.closes_at.0.saturating_sub(self.opened_at.0).max(0);
         let slice_ms = (window_ms / PENDING_SLICES).max(1);
-        let slice = Millis(self.opened_at.0 - self.opened_at.0.rem_euclid(slice_ms));
-        let key = |arm| GroupKey {
-            arm,
+        GroupKey {
+            arms: if self.holdout {
+                vec![]
+            } else {
+                self.arms.clone()
+            },
             segment: self.segment,
-            slice,
+            slice: Millis(self.opened_at.0 - self.opened_at.0.rem_euclid(slice_ms)),
             window_ms,
-        };
-        if self.holdout {
-            vec![key(None)]
-        } else {
-            self.arms.iter().cloned().map(|a| key(Some(a))).collect()
         }
     }
 
-    /// What this trial adds to each of its groups: one journey, and its order if it came.
+    /// What this trial adds to its group: one journey, and its order if it came.
     pub fn as_tally(&self) -> Tally {
         let mut tally = Tally::default();
         tally.count(self.outcome());
@@ -185,12 +191,10 @@ impl GroupKey {
 pub fn pending_groups<'a>(trials: impl IntoIterator<Item = &'a Trial>) -> Vec<PendingGroup> {
     let mut groups: Vec<PendingGroup> = vec![];
     for trial in trials.into_iter().filter(|t| !t.folded) {
-        let tally = trial.as_tally();
-        for key in trial.group_keys() {
-            match groups.iter_mut().find(|g| g.key == key) {
-                Some(g) => g.tally = g.tally.plus(&tally),
-                None => groups.push(PendingGroup { key, tally }),
-            }
+        let (key, tally) = (trial.group_key(), trial.as_tally());
+        match groups.iter_mut().find(|g| g.key == key) {
+            Some(g) => g.tally = g.tally.plus(&tally),
+            None => groups.push(PendingGroup { key, tally }),
         }
     }
     groups
@@ -220,12 +224,25 @@ pub struct ArmTally {
     pub tally: Tally,
 }
 
+/// The journeys of one segment that ran with the same options, all of them: what the
+/// additive model (`model`) is fitted on, since an option's own tally also holds whatever
+/// options of the other kinds it happened to run with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConfigTally {
+    pub segment: Segment,
+    pub arms: Vec<Arm>,
+    #[serde(flatten)]
+    pub tally: Tally,
+}
+
 /// Everything the optimizer has learned for a shop: settled trials, counted by option and
-/// segment, and the held-out group's by segment.
+/// segment, by configuration and segment, and the held-out group's by segment.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Learning {
     #[serde(default)]
     pub arms: Vec<ArmTally>,
+    #[serde(default)]
+    pub configs: Vec<ConfigTally>,
     #[serde(default)]
     pub holdout: Vec<(Segment, Tally)>,
 }
@@ -237,22 +254,24 @@ impl Learning {
             return false;
         }
         trial.folded = true;
-        let outcome = trial.outcome();
-        let bin = trial.order_time_bin();
-        let count = |tally: &mut Tally| {
-            tally.count(outcome);
-            if let Some(bin) = bin {
-                tally.order_times[bin] = tally.order_times[bin].saturating_add(1);
-            }
-        };
         if trial.holdout {
-            count(self.holdout_tally(trial.segment));
+            trial.count_in(self.holdout_tally(trial.segment));
         } else {
             for arm in &trial.arms {
-                count(self.arm_tally(arm, trial.segment));
+                trial.count_in(self.arm_tally(arm, trial.segment));
             }
+            trial.count_in(self.config_tally(&trial.arms, trial.segment));
         }
         true
+    }
+
+    /// Counts the configurations again from every folded trial: tallies stored before
+    /// configurations were counted have the options' tallies only.
+    pub fn recount_configs(&mut self, folded: &[Trial]) {
+        self.configs.clear();
+        for trial in folded.iter().filter(|t| t.folded && !t.holdout) {
+            trial.count_in(self.config_tally(&trial.arms, trial.segment));
+        }
     }
 
     /// What the choices and the report see at `now`: the stored tallies and the trials still
@@ -279,19 +298,30 @@ impl Learning {
             let key = &group.key;
             let share = key.share_of_window(now);
             let shop_seen = seen_by(&shop_curve, share, share, EVEN_CURVE_WEIGHT);
-            let (own, tally) = match &key.arm {
-                None => (
-                    self.holdout(key.segment, true)
-                        .plus(&self.holdout(key.segment, false)),
-                    learning.holdout_tally(key.segment),
-                ),
-                Some(arm) => (
-                    self.sum(&arm.step, arm.dimension, |a| a.option == arm.option),
-                    learning.arm_tally(arm, key.segment),
-                ),
-            };
-            let seen = seen_by(&own.order_times, share, shop_seen, SHOP_CURVE_WEIGHT);
-            tally.count_pending(&group.tally, seen);
+            let seen = |own: &Tally| seen_by(&own.order_times, share, shop_seen, SHOP_CURVE_WEIGHT);
+            if key.arms.is_empty() {
+                let own = self
+                    .holdout(key.segment, true)
+                    .plus(&self.holdout(key.segment, false));
+                learning
+                    .holdout_tally(key.segment)
+                    .count_pending(&group.tally, seen(&own));
+                continue;
+            }
+            for arm in &key.arms {
+                let own = self.sum(&arm.step, arm.dimension, |a| a.option == arm.option);
+                learning
+                    .arm_tally(arm, key.segment)
+                    .count_pending(&group.tally, seen(&own));
+            }
+            let own = self
+                .configs
+                .iter()
+                .filter(|c| c.arms == key.arms)
+                .fold(Tally::default(), |sum, c| sum.plus(&c.tally));
+            learning
+                .config_tally(&key.arms, key.segment)
+                .count_pending(&group.tally, seen(&own));
         }
         learning
     }
@@ -330,6 +360,26 @@ impl Learning {
             }
         };
         &mut self.arms[i].tally
+    }
+
+    /// The tally of one configuration in one segment, new if need be.
+    fn config_tally(&mut self, arms: &[Arm], segment: Segment) -> &mut Tally {
+        let found = self
+            .configs
+            .iter()
+            .position(|c| c.segment == segment && c.arms == arms);
+        let i = match found {
+            Some(i) => i,
+            None => {
+                self.configs.push(ConfigTally {
+                    segment,
+                    arms: arms.to_vec(),
+                    tally: Tally::default(),
+                });
+                self.configs.len() - 1
+            }
+        };
+        &mut self.configs[i].tally
     }
 
     /// The sum of the tallies of one step's kind of option that `keep` selects.
@@ -467,6 +517,29 @@ mod tests {
         let known = settled.with_pending([&waiting], half);
         let delay = known.sum(&"reminder".into(), Dimension::Delay, |_| true);
         assert!(delay.unseen < 0.1, "{}", delay.unseen);
+    }
+
+    #[test]
+    fn configurations_are_counted_again_from_folded_trials() {
+        let mut learning = Learning::default();
+        let mut trials = vec![];
+        for i in 0..6 {
+            let mut t = trial(i == 5);
+            t.id = format!("t{i}").into();
+            if i % 2 == 0 {
+                t.arms[0].option = "1800s".into();
+                t.record_order(700, T0.plus_millis(HOUR_MS));
+            }
+            let now = t.matures_at();
+            learning.fold(&mut t, now);
+            trials.push(t);
+        }
+        trials.push(trial(false)); // not folded: not counted
+        let counted = learning.clone();
+        assert_eq!(counted.configs.len(), 2);
+        learning.configs.clear();
+        learning.recount_configs(&trials);
+        assert_eq!(learning, counted);
     }
 
     #[test]

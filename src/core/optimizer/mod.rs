@@ -15,6 +15,7 @@
 
 pub mod choice;
 pub mod learning;
+pub mod model;
 pub mod posterior;
 pub mod report;
 

@@ -111,12 +111,12 @@ impl Tally {
     }
 
     /// Recoveries, never more than journeys whatever a store held.
-    fn successes(&self) -> f64 {
+    pub(super) fn successes(&self) -> f64 {
         self.recoveries.min(self.journeys) as f64
     }
 
     /// Journeys whose outcome is known, as a weight: the pending ones in part.
-    fn observed(&self) -> f64 {
+    pub(super) fn observed(&self) -> f64 {
         let unseen = if self.unseen.is_finite() {
             self.unseen.max(0.0)
         } else {

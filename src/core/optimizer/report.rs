@@ -9,10 +9,11 @@
 
 use serde::Serialize;
 
-use super::choice::posterior;
+use super::choice::{best, posterior};
 use super::learning::Learning;
+use super::model::{Draw, Model};
 use super::posterior::{Posterior, Tally};
-use super::{options, Dimension, Rng, Segment};
+use super::{options, Chosen, Dimension, Rng, Segment};
 use crate::core::playbook::{Goal, Playbook};
 use crate::core::values::ids::StepId;
 
@@ -49,7 +50,7 @@ pub struct Decision {
     pub dimension: Dimension,
     pub segment: Segment,
     pub options: Vec<OptionReport>,
-    /// The option with the highest posterior mean: what exploitation picks now.
+    /// The option the model's posterior mean puts first: what exploitation picks now.
     pub would_choose: String,
 }
 
@@ -82,6 +83,11 @@ pub fn report(playbook: &Playbook, learning: &Learning, rng: &mut Rng) -> Report
             holdout.push(group(segment, &own, mean_of(&draws), &draws));
         }
     }
+    // Which option is best, and how likely, is the additive model's (`model`): it compares
+    // options beside the same other choices, where an option's own tally holds whatever its
+    // journeys ran with.
+    let model = Model::fit(playbook, learning);
+    let model_draws: Vec<Draw> = (0..DRAWS).map(|_| model.draw(rng, 1.0)).collect();
     let mut decisions = vec![];
     for step in &playbook.steps {
         for dimension in Dimension::ALL {
@@ -99,12 +105,8 @@ pub fn report(playbook: &Playbook, learning: &Learning, rng: &mut Rng) -> Report
                     .collect();
                 let draws: Vec<Vec<f64>> = posteriors.iter().map(|p| draw(p, rng)).collect();
                 let mut wins = vec![0usize; candidates.len()];
-                for d in 0..DRAWS {
-                    let draw_d = |i: usize| draws[i].get(d).copied().unwrap_or(0.0);
-                    let best = (0..candidates.len())
-                        .max_by(|&a, &b| draw_d(a).total_cmp(&draw_d(b)))
-                        .unwrap_or(0);
-                    wins[best] += 1;
+                for coefficients in &model_draws {
+                    wins[best(coefficients, &step.id, &candidates, segment)] += 1;
                 }
                 let options: Vec<OptionReport> = candidates
                     .iter()
@@ -130,10 +132,9 @@ pub fn report(playbook: &Playbook, learning: &Learning, rng: &mut Rng) -> Report
                         }
                     })
                     .collect();
-                let would_choose = options
-                    .iter()
-                    .max_by(|a, b| a.group.mean.total_cmp(&b.group.mean))
-                    .map(|o| o.option.clone())
+                let would_choose = candidates
+                    .get(best(&model.at_mean(), &step.id, &candidates, segment))
+                    .map(Chosen::label)
                     .unwrap_or_default();
                 decisions.push(Decision {
                     step: step.id.clone(),

@@ -12,10 +12,11 @@
 //!   trial's outcome between its window's close and the next read, so nothing is late.
 //! - A trial is folded once (`folded`) and its row kept, so a late order or a retried
 //!   registration cannot count it again.
-//! - The pending trials are also kept counted by group (`pending_groups`: option, segment and
-//!   the slice of time the window opened in), updated as a trial opens, settles and folds, so
-//!   a journey's beginning reads as many rows as there are options and slices, never a row
-//!   per trial. The counts are written in the same call as the trial's row, so they agree.
+//! - The pending trials are also kept counted by group (`pending_groups`: the journey's options,
+//!   segment and the slice of time the window opened in), updated as a trial opens, settles
+//!   and folds, so a journey's beginning reads as many rows as there are configurations and
+//!   slices, never a row per trial. The counts are written in the same call as the trial's
+//!   row, so they agree.
 
 use serde::Deserialize;
 use worker::{Result, SqlStorageValue};
@@ -40,9 +41,12 @@ CREATE TABLE IF NOT EXISTS pending_groups (
 
 /// The settled trials' tallies, in the settings table.
 const LEARNING_KEY: &str = "optimizer:learning";
-/// Set once the pending groups count every unfolded trial (trials written before the groups
-/// were kept are counted in once).
-const GROUPED_KEY: &str = "optimizer:grouped";
+/// Set once the pending groups count every unfolded trial by its whole configuration (trials
+/// written before, or counted by single option, are counted in again once).
+const GROUPED_KEY: &str = "optimizer:grouped:configs";
+/// Set once the stored tallies count the folded trials by configuration (trials folded before
+/// configurations were counted are counted in once, from their rows).
+const CONFIGS_KEY: &str = "optimizer:configs";
 
 #[derive(Deserialize)]
 struct GroupRow {
@@ -65,7 +69,7 @@ impl Db {
             ],
         )?;
         if written > 0 {
-            self.add_to_groups(trial, &trial.as_tally(), 1)?;
+            self.add_to_group(trial, &trial.as_tally(), 1)?;
         }
         Ok(())
     }
@@ -86,8 +90,8 @@ impl Db {
                     "UPDATE trials SET trial = ? WHERE checkout_token = ?",
                     vec![s(serde_json::to_string(&trial)?), token(&trial.id)],
                 )?;
-                self.add_to_groups(&trial, &before, -1)?;
-                self.add_to_groups(&trial, &trial.as_tally(), 1)?;
+                self.add_to_group(&trial, &before, -1)?;
+                self.add_to_group(&trial, &trial.as_tally(), 1)?;
             }
         }
         Ok(())
@@ -100,9 +104,14 @@ impl Db {
         if self.setting(GROUPED_KEY)?.is_none() {
             self.exec("DELETE FROM pending_groups", vec![])?;
             for trial in self.trials("folded = 0 AND matures_at > ?", Millis(0))? {
-                self.add_to_groups(&trial, &trial.as_tally(), 1)?;
+                self.add_to_group(&trial, &trial.as_tally(), 1)?;
             }
             self.put_setting(GROUPED_KEY, "1")?;
+        }
+        if self.setting(CONFIGS_KEY)?.is_none() {
+            learning.recount_configs(&self.trials("folded = 1 AND matures_at <= ?", now)?);
+            self.put_json_setting(LEARNING_KEY, &learning)?;
+            self.put_setting(CONFIGS_KEY, "1")?;
         }
         let matured = self.trials("folded = 0 AND matures_at <= ?", now)?;
         if !matured.is_empty() {
@@ -113,7 +122,7 @@ impl Db {
                     "UPDATE trials SET folded = 1, trial = ? WHERE checkout_token = ?",
                     vec![s(serde_json::to_string(&trial)?), token(&trial.id)],
                 )?;
-                self.add_to_groups(&trial, &counted, -1)?;
+                self.add_to_group(&trial, &counted, -1)?;
             }
             self.exec("DELETE FROM pending_groups WHERE journeys <= 0", vec![])?;
             self.put_json_setting(LEARNING_KEY, &learning)?;
@@ -121,25 +130,23 @@ impl Db {
         Ok(learning.with_pending_groups(&self.pending_groups()?, now))
     }
 
-    /// Adds (`sign` 1) or takes away (-1) `tally` in each of the trial's pending groups.
-    fn add_to_groups(&self, trial: &Trial, tally: &Tally, sign: i64) -> Result<()> {
-        for key in trial.group_keys() {
-            self.exec(
-                "INSERT INTO pending_groups (key, journeys, recoveries, revenue, revenue_sq)
-                 VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET
-                 journeys = journeys + excluded.journeys,
-                 recoveries = recoveries + excluded.recoveries,
-                 revenue = revenue + excluded.revenue,
-                 revenue_sq = revenue_sq + excluded.revenue_sq",
-                vec![
-                    s(serde_json::to_string(&key)?),
-                    i(sign * tally.journeys as i64),
-                    i(sign * tally.recoveries as i64),
-                    i(sign.saturating_mul(tally.revenue)),
-                    SqlStorageValue::Float(sign as f64 * tally.revenue_sq),
-                ],
-            )?;
-        }
+    /// Adds (`sign` 1) or takes away (-1) `tally` in the trial's pending group.
+    fn add_to_group(&self, trial: &Trial, tally: &Tally, sign: i64) -> Result<()> {
+        self.exec(
+            "INSERT INTO pending_groups (key, journeys, recoveries, revenue, revenue_sq)
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET
+             journeys = journeys + excluded.journeys,
+             recoveries = recoveries + excluded.recoveries,
+             revenue = revenue + excluded.revenue,
+             revenue_sq = revenue_sq + excluded.revenue_sq",
+            vec![
+                s(serde_json::to_string(&trial.group_key())?),
+                i(sign * tally.journeys as i64),
+                i(sign * tally.recoveries as i64),
+                i(sign.saturating_mul(tally.revenue)),
+                SqlStorageValue::Float(sign as f64 * tally.revenue_sq),
+            ],
+        )?;
         Ok(())
     }
 
