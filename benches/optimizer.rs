@@ -1,9 +1,16 @@
 //! The optimizer's budget (docs/budgets.md): the simulation of tests/optimizer_sim over
-//! 5,000 journeys for several seeds, printed as one JSON object.
+//! 5,000 journeys for several seeds, and what one choice costs with the largest playbook
+//! validation allows, printed as one JSON object.
 
 #[path = "../tests/optimizer_sim/mod.rs"]
 mod optimizer_sim;
 
+use std::time::Instant;
+
+use cartback::core::optimizer::{choose, Learning, Rng, Segment, Trial};
+use cartback::core::playbook::validation::MAX_OPTIONS;
+use cartback::core::playbook::{Discount, Playbook, Template};
+use cartback::core::values::time::Millis;
 use optimizer_sim::RunFigures;
 
 /// The budgets hold for the mean over this many seeds; the worst seed is shown beside it.
@@ -31,6 +38,8 @@ fn main() {
         "regret_vs_random_worst": worst_regret,
         "best_chosen_last_1000_worst": worst_best,
         "seeds": runs.len(),
+        "choose_us_largest_playbook": choose_cost(&largest()),
+        "choose_us_simulated_playbook": choose_cost(&optimizer_sim::playbook()),
         "optimizer": {
             "journeys_per_run": 5000,
             "runs": runs,
@@ -49,4 +58,61 @@ fn runs(seeds: impl Iterator<Item = u64>) -> Vec<RunFigures> {
     seeds
         .map(|seed| optimizer_sim::run(seed, 5000, 120))
         .collect()
+}
+
+/// The largest playbook validation allows: every kind of option of every step with the most
+/// options.
+fn largest() -> Playbook {
+    let mut p = Playbook::default();
+    p.optimize.enabled = true;
+    for step in &mut p.steps {
+        let n = MAX_OPTIONS as i64;
+        step.delay_options = (1..=n).map(|k| step.delay_seconds * k).collect();
+        step.discount_options = (0..n)
+            .map(|k| {
+                (k > 0).then(|| Discount {
+                    percent: 5 * k as u8,
+                    expires_after_hours: 48,
+                })
+            })
+            .collect();
+        step.template_options = (0..n)
+            .map(|k| Template {
+                name: format!("template_{k}"),
+                languages: vec!["en_US".into()],
+            })
+            .collect();
+    }
+    p
+}
+
+/// Microseconds to choose a journey's options with playbook `p`, after 5,000 journeys spread
+/// over its configurations.
+fn choose_cost(p: &Playbook) -> f64 {
+    let t0 = Millis(1_800_000_000_000);
+    let mut learning = Learning::default();
+    let mut rng = Rng::new(7);
+    for j in 0..5000 {
+        let segment = Segment::ALL[j % 3];
+        let choice = choose(p, &Learning::default(), segment, t0, false, &mut rng);
+        let mut trial: Trial = choice.trial(format!("c{j}").into(), false);
+        if rng.uniform() < 0.15 {
+            trial.record_order(10_000, t0);
+        }
+        let matured = trial.matures_at();
+        learning.fold(&mut trial, matured);
+    }
+    let runs = 200;
+    let started = Instant::now();
+    for j in 0..runs {
+        std::hint::black_box(choose(
+            p,
+            &learning,
+            Segment::ALL[j % 3],
+            t0,
+            false,
+            &mut rng,
+        ));
+    }
+    started.elapsed().as_secs_f64() * 1e6 / runs as f64
 }

@@ -61,48 +61,84 @@ struct Kind {
 #[derive(Clone, Debug)]
 pub struct Model {
     kinds: Vec<Kind>,
-    /// Options across kinds.
-    width: usize,
+    layout: Layout,
     mean: Vec<f64>,
     /// Lower triangle, row-major, `dim × dim`.
     factor: Vec<f64>,
 }
 
-/// The data's part of the normal equations (weighted), and the segments with data.
+/// Where each coefficient is: the base of each segment with journeys, every option's shared
+/// effect, then each such segment's deviations. A segment without journeys has no
+/// coefficients of its own: its options' effects are the shared ones.
+#[derive(Clone, Debug)]
+struct Layout {
+    segments: Vec<Segment>,
+    /// Options across kinds.
+    width: usize,
+}
+
+impl Layout {
+    fn dim(&self) -> usize {
+        self.segments.len() + self.width * (1 + self.segments.len())
+    }
+
+    fn position(&self, segment: Segment) -> Option<usize> {
+        self.segments.iter().position(|&s| s == segment)
+    }
+
+    /// The shared effect of option `o` (its index across kinds).
+    fn shared(&self, o: usize) -> usize {
+        self.segments.len() + o
+    }
+
+    /// The deviation of option `o` in the segment at `position`.
+    fn deviation(&self, position: usize, o: usize) -> usize {
+        self.segments.len() + self.width * (1 + position) + o
+    }
+}
+
+/// The data's part of the normal equations (weighted).
 struct Equations {
+    layout: Layout,
     precision: Vec<f64>,
     rhs: Vec<f64>,
-    segments: Vec<usize>,
 }
 
 impl Equations {
     fn of(kinds: &[Kind], width: usize, goal: Goal, learning: &Learning) -> Equations {
-        let dim = Segment::ALL.len() + width * (1 + Segment::ALL.len());
-        let mut precision = vec![0.0; dim * dim];
-        let mut rhs = vec![0.0; dim];
-        let mut segments = vec![];
-        for segment in Segment::ALL {
+        let of_segment = |segment| {
             let cells: Vec<_> = learning
                 .configs
                 .iter()
                 .filter(|c| c.segment == segment)
                 .collect();
             let total = cells.iter().fold(Tally::default(), |s, c| s.plus(&c.tally));
-            if total.observed() <= 0.0 {
-                continue;
-            }
-            segments.push(segment_index(segment));
+            (segment, cells, total)
+        };
+        let data: Vec<_> = Segment::ALL
+            .into_iter()
+            .map(of_segment)
+            .filter(|(_, _, total)| total.observed() > 0.0)
+            .collect();
+        let layout = Layout {
+            segments: data.iter().map(|(s, _, _)| *s).collect(),
+            width,
+        };
+        let dim = layout.dim();
+        let mut precision = vec![0.0; dim * dim];
+        let mut rhs = vec![0.0; dim];
+        for (position, (_, cells, total)) in data.iter().enumerate() {
             let scale = match goal {
                 Goal::Recoveries => None,
-                Goal::RecoveredRevenue => Some(mean_value(&total, learning)),
+                Goal::RecoveredRevenue => Some(mean_value(total, learning)),
             };
-            let variance = variance(&total, scale);
+            let variance = variance(total, scale);
             for cell in cells {
                 let (n, sum) = moments(&cell.tally, scale);
                 if n <= 0.0 {
                     continue;
                 }
-                let x = Model::features(kinds, width, segment, &cell.arms);
+                let x = features(kinds, &layout, position, &cell.arms);
                 for &i in &x {
                     rhs[i] += sum / variance;
                     for &j in &x {
@@ -112,9 +148,9 @@ impl Equations {
             }
         }
         Equations {
+            layout,
             precision,
             rhs,
-            segments,
         }
     }
 }
@@ -151,26 +187,28 @@ impl Model {
         // explains is the prior on each segment's deviation in the fit that counts. A delay
         // that works the same for every cart so pools the whole shop's journeys, an offer that
         // pays only for large carts keeps them apart.
-        let apart = Model::solve(kinds.clone(), width, &data, &vec![APART_SD; width]);
+        let apart = Model::solve(kinds.clone(), &data, &vec![APART_SD; width]);
         let spreads: Vec<f64> = kinds
             .iter()
             .flat_map(|k| {
-                let spread = apart.spread(k, &data.segments);
+                let spread = apart.spread(k);
                 std::iter::repeat_n(spread, k.labels.len())
             })
             .collect();
-        Model::solve(kinds, width, &data, &spreads)
+        Model::solve(kinds, &data, &spreads)
     }
 
     /// The posterior under a deviation prior of `spreads` (one per option).
-    fn solve(kinds: Vec<Kind>, width: usize, data: &Equations, spreads: &[f64]) -> Model {
+    fn solve(kinds: Vec<Kind>, data: &Equations, spreads: &[f64]) -> Model {
+        let layout = data.layout.clone();
+        let (bases, width) = (layout.segments.len(), layout.width);
         let dim = data.rhs.len();
         let mut precision = data.precision.clone();
         for i in 0..dim {
             let sd = match i {
-                i if i < Segment::ALL.len() => BASE_SD,
-                i if i < Segment::ALL.len() + width => EFFECT_SD,
-                i => spreads[(i - Segment::ALL.len()) % width],
+                i if i < bases => BASE_SD,
+                i if i < bases + width => EFFECT_SD,
+                i => spreads[(i - bases) % width],
             };
             precision[i * dim + i] += 1.0 / (sd * sd);
         }
@@ -178,7 +216,7 @@ impl Model {
         let mean = solve(&factor, dim, data.rhs.clone());
         Model {
             kinds,
-            width,
+            layout,
             mean,
             factor,
         }
@@ -187,8 +225,9 @@ impl Model {
     /// How much the effects of `kind`'s options differ between `segments` beyond their noise:
     /// the DerSimonian–Laird estimate of the standard deviation between them, per option
     /// (each against the kind's mean, within the segment), averaged over the options.
-    fn spread(&self, kind: &Kind, segments: &[usize]) -> f64 {
-        if segments.len() < 2 {
+    fn spread(&self, kind: &Kind) -> f64 {
+        let segments = self.layout.segments.len();
+        if segments < 2 {
             return LEAST_SPREAD;
         }
         let dim = self.mean.len();
@@ -196,13 +235,12 @@ impl Model {
         let mut between = 0.0;
         for o in 0..kind.labels.len() {
             let (mut estimates, mut weights) = (vec![], vec![]);
-            for &s in segments {
+            for position in 0..segments {
                 let mut w = vec![0.0; dim];
                 for p in 0..kind.labels.len() {
                     let share = if p == o { 1.0 - 1.0 / n } else { -1.0 / n };
-                    let shared = Segment::ALL.len() + kind.first + p;
-                    w[shared] += share;
-                    w[shared + self.width * (1 + s)] += share;
+                    w[self.layout.shared(kind.first + p)] += share;
+                    w[self.layout.deviation(position, kind.first + p)] += share;
                 }
                 let estimate: f64 = w.iter().zip(&self.mean).map(|(a, b)| a * b).sum();
                 let y = forward(&self.factor, dim, w);
@@ -223,7 +261,7 @@ impl Model {
                 .map(|(e, w)| w * (e - mean).powi(2))
                 .sum();
             let c = total - weights.iter().map(|w| w * w).sum::<f64>() / total;
-            between += ((q - (segments.len() as f64 - 1.0)) / c).max(0.0);
+            between += ((q - (segments as f64 - 1.0)) / c).max(0.0);
         }
         let spread = (between / n).sqrt();
         if spread.is_finite() {
@@ -231,24 +269,6 @@ impl Model {
         } else {
             APART_SD
         }
-    }
-
-    /// The coefficients a journey of `segment` with options `arms` adds up (each is 1).
-    fn features(kinds: &[Kind], width: usize, segment: Segment, arms: &[Arm]) -> Vec<usize> {
-        let s = segment_index(segment);
-        let mut x = vec![s];
-        for kind in kinds {
-            let option = arms
-                .iter()
-                .find(|a| a.step == kind.step && a.dimension == kind.dimension)
-                .and_then(|a| kind.labels.iter().position(|l| *l == a.option));
-            if let Some(o) = option {
-                let shared = Segment::ALL.len() + kind.first + o;
-                x.push(shared);
-                x.push(shared + width * (1 + s));
-            }
-        }
-        x
     }
 
     /// One draw of every coefficient from the posterior, its spread around the mean scaled by
@@ -289,15 +309,31 @@ impl Draw<'_> {
             .kinds
             .iter()
             .find(|k| &k.step == step && k.dimension == option.dimension())?;
-        let o = kind.labels.iter().position(|l| *l == label)?;
-        let shared = Segment::ALL.len() + kind.first + o;
-        let deviation = shared + model.width * (1 + segment_index(segment));
-        Some(self.coefficients[shared] + self.coefficients[deviation])
+        let o = kind.first + kind.labels.iter().position(|l| *l == label)?;
+        let layout = &model.layout;
+        let deviation = layout
+            .position(segment)
+            .map_or(0.0, |p| self.coefficients[layout.deviation(p, o)]);
+        Some(self.coefficients[layout.shared(o)] + deviation)
     }
 }
 
-fn segment_index(segment: Segment) -> usize {
-    Segment::ALL.iter().position(|&s| s == segment).unwrap_or(0)
+/// The coefficients a journey of the segment at `position` with options `arms` adds up (each
+/// is 1). An option no longer offered adds nothing.
+fn features(kinds: &[Kind], layout: &Layout, position: usize, arms: &[Arm]) -> Vec<usize> {
+    let mut x = vec![position];
+    for arm in arms {
+        let kind = kinds
+            .iter()
+            .find(|k| k.dimension == arm.dimension && k.step == arm.step);
+        if let Some(o) =
+            kind.and_then(|k| Some(k.first + k.labels.iter().position(|l| *l == arm.option)?))
+        {
+            x.push(layout.shared(o));
+            x.push(layout.deviation(position, o));
+        }
+    }
+    x
 }
 
 /// The segment's mean recovered order value, else the shop's, else 1.
@@ -343,29 +379,30 @@ fn variance(total: &Tally, scale: Option<f64>) -> f64 {
 }
 
 /// The lower Cholesky factor of a symmetric positive definite matrix (row-major). The prior
-/// keeps the diagonal positive; a pivot that is not (a corrupt tally) is replaced by the
-/// prior's smallest precision rather than failing.
+/// keeps the diagonal positive; a pivot that is not (a corrupt tally) is replaced by 1 rather
+/// than failing.
 fn cholesky(mut a: Vec<f64>, dim: usize) -> Vec<f64> {
     for j in 0..dim {
-        let mut d = a[j * dim + j];
-        for k in 0..j {
-            d -= a[j * dim + k] * a[j * dim + k];
-        }
-        let d = if d.is_finite() && d > 0.0 { d } else { 1.0 };
-        let pivot = d.sqrt();
-        a[j * dim + j] = pivot;
+        let row_j = j * dim;
+        let d = a[row_j + j] - dot(&a[row_j..row_j + j], &a[row_j..row_j + j]);
+        let pivot = if d.is_finite() && d > 0.0 {
+            d.sqrt()
+        } else {
+            1.0
+        };
+        a[row_j + j] = pivot;
         for i in j + 1..dim {
-            let mut v = a[i * dim + j];
-            for k in 0..j {
-                v -= a[i * dim + k] * a[j * dim + k];
-            }
-            a[i * dim + j] = v / pivot;
+            let row_i = i * dim;
+            let v = a[row_i + j] - dot(&a[row_i..row_i + j], &a[row_j..row_j + j]);
+            a[row_i + j] = v / pivot;
         }
-        for i in 0..j {
-            a[i * dim + j] = 0.0;
-        }
+        a[row_j + j + 1..row_j + dim].fill(0.0);
     }
     a
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// Solves `L·Lᵀ·x = b`.
@@ -376,10 +413,8 @@ fn solve(factor: &[f64], dim: usize, b: Vec<f64>) -> Vec<f64> {
 /// Solves `L·x = b`.
 fn forward(factor: &[f64], dim: usize, mut b: Vec<f64>) -> Vec<f64> {
     for i in 0..dim {
-        for k in 0..i {
-            b[i] -= factor[i * dim + k] * b[k];
-        }
-        b[i] /= factor[i * dim + i];
+        let row = &factor[i * dim..i * dim + i];
+        b[i] = (b[i] - dot(row, &b[..i])) / factor[i * dim + i];
     }
     b
 }
@@ -387,10 +422,11 @@ fn forward(factor: &[f64], dim: usize, mut b: Vec<f64>) -> Vec<f64> {
 /// Solves `Lᵀ·x = b`.
 fn back_substitute(factor: &[f64], dim: usize, mut b: Vec<f64>) -> Vec<f64> {
     for i in (0..dim).rev() {
-        for k in i + 1..dim {
-            b[i] -= factor[k * dim + i] * b[k];
-        }
         b[i] /= factor[i * dim + i];
+        let x = b[i];
+        for (k, value) in b[..i].iter_mut().enumerate() {
+            *value -= factor[i * dim + k] * x;
+        }
     }
     b
 }
