@@ -19,6 +19,17 @@ pub const LEAD_MS: i64 = 1500;
 /// would crowd the sends of the carts that are on time.
 pub const HELD_LATE_MS: i64 = 1000;
 
+/// A step whose slot passed before it could send asks for a fresh one at most this many times
+/// (counted with its other rounds at the gate); after that it sends late rather than never, as
+/// in a runtime that stalls past every slot.
+pub const LATE_ROUNDS: u32 = 3;
+
+/// Whether a step that reached its send at `now_ms`, for a slot at `slot_ms`, after `rounds`
+/// rounds at the gate, should ask for a fresh slot instead of sending.
+pub fn asks_again(slot_ms: i64, now_ms: i64, rounds: u32) -> bool {
+    now_ms.saturating_sub(slot_ms) > HELD_LATE_MS && rounds < LATE_ROUNDS
+}
+
 /// Sends may go at once while fewer than this share of the number's limit went in the last
 /// second. The calendar spaces them at `HEADROOM_PERCENT`; when alarms ring late in a clump,
 /// carts still in their held slots would otherwise all send together and cross the limit.

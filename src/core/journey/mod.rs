@@ -477,7 +477,9 @@ impl Journey {
         // together would all send at once. It asks the gate again, as a new attempt, for a
         // fresh slot; nothing was sent, so nothing can be repeated.
         for run in &mut self.steps {
-            if run.state == StepState::Granted && now.0 - run.due_at.0 > pacing::HELD_LATE_MS {
+            if run.state == StepState::Granted
+                && pacing::asks_again(run.due_at.0, now.0, run.gate_rounds)
+            {
                 run.state = StepState::Pending;
                 run.gate_rounds += 1;
             }
@@ -684,6 +686,13 @@ impl Journey {
             _ if slot_at > now => {
                 run.state = StepState::Granted;
                 run.due_at = slot_at;
+            }
+            // The answer (or the discount or image after it) came long after its slot: as
+            // for a stale grant, a fresh slot rather than a send among other carts' seconds.
+            _ if pacing::asks_again(slot_at.0, now.0, run.gate_rounds) => {
+                run.state = StepState::Pending;
+                run.gate_rounds += 1;
+                self.start_step(i, ctx, now, effects);
             }
             _ => self.send(i, ctx, now, effects),
         }

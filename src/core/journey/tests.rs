@@ -791,14 +791,21 @@ fn a_discount_step_creates_its_code_once_and_sends_it() {
     assert!(retried
         .iter()
         .any(|e| matches!(e, Effect::CreateDiscount { code: c, .. } if *c == code)));
-    let sent = j.handle(
+    let later = due.plus_millis(ATTEMPT_GRACE_MS);
+    let created = j.handle(
         Event::Discount {
             step_id: "reminder".into(),
             code: Some(code.clone()),
         },
         ctx(&p),
-        due.plus_millis(ATTEMPT_GRACE_MS),
+        later,
     );
+    // Its slot passed while the code was made: a fresh one, and the code is kept.
+    assert!(gate_request(&created).is_some(), "{created:?}");
+    let sent = grant_reminder(&mut j, &p, later, later);
+    assert!(!sent
+        .iter()
+        .any(|e| matches!(e, Effect::CreateDiscount { .. })));
     let Some(Effect::Send { message, .. }) = sent.iter().find(|e| matches!(e, Effect::Send { .. }))
     else {
         panic!("sent after the code exists");
@@ -1001,6 +1008,41 @@ fn a_grant_woken_long_after_its_slot_asks_the_gate_again() {
     let late = j.handle(Event::Timeout, ctx(&p), slot.plus_seconds(25));
     assert!(!late.iter().any(|e| matches!(e, Effect::Send { .. })));
     assert_eq!(attempt(&late), attempt(&first).map(|a| a + 1));
+}
+
+#[test]
+fn an_answer_long_after_its_slot_asks_again_a_bounded_number_of_times() {
+    let p = playbook();
+    let (mut j, _) = begin(&p, checkout(T0, Some(CA_PHONE)));
+    let due = T0.plus_seconds(1800);
+    let first = j.handle(Event::Timeout, ctx(&p), due);
+    let mut attempt = gate_request(&first).map(|r| r.attempt);
+    let sends = |effects: &[Effect]| effects.iter().any(|e| matches!(e, Effect::Send { .. }));
+    // Within a second of its slot, the answer is used.
+    let mut on_time = j.clone();
+    assert!(sends(&grant_reminder(
+        &mut on_time,
+        &p,
+        due,
+        due.plus_millis(900)
+    )));
+    // Each answer 25 s late asks again, as a new attempt, until the bound; then it sends late.
+    let mut now = due;
+    for _ in 0..pacing::LATE_ROUNDS {
+        now = now.plus_seconds(25);
+        let late = grant_reminder(&mut j, &p, now.plus_seconds(-25), now);
+        assert!(!sends(&late));
+        let again = gate_request(&late).map(|r| r.attempt);
+        assert_eq!(again, attempt.map(|a| a + 1));
+        attempt = again;
+    }
+    now = now.plus_seconds(25);
+    assert!(sends(&grant_reminder(
+        &mut j,
+        &p,
+        now.plus_seconds(-25),
+        now
+    )));
 }
 
 #[test]
