@@ -7,8 +7,9 @@ mod optimizer_sim;
 
 use std::time::Instant;
 
-use cartback::core::optimizer::{choose, Learning, Rng, Segment, Trial};
-use cartback::core::playbook::validation::MAX_OPTIONS;
+use cartback::core::optimizer::{
+    choose, combinations, Learning, Rng, Segment, Trial, MAX_COMBINATIONS,
+};
 use cartback::core::playbook::{Discount, Playbook, Template};
 use cartback::core::values::time::Millis;
 use optimizer_sim::RunFigures;
@@ -60,29 +61,27 @@ fn runs(seeds: impl Iterator<Item = u64>) -> Vec<RunFigures> {
         .collect()
 }
 
-/// The largest playbook validation allows: every kind of option of every step with the most
-/// options.
+/// The largest playbook validation allows: options making `MAX_COMBINATIONS` (64)
+/// combinations, 12 options in all (4 reminder delays × 4 templates × 4 offers).
 fn largest() -> Playbook {
     let mut p = Playbook::default();
     p.optimize.enabled = true;
-    for step in &mut p.steps {
-        let n = MAX_OPTIONS as i64;
-        step.delay_options = (1..=n).map(|k| step.delay_seconds * k).collect();
-        step.discount_options = (0..n)
-            .map(|k| {
-                (k > 0).then(|| Discount {
-                    percent: 5 * k as u8,
-                    expires_after_hours: 48,
-                })
+    p.steps[0].delay_options = vec![1800, 3600, 10_800, 86_400];
+    p.steps[0].template_options = (0..4)
+        .map(|k| Template {
+            name: format!("template_{k}"),
+            languages: vec!["en_US".into()],
+        })
+        .collect();
+    p.steps[1].discount_options = (0..4u8)
+        .map(|k| {
+            (k > 0).then(|| Discount {
+                percent: 5 * k,
+                expires_after_hours: 48,
             })
-            .collect();
-        step.template_options = (0..n)
-            .map(|k| Template {
-                name: format!("template_{k}"),
-                languages: vec!["en_US".into()],
-            })
-            .collect();
-    }
+        })
+        .collect();
+    assert_eq!(combinations(&p), MAX_COMBINATIONS);
     p
 }
 
@@ -93,7 +92,7 @@ fn choose_cost(p: &Playbook) -> f64 {
     let mut learning = Learning::default();
     let mut rng = Rng::new(7);
     for j in 0..5000 {
-        let segment = Segment::ALL[j % 3];
+        let segment = Segment::ALL[j % 4];
         let choice = choose(p, &Learning::default(), segment, t0, false, &mut rng);
         let mut trial: Trial = choice.trial(format!("c{j}").into(), false);
         if rng.uniform() < 0.15 {
@@ -108,7 +107,7 @@ fn choose_cost(p: &Playbook) -> f64 {
         std::hint::black_box(choose(
             p,
             &learning,
-            Segment::ALL[j % 3],
+            Segment::ALL[j % 4],
             t0,
             false,
             &mut rng,

@@ -19,13 +19,13 @@ pub const LEAD_MS: i64 = 1500;
 /// would crowd the sends of the carts that are on time.
 pub const HELD_LATE_MS: i64 = 1000;
 
-/// A step whose slot passed before it could send asks for a fresh one at most this many times
-/// (counted with its other rounds at the gate); after that it sends late rather than never, as
-/// in a runtime that stalls past every slot.
+/// A step whose slot passed before it could send (a grant woken late, an answer that came late)
+/// asks for a fresh one at most this many times; after that it sends late rather than never,
+/// as in a runtime that stalls past every slot.
 pub const LATE_ROUNDS: u32 = 3;
 
 /// Whether a step that reached its send at `now_ms`, for a slot at `slot_ms`, after `rounds`
-/// rounds at the gate, should ask for a fresh slot instead of sending.
+/// such rounds, should ask for a fresh slot instead of sending.
 pub fn asks_again(slot_ms: i64, now_ms: i64, rounds: u32) -> bool {
     now_ms.saturating_sub(slot_ms) > HELD_LATE_MS && rounds < LATE_ROUNDS
 }

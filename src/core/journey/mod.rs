@@ -453,6 +453,7 @@ impl Journey {
                     due_at,
                     attempts: 0,
                     gate_rounds: 0,
+                    late_rounds: 0,
                     discount_code: None,
                     image_url: None,
                     state: StepState::Pending,
@@ -478,10 +479,9 @@ impl Journey {
         // fresh slot; nothing was sent, so nothing can be repeated.
         for run in &mut self.steps {
             if run.state == StepState::Granted
-                && pacing::asks_again(run.due_at.0, now.0, run.gate_rounds)
+                && pacing::asks_again(run.due_at.0, now.0, run.late_rounds)
             {
-                run.state = StepState::Pending;
-                run.gate_rounds += 1;
+                run.put_back_late();
             }
         }
         // A step cleared by the ledger whose pacing slot has come.
@@ -646,6 +646,15 @@ impl Journey {
         }
         match verdict {
             GateVerdict::Denied { reason } => self.skip(i, reason.into(), now, effects),
+            // An answer that came long after its slot (a stalled runtime): as for a stale
+            // grant, a fresh slot rather than a send among other carts' seconds. A discount
+            // or image made after a timely answer may take its time: its slot stays.
+            GateVerdict::Granted { slot_at }
+                if pacing::asks_again(slot_at.0, now.0, self.steps[i].late_rounds) =>
+            {
+                self.steps[i].put_back_late();
+                self.start_step(i, ctx, now, effects);
+            }
             GateVerdict::Granted { slot_at } => {
                 self.discount_or_send(i, slot_at, ctx, now, effects)
             }
@@ -686,13 +695,6 @@ impl Journey {
             _ if slot_at > now => {
                 run.state = StepState::Granted;
                 run.due_at = slot_at;
-            }
-            // The answer (or the discount or image after it) came long after its slot: as
-            // for a stale grant, a fresh slot rather than a send among other carts' seconds.
-            _ if pacing::asks_again(slot_at.0, now.0, run.gate_rounds) => {
-                run.state = StepState::Pending;
-                run.gate_rounds += 1;
-                self.start_step(i, ctx, now, effects);
             }
             _ => self.send(i, ctx, now, effects),
         }

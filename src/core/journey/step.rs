@@ -11,9 +11,13 @@ pub struct StepRun {
     pub id: StepId,
     pub due_at: Millis,
     pub attempts: u32,
-    /// Times a granted step was put back (quiet hours began) and must ask the gate again.
+    /// Times a granted step was put back (quiet hours began, or its slot passed) and asked the
+    /// gate again: part of each new attempt's number.
     #[serde(default)]
     pub gate_rounds: u32,
+    /// Of those, the rounds because its slot had passed: bounded by `pacing::LATE_ROUNDS`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub late_rounds: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount_code: Option<String>,
     /// The link an image header shows, once chosen (kept for a retry).
@@ -70,6 +74,20 @@ pub enum StepState {
     Cancelled {
         at: Millis,
     },
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl StepRun {
+    /// Its slot passed before it could send: back to ask the gate for a fresh one, as a new
+    /// attempt. Nothing was sent, so nothing can be repeated.
+    pub fn put_back_late(&mut self) {
+        self.state = StepState::Pending;
+        self.gate_rounds += 1;
+        self.late_rounds += 1;
+    }
 }
 
 impl StepState {

@@ -30,7 +30,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::posterior::{Tally, ORDER_TIME_BINS};
-use super::{Dimension, Segment};
+use super::{Dimension, Segment, MAX_COMBINATIONS};
 use crate::core::values::ids::{CheckoutToken, StepId};
 use crate::core::values::time::{Millis, HOUR_MS};
 
@@ -152,11 +152,15 @@ pub struct PendingGroup {
 }
 
 impl Trial {
-    /// The group this trial counts in while pending.
-    pub fn group_key(&self) -> GroupKey {
+    /// The group this trial counts in while pending: none for a messaged journey without
+    /// options (it teaches nothing, and must not pass for a held-out one).
+    pub fn group_key(&self) -> Option<GroupKey> {
+        if !self.holdout && self.arms.is_empty() {
+            return None;
+        }
         let window_ms = self.closes_at.0.saturating_sub(self.opened_at.0).max(0);
         let slice_ms = (window_ms / PENDING_SLICES).max(1);
-        GroupKey {
+        Some(GroupKey {
             arms: if self.holdout {
                 vec![]
             } else {
@@ -165,7 +169,7 @@ impl Trial {
             segment: self.segment,
             slice: Millis(self.opened_at.0 - self.opened_at.0.rem_euclid(slice_ms)),
             window_ms,
-        }
+        })
     }
 
     /// What this trial adds to its group: one journey, and its order if it came.
@@ -191,7 +195,10 @@ impl GroupKey {
 pub fn pending_groups<'a>(trials: impl IntoIterator<Item = &'a Trial>) -> Vec<PendingGroup> {
     let mut groups: Vec<PendingGroup> = vec![];
     for trial in trials.into_iter().filter(|t| !t.folded) {
-        let (key, tally) = (trial.group_key(), trial.as_tally());
+        let Some(key) = trial.group_key() else {
+            continue;
+        };
+        let tally = trial.as_tally();
         match groups.iter_mut().find(|g| g.key == key) {
             Some(g) => g.tally = g.tally.plus(&tally),
             None => groups.push(PendingGroup { key, tally }),
@@ -212,6 +219,10 @@ fn seen_by(order_times: &[u32; ORDER_TIME_BINS], share: f64, prior: f64, weight:
     let total: f64 = order_times.iter().map(|&n| f64::from(n)).sum();
     (before + weight * prior) / (total + weight)
 }
+
+/// The most configuration tallies kept: every combination validation allows, in every segment
+/// (options renamed later start new ones, which the model no longer reads anyway).
+pub const MAX_CONFIG_TALLIES: usize = 2 * MAX_COMBINATIONS * Segment::ALL.len();
 
 /// One option's tally in one segment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -260,7 +271,9 @@ impl Learning {
             for arm in &trial.arms {
                 trial.count_in(self.arm_tally(arm, trial.segment));
             }
-            trial.count_in(self.config_tally(&trial.arms, trial.segment));
+            if let Some(tally) = self.config_tally(&trial.arms, trial.segment) {
+                trial.count_in(tally);
+            }
         }
         true
     }
@@ -270,7 +283,9 @@ impl Learning {
     pub fn recount_configs(&mut self, folded: &[Trial]) {
         self.configs.clear();
         for trial in folded.iter().filter(|t| t.folded && !t.holdout) {
-            trial.count_in(self.config_tally(&trial.arms, trial.segment));
+            if let Some(tally) = self.config_tally(&trial.arms, trial.segment) {
+                trial.count_in(tally);
+            }
         }
     }
 
@@ -319,9 +334,9 @@ impl Learning {
                 .iter()
                 .filter(|c| c.arms == key.arms)
                 .fold(Tally::default(), |sum, c| sum.plus(&c.tally));
-            learning
-                .config_tally(&key.arms, key.segment)
-                .count_pending(&group.tally, seen(&own));
+            if let Some(tally) = learning.config_tally(&key.arms, key.segment) {
+                tally.count_pending(&group.tally, seen(&own));
+            }
         }
         learning
     }
@@ -362,14 +377,20 @@ impl Learning {
         &mut self.arms[i].tally
     }
 
-    /// The tally of one configuration in one segment, new if need be.
-    fn config_tally(&mut self, arms: &[Arm], segment: Segment) -> &mut Tally {
+    /// The tally of one configuration in one segment, new if need be; none for a journey
+    /// without options, or a new one beyond [`MAX_CONFIG_TALLIES`] (a playbook stored before
+    /// its combinations were bounded), so what is stored stays bounded.
+    fn config_tally(&mut self, arms: &[Arm], segment: Segment) -> Option<&mut Tally> {
+        if arms.is_empty() {
+            return None;
+        }
         let found = self
             .configs
             .iter()
             .position(|c| c.segment == segment && c.arms == arms);
         let i = match found {
             Some(i) => i,
+            None if self.configs.len() >= MAX_CONFIG_TALLIES => return None,
             None => {
                 self.configs.push(ConfigTally {
                     segment,
@@ -379,7 +400,7 @@ impl Learning {
                 self.configs.len() - 1
             }
         };
-        &mut self.configs[i].tally
+        Some(&mut self.configs[i].tally)
     }
 
     /// The sum of the tallies of one step's kind of option that `keep` selects.
@@ -540,6 +561,20 @@ mod tests {
         learning.configs.clear();
         learning.recount_configs(&trials);
         assert_eq!(learning, counted);
+    }
+
+    #[test]
+    fn a_messaged_journey_without_options_does_not_pass_for_a_held_out_one() {
+        let mut bare = trial(false);
+        bare.arms.clear();
+        bare.record_order(700, T0);
+        assert_eq!(bare.group_key(), None);
+        let known = Learning::default().with_pending([&bare], T0.plus_millis(HOUR_MS));
+        assert_eq!(known.holdout(Segment::Large, true).journeys, 0);
+        let mut learning = Learning::default();
+        let now = bare.matures_at();
+        learning.fold(&mut bare, now);
+        assert!(learning.configs.is_empty() && learning.holdout.is_empty());
     }
 
     #[test]

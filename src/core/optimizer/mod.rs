@@ -2,16 +2,19 @@
 //! `delay_options`, `discount_options` and `template_options`, the ones most likely to bring
 //! the cart back, and learns from how journeys end.
 //!
-//! - [`choice`]: Thompson sampling per step, option kind and cart-value segment, with a share of
-//!   uniformly random journeys; made once, when the journey starts, and stored with it.
-//! - [`learning`]: one trial per journey, settled once, and the tallies the choices read.
-//! - [`posterior`]: what a tally says about an option's reward.
+//! - [`choice`]: Thompson sampling from the model, per step, option kind and cart-value
+//!   segment, with a share of uniformly random choices; made once, when the journey starts,
+//!   and stored with it.
+//! - [`model`]: an additive model of the reward over all of a journey's options at once, its
+//!   segments pooled per kind by how far they differ.
+//! - [`learning`]: one trial per journey, settled once, and the tallies the model and the
+//!   report read (per option, and per whole configuration).
+//! - [`posterior`]: what an option's own tally says about its reward (the report's means).
 //! - [`report`]: what `GET /api/optimization` shows.
 //!
-//! Each kind of option of a step is its own bandit (a factorial design): a journey's outcome is
-//! credited to every option it used. Every choice is randomized independently of the others,
-//! so each option's tally estimates its effect averaged over the other choices, without the
-//! product of all combinations, which a shop could never fill.
+//! A journey's outcome is credited to every option it used; the model separates their effects
+//! (each option beside the others its journeys ran with), so a shop learns from every journey
+//! without filling every combination.
 
 pub mod choice;
 pub mod learning;
@@ -30,6 +33,20 @@ pub use choice::{choose, Choice, StepChoice};
 pub use learning::{Conversion, Learning, Trial};
 pub use rng::Rng;
 pub use segment::Segment;
+
+/// The most combinations the options of all steps may make together (validation): this bounds
+/// the configurations counted and the model's size.
+pub const MAX_COMBINATIONS: usize = 64;
+
+/// How many combinations the playbook's options make: the product of every step's option
+/// counts per kind (a kind without options counts once).
+pub fn combinations(playbook: &crate::core::playbook::Playbook) -> usize {
+    playbook
+        .steps
+        .iter()
+        .flat_map(|step| Dimension::ALL.map(|d| options(step, d).len().max(1)))
+        .fold(1usize, |n, k| n.saturating_mul(k))
+}
 
 /// What an option of a step changes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -25,12 +25,14 @@
 //! equations' matrix as its precision (Agrawal & Goyal 2013, linear Thompson sampling).
 //!
 //! The fit reads configuration tallies (`Learning::configs`): every journey with the same
-//! options in a segment has the same row, so the cost is the configurations run, not the
-//! journeys. Pending journeys weigh what is known of them, as in every tally.
+//! options in a segment has the same row, so the cost is the configurations run (at most
+//! `MAX_COMBINATIONS` per segment), not the journeys. Pending journeys weigh what is known of
+//! them, as in every tally. The options behind 64 combinations number at most 12, so the model
+//! has at most 64 coefficients.
 
 use super::learning::{Arm, Learning};
 use super::posterior::Tally;
-use super::{options, Chosen, Dimension, Rng, Segment};
+use super::{options, Chosen, Dimension, Rng, Segment, MAX_COMBINATIONS};
 use crate::core::playbook::{Goal, Playbook};
 use crate::core::values::ids::StepId;
 
@@ -165,12 +167,17 @@ impl Model {
     pub fn fit(playbook: &Playbook, learning: &Learning) -> Model {
         let mut kinds = vec![];
         let mut width = 0;
+        // A playbook stored before its combinations were bounded: the kinds past the bound
+        // get no coefficients (their first option wins but for exploration), so a choice
+        // stays cheap.
+        let mut combinations = 1;
         for step in &playbook.steps {
             for dimension in Dimension::ALL {
                 let labels: Vec<String> =
                     options(step, dimension).iter().map(Chosen::label).collect();
-                if labels.len() > 1 {
+                if labels.len() > 1 && combinations * labels.len() <= MAX_COMBINATIONS {
                     let n = labels.len();
+                    combinations *= n;
                     kinds.push(Kind {
                         step: step.id.clone(),
                         dimension,

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::core::gate::caps::MAX_WINDOW_DAYS;
 use crate::core::gate::quiet_hours::parse_hhmm;
+use crate::core::optimizer;
 use crate::core::playbook::{Discount, Playbook, Step, Template, Variable};
 use crate::core::shopify::payloads::MAX_URL_CHARS;
 use crate::core::shopify::product_image::usable;
@@ -116,6 +117,16 @@ pub fn validate_with(p: &Playbook, known_templates: Option<&[String]>) -> Vec<Fi
             }
         }
         earlier_delays = earlier_delays.max(delays().max());
+    }
+    let combinations = optimizer::combinations(p);
+    if combinations > optimizer::MAX_COMBINATIONS {
+        errors.push(FieldError::new(
+            "steps",
+            format!(
+                "the options of all steps together must make at most {} combinations, not {combinations}",
+                optimizer::MAX_COMBINATIONS
+            ),
+        ));
     }
     if let Some(quiet) = &p.quiet_hours {
         for (field, value) in [("start", &quiet.start), ("end", &quiet.end)] {
@@ -559,6 +570,40 @@ mod tests {
     use crate::core::playbook::{Caps, Condition, Discount, QuietHours, SAMPLE_PLAYBOOK};
 
     /// The fields named by the errors of `p` after `change`.
+    #[test]
+    fn the_options_of_all_steps_make_a_bounded_number_of_combinations() {
+        let offers = |n: u8| -> Vec<Option<Discount>> {
+            (0..n)
+                .map(|k| {
+                    (k > 0).then(|| Discount {
+                        percent: 5 * k,
+                        expires_after_hours: 48,
+                    })
+                })
+                .collect()
+        };
+        // 4 delays × 4 offers × 4 delays = 64: the most.
+        let at_most = errors_after(|p| {
+            p.steps[0].delay_options = vec![1800, 3600, 7200, 10_800];
+            p.steps[1].delay_options = vec![86_400, 172_800, 259_200, 345_600];
+            p.steps[1].discount_options = offers(4);
+        });
+        assert!(at_most.iter().all(|e| e.field != "steps"), "{at_most:?}");
+        let over = errors_after(|p| {
+            p.steps[0].delay_options = vec![1800, 3600, 7200, 10_800, 14_400];
+            p.steps[1].delay_options = vec![86_400, 172_800, 259_200, 345_600];
+            p.steps[1].discount_options = offers(4);
+        });
+        let message = over
+            .iter()
+            .find(|e| e.field == "steps")
+            .map(|e| e.message.as_str());
+        assert_eq!(
+            message,
+            Some("the options of all steps together must make at most 64 combinations, not 80")
+        );
+    }
+
     fn errors_after(change: impl FnOnce(&mut Playbook)) -> Vec<FieldError> {
         let mut p = Playbook::default();
         change(&mut p);

@@ -132,6 +132,9 @@ impl Db {
 
     /// Adds (`sign` 1) or takes away (-1) `tally` in the trial's pending group.
     fn add_to_group(&self, trial: &Trial, tally: &Tally, sign: i64) -> Result<()> {
+        let Some(key) = trial.group_key() else {
+            return Ok(());
+        };
         self.exec(
             "INSERT INTO pending_groups (key, journeys, recoveries, revenue, revenue_sq)
              VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET
@@ -140,7 +143,7 @@ impl Db {
              revenue = revenue + excluded.revenue,
              revenue_sq = revenue_sq + excluded.revenue_sq",
             vec![
-                s(serde_json::to_string(&trial.group_key())?),
+                s(serde_json::to_string(&key)?),
                 i(sign * tally.journeys as i64),
                 i(sign * tally.recoveries as i64),
                 i(sign.saturating_mul(tally.revenue)),
