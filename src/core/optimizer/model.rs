@@ -44,6 +44,9 @@ const EFFECT_SD: f64 = 0.2;
 /// Prior standard deviation of a segment's deviation from the shared effect: at most (segments
 /// as good as apart) and at least (pooled, yet able to separate as data come).
 const APART_SD: f64 = 0.1;
+/// In the fit that measures how far segments differ, the shared effects are held at 0, so each
+/// segment's effects are its own journeys' alone and independent of the others'.
+const NO_SHARED_SD: f64 = 1e-4;
 const LEAST_SPREAD: f64 = 0.005;
 /// The variance of `y` assumed until a segment has this many journeys of its own.
 const VARIANCE_JOURNEYS: f64 = 20.0;
@@ -190,11 +193,12 @@ impl Model {
         }
         let data = Equations::of(&kinds, width, playbook.optimize.goal, learning);
         // How far segments differ is learned per kind of option (empirical Bayes): fitted
-        // with segments nearly apart first, the spread of their effects beyond what noise
-        // explains is the prior on each segment's deviation in the fit that counts. A delay
+        // with segments apart first (no shared effect, each segment on its own journeys), the
+        // spread of their effects beyond what noise explains is the prior on each segment's
+        // deviation in the fit that counts. A delay
         // that works the same for every cart so pools the whole shop's journeys, an offer that
         // pays only for large carts keeps them apart.
-        let apart = Model::solve(kinds.clone(), &data, &vec![APART_SD; width]);
+        let apart = Model::solve(kinds.clone(), &data, NO_SHARED_SD, &vec![APART_SD; width]);
         let spreads: Vec<f64> = kinds
             .iter()
             .flat_map(|k| {
@@ -202,11 +206,11 @@ impl Model {
                 std::iter::repeat_n(spread, k.labels.len())
             })
             .collect();
-        Model::solve(kinds, &data, &spreads)
+        Model::solve(kinds, &data, EFFECT_SD, &spreads)
     }
 
     /// The posterior under a deviation prior of `spreads` (one per option).
-    fn solve(kinds: Vec<Kind>, data: &Equations, spreads: &[f64]) -> Model {
+    fn solve(kinds: Vec<Kind>, data: &Equations, shared: f64, spreads: &[f64]) -> Model {
         let layout = data.layout.clone();
         let (bases, width) = (layout.segments.len(), layout.width);
         let dim = data.rhs.len();
@@ -214,7 +218,7 @@ impl Model {
         for i in 0..dim {
             let sd = match i {
                 i if i < bases => BASE_SD,
-                i if i < bases + width => EFFECT_SD,
+                i if i < bases + width => shared,
                 i => spreads[(i - bases) % width],
             };
             precision[i * dim + i] += 1.0 / (sd * sd);
