@@ -63,7 +63,10 @@ test("the panel says what was learned in plain words, with the numbers beside", 
     const best = decision.options.find((o) => o.option === decision.would_choose);
     if (best.probability_best >= 0.5) {
       expect(sentence).toContain(`reminders after ${decision.would_choose === "2s" ? "2 seconds" : "1 second"} recover most`);
-      expect(sentence).toContain(`${Math.round(best.probability_best * 100)}% likely best`);
+      // The page fetched its own report: its probabilities are Monte Carlo draws of their own,
+      // so they agree with this one's within a point or two, not to the digit.
+      const shown = Number(/(\d+)% likely best/.exec(sentence)?.[1]);
+      expect(Math.abs(shown - best.probability_best * 100)).toBeLessThanOrEqual(3);
     }
     for (const o of decision.options) {
       const row = block.locator(`tr[data-option="${o.option}"]`);
