@@ -17,6 +17,7 @@ interface OptionReport {
   lift: number;
   lift_interval: [number, number];
   probability_best: number;
+  probability_beats_none?: number;
 }
 
 interface Decision {
@@ -60,9 +61,9 @@ function Sentence({ d }: { d: Decision }) {
   const { fmt } = useApp();
   const best = d.options.find((o) => o.option === d.would_choose);
   const noOffer = d.options.find((o) => o.option === "none");
-  // The model's verdict, like the sentence's: an offer's own mean also holds whatever else
-  // its journeys ran with.
-  const unpaid = d.dimension === "discount" && noOffer ? d.options.filter((o) => o.option !== "none" && o.probability_best < noOffer.probability_best) : [];
+  // The model's verdict, like the sentence's (an offer's own mean also holds whatever else its
+  // journeys ran with): more likely than not to bring less than no offer.
+  const unpaid = d.dimension === "discount" && noOffer ? d.options.filter((o) => o.probability_beats_none != null && o.probability_beats_none < 0.5) : [];
   const settled = d.options.reduce((n, o) => n + o.journeys, 0);
   return (
     <p class="opt-sentence">

@@ -63,6 +63,10 @@ pub struct OptionReport {
     pub lift: f64,
     pub lift_interval: [f64; 2],
     pub probability_best: f64,
+    /// For an offer, the model's probability that it brings more than no offer (when no offer
+    /// is one of the options): whether it has paid for itself, whatever else competes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probability_beats_none: Option<f64>,
 }
 
 pub fn report(playbook: &Playbook, learning: &Learning, rng: &mut Rng) -> Report {
@@ -105,8 +109,22 @@ pub fn report(playbook: &Playbook, learning: &Learning, rng: &mut Rng) -> Report
                     .collect();
                 let draws: Vec<Vec<f64>> = posteriors.iter().map(|p| draw(p, rng)).collect();
                 let mut wins = vec![0usize; candidates.len()];
+                let none = candidates
+                    .iter()
+                    .position(|o| matches!(o, Chosen::Discount { discount: None }))
+                    .filter(|&n| {
+                        let known = model.at_mean();
+                        known.effect(&step.id, &candidates[n], segment).is_some()
+                    });
+                let mut beats_none = vec![0usize; candidates.len()];
                 for coefficients in &model_draws {
                     wins[best(coefficients, &step.id, &candidates, segment)] += 1;
+                    let effect = |o: &Chosen| coefficients.effect(&step.id, o, segment);
+                    if let Some(baseline) = none.and_then(|n| effect(&candidates[n])) {
+                        for (i, option) in candidates.iter().enumerate() {
+                            beats_none[i] += usize::from(effect(option) > Some(baseline));
+                        }
+                    }
                 }
                 let options: Vec<OptionReport> = candidates
                     .iter()
@@ -129,6 +147,9 @@ pub fn report(playbook: &Playbook, learning: &Learning, rng: &mut Rng) -> Report
                             lift: mean_of(&lifts),
                             lift_interval: [quantile(&lifts, 0.05), quantile(&lifts, 0.95)],
                             probability_best: wins[i] as f64 / DRAWS as f64,
+                            probability_beats_none: none
+                                .filter(|&n| n != i)
+                                .map(|_| beats_none[i] as f64 / DRAWS as f64),
                         }
                     })
                     .collect();
@@ -244,6 +265,48 @@ mod tests {
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["decisions"][0]["options"][1]["option"], "10800s");
         assert!(json["decisions"][0]["options"][1]["journeys"].is_u64());
+    }
+
+    #[test]
+    fn an_offer_that_costs_more_than_it_brings_has_not_paid_for_itself() {
+        let mut p = Playbook::default();
+        p.optimize.enabled = true;
+        p.steps[1].discount_options = vec![
+            None,
+            Some(crate::core::playbook::Discount {
+                percent: 10,
+                expires_after_hours: 48,
+            }),
+        ];
+        let mut learning = Learning::default();
+        for i in 0..2000u32 {
+            let offered = i % 2 == 1;
+            let mut trial = Trial {
+                id: format!("t{i}").into(),
+                segment: Segment::Small,
+                holdout: false,
+                opened_at: Millis(0),
+                closes_at: Millis(1000),
+                arms: vec![Arm {
+                    step: "offer".into(),
+                    dimension: Dimension::Discount,
+                    option: if offered { "10%/48h" } else { "none" }.into(),
+                }],
+                conversion: None,
+                folded: false,
+            };
+            // The offer brings no more orders, and each is worth a fifth less.
+            if (i / 2) % 10 < 2 {
+                trial.record_order(if offered { 4000 } else { 5000 }, Millis(10));
+            }
+            learning.fold(&mut trial, Millis(5000));
+        }
+        let r = report(&p, &learning, &mut Rng::new(3));
+        let d = &r.decisions[0];
+        assert_eq!(d.would_choose, "none");
+        assert_eq!(d.options[0].probability_beats_none, None);
+        let beats = d.options[1].probability_beats_none.expect("an offer");
+        assert!(beats < 0.1, "{beats}");
     }
 
     #[test]
