@@ -6,7 +6,7 @@ use worker::{Env, Request, Response};
 
 use super::error::ApiResult;
 use crate::core::shopify::embedding::{content_security_policy, API_KEY_PLACEHOLDER};
-use crate::platform::config;
+use crate::platform::{body, config};
 
 pub async fn serve(req: Request, env: &Env) -> ApiResult<Response> {
     let shop = req
@@ -14,7 +14,7 @@ pub async fn serve(req: Request, env: &Env) -> ApiResult<Response> {
         .query_pairs()
         .find(|(k, _)| k == "shop")
         .map(|(_, v)| v.into_owned());
-    let mut resp = env.assets("ASSETS")?.fetch_request(req).await?;
+    let resp = env.assets("ASSETS")?.fetch_request(req).await?;
     let html = resp
         .headers()
         .get("Content-Type")?
@@ -23,11 +23,11 @@ pub async fn serve(req: Request, env: &Env) -> ApiResult<Response> {
     if !html || resp.status_code() != 200 {
         return Ok(resp);
     }
-    let page = resp.text().await?.replace(
+    let headers = resp.headers().clone();
+    let page = body::text(resp).await?.replace(
         API_KEY_PLACEHOLDER,
         &config::secret(env, "SHOPIFY_API_KEY")?,
     );
-    let headers = resp.headers().clone();
     headers.set(
         "Content-Security-Policy",
         &content_security_policy(shop.as_deref()),

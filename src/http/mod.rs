@@ -59,8 +59,12 @@ pub async fn read_body(req: &mut Request) -> ApiResult<Vec<u8>> {
         .headers()
         .get("Content-Length")?
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(too_large());
+    match declared {
+        Some(n) if n > MAX_BODY_BYTES => return Err(too_large()),
+        // The runtime holds the body to its declared length: read it in one call (a stream
+        // crosses into wasm and back for every chunk).
+        Some(_) => return Ok(req.bytes().await?),
+        None => {}
     }
     // `stream()` fails on a request without a body (a bodyless PUT), which is an empty body.
     if req.inner().body().is_none() {

@@ -4,6 +4,8 @@
 use serde::{de::DeserializeOwned, Serialize};
 use worker::{Error, Method, Request, RequestInit, Response, Result, Stub};
 
+use crate::platform::body;
+
 pub async fn post<B: Serialize, R: DeserializeOwned>(
     stub: &Stub,
     path: &str,
@@ -12,20 +14,21 @@ pub async fn post<B: Serialize, R: DeserializeOwned>(
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_body(Some(serde_json::to_string(body)?.into()));
-    let mut resp = stub
+    let resp = stub
         .fetch_with_request(Request::new_with_init(
             &format!("https://do/{path}"),
             &init,
         )?)
         .await?;
-    if resp.status_code() != 200 {
+    let status = resp.status_code();
+    let text = body::text(resp).await;
+    if status != 200 {
         return Err(Error::RustError(format!(
-            "{path} answered {}: {}",
-            resp.status_code(),
-            resp.text().await.unwrap_or_default()
+            "{path} answered {status}: {}",
+            text.unwrap_or_default()
         )));
     }
-    read(&resp.text().await?)
+    read(&text?)
 }
 
 /// A body read with serde_json (not `json()`, which walks a parsed JavaScript object field by

@@ -1,6 +1,7 @@
 //! Adapters to the outside: configuration, KV records, the WhatsApp Cloud API and the Shopify
 //! Admin API.
 
+pub mod body;
 pub mod clock;
 pub mod config;
 pub mod crypto;

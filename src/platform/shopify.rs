@@ -20,7 +20,7 @@ use crate::core::shopify::oauth::{self, Grant, GrantAnswer};
 use crate::core::shopify::product_image::{self, Lookup};
 use crate::core::shopify::shop::{ShopFacts, ShopifyInstall};
 use crate::platform::clock::now;
-use crate::platform::{config, crypto};
+use crate::platform::{body, config, crypto};
 
 /// Long enough for a slow Admin API, short enough for an admin page request to fail visibly.
 const TIMEOUT: Duration = Duration::from_secs(15);
@@ -271,7 +271,7 @@ async fn post(url: &str, access_token: Option<&str>, body: &Value) -> worker::Re
     let sending = fetch.send_with_signal(&signal);
     let timer = Delay::from(TIMEOUT);
     futures_util::pin_mut!(sending, timer);
-    let mut response = match select(sending, timer).await {
+    let response = match select(sending, timer).await {
         Either::Left((response, _)) => response?,
         Either::Right(_) => {
             controller.abort();
@@ -288,7 +288,7 @@ async fn post(url: &str, access_token: Option<&str>, body: &Value) -> worker::Re
         .map(|s| (s * 1000.0) as i64);
     Ok(Reply {
         status: response.status_code(),
-        body: response.text().await.unwrap_or_default(),
         retry_after_ms,
+        body: body::text(response).await.unwrap_or_default(),
     })
 }

@@ -10,7 +10,7 @@ use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestIni
 use crate::core::shopify::shop::WhatsAppConnection;
 use crate::core::whatsapp::delivery::SendOutcome;
 use crate::core::whatsapp::routing::Endpoint;
-use crate::platform::config;
+use crate::platform::{body, config};
 
 /// How long a send may take before its outcome counts as unknown (var
 /// `WHATSAPP_SEND_TIMEOUT_MS`). Capped well below `journey::ATTEMPT_GRACE_MS`, so a request
@@ -95,7 +95,7 @@ async fn post<M: serde::Serialize>(
     let sending = fetch.send_with_signal(&signal);
     let timer = Delay::from(timeout);
     futures_util::pin_mut!(sending, timer);
-    let mut response = match select(sending, timer).await {
+    let response = match select(sending, timer).await {
         Either::Left((response, _)) => response?,
         Either::Right(_) => {
             controller.abort();
@@ -103,7 +103,7 @@ async fn post<M: serde::Serialize>(
         }
     };
     let status = response.status_code();
-    let text = response.text().await.unwrap_or_default();
+    let text = body::text(response).await.unwrap_or_default();
     if (200..300).contains(&status) {
         // A 200 whose body we cannot read still means Meta took the message.
         let wamid = serde_json::from_str::<Accepted>(&text)
@@ -138,7 +138,7 @@ pub async fn check_number(
     let mut init = RequestInit::new();
     init.with_method(Method::Get).with_headers(headers);
     let request = Request::new_with_init(&format!("{graph_base}/{phone_number_id}"), &init)?;
-    let mut response = Fetch::Request(request).send().await?;
+    let response = Fetch::Request(request).send().await?;
     match response.status_code() {
         status @ 500..=599 => Err(worker::Error::RustError(format!(
             "Graph answered {status} to the credentials check"
@@ -148,7 +148,7 @@ pub async fn check_number(
             struct Number {
                 display_phone_number: Option<String>,
             }
-            let text = response.text().await.unwrap_or_default();
+            let text = body::text(response).await.unwrap_or_default();
             let display = serde_json::from_str::<Number>(&text)
                 .ok()
                 .and_then(|n| n.display_phone_number)
@@ -184,7 +184,7 @@ pub async fn graph_call(
     let sending = fetch.send_with_signal(&signal);
     let timer = Delay::from(send_timeout(env));
     futures_util::pin_mut!(sending, timer);
-    let mut response = match select(sending, timer).await {
+    let response = match select(sending, timer).await {
         Either::Left((response, _)) => response?,
         Either::Right(_) => {
             controller.abort();
@@ -193,6 +193,6 @@ pub async fn graph_call(
             ));
         }
     };
-    let text = response.text().await.unwrap_or_default();
-    Ok((response.status_code(), text))
+    let status = response.status_code();
+    Ok((status, body::text(response).await.unwrap_or_default()))
 }
