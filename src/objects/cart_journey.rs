@@ -47,6 +47,9 @@ pub struct CartJourney {
     /// Where the gate said the step's template goes, for the send in its slot (a second or so
     /// later): that send then needs no ledger call. Asked again if the object restarted.
     route: RefCell<Option<(StepId, Endpoint)>>,
+    /// Saves and erasures since the object woke: tells `begin` whether another event wrote
+    /// the cart while it waited on the ledger.
+    writes: Cell<u64>,
 }
 
 impl DurableObject for CartJourney {
@@ -56,6 +59,7 @@ impl DurableObject for CartJourney {
             env,
             registered: Cell::new(false),
             route: RefCell::new(None),
+            writes: Cell::new(0),
         }
     }
 
@@ -86,11 +90,11 @@ impl DurableObject for CartJourney {
             data.learning = Some(protocol::ask(&self.env, &shop, GetLearning).await?);
             waited = true;
         }
-        let mut cart = match waited {
+        let latest = match waited {
             true => load(&storage).await?,
             false => stored,
-        }
-        .unwrap_or_default();
+        };
+        let mut cart = latest.unwrap_or_default();
         let mut answer = CartAnswer::default();
         let event = match command {
             CartCommand::Recover { token } => {
@@ -105,12 +109,31 @@ impl DurableObject for CartJourney {
                 None => return nothing(),
             },
         };
-        let shown = cart.summary();
-        let deadline = cart.next_deadline(data.playbook());
+        let again = event.clone();
+        let mut shown = cart.summary();
+        let mut deadline = cart.next_deadline(data.playbook());
         let token = recovery_link::token(&self.state.id().to_string(), &random_secret()?);
-        let effects = cart.handle(&shop, event, token, data.context(), now());
+        let mut effects = cart.handle(&shop, event, token.clone(), data.context(), now());
         if effects.is_empty() && cart.is_blank() {
             return rpc::reply(&answer); // nothing to remember: no phone, nothing begun
+        }
+        let schedules = matches!(again, Event::Checkout { .. });
+        if schedules && effects.iter().all(Effect::is_fact) {
+            let reported =
+                self.report_then_save(&storage, &mut cart, effects, &data, shown, deadline);
+            if reported.await? {
+                return rpc::reply(&answer);
+            }
+            // Another event saved this cart while the ledger answered: this one is handled
+            // again on what it saved, like any event (a report taken twice counts once). One
+            // that erased it ends this one too, as it would have after a save.
+            let Some(saved) = load(&storage).await? else {
+                return rpc::reply(&answer);
+            };
+            cart = saved;
+            shown = cart.summary();
+            deadline = cart.next_deadline(data.playbook());
+            effects = cart.handle(&shop, again, token, data.context(), now());
         }
         self.commit(&storage, &mut cart, data.playbook(), deadline)
             .await?;
@@ -175,6 +198,51 @@ fn event_of(command: CartCommand) -> Option<Event> {
 }
 
 impl CartJourney {
+    /// A checkout event that only records facts (a journey begun or re-timed, nothing to ask
+    /// or send yet) reports to the ledger before the cart is saved, which is then saved once
+    /// with the slot held: saving first and again with the slot cost a second storage commit
+    /// per webhook, most of what a checkout event waits on. The ledger may so see a report
+    /// twice (a webhook retried after a failed save, or handled again below), which a
+    /// checkout's facts allow: each sets what it says, none adds to a count or a log (a
+    /// refusal's consent record, say, comes only from a send or a status). False, with nothing
+    /// saved, when another event saved or erased this cart while the ledger answered; `armed`
+    /// is the deadline its alarm is set to.
+    async fn report_then_save(
+        &self,
+        storage: &Storage,
+        cart: &mut Cart,
+        effects: Vec<Effect>,
+        data: &ShopData,
+        shown: Option<Summary>,
+        armed: Option<Millis>,
+    ) -> Result<bool> {
+        let writes = self.writes.get();
+        let facts = effects.into_iter().filter_map(Effect::into_fact).collect();
+        let summary = cart.summary().filter(|now| Some(now) != shown.as_ref());
+        let slot = self.slot_call(cart, data);
+        let asked = slot.is_some();
+        let held = self
+            .report(cart, cart.registration(), facts, summary, slot)
+            .await?;
+        if self.writes.get() != writes {
+            return Ok(false);
+        }
+        if asked {
+            cart.hold(held);
+        }
+        self.commit(storage, cart, data.playbook(), armed).await?;
+        Ok(true)
+    }
+
+    /// The change to the step's pacing slot the cart's state asks for.
+    fn slot_call(&self, cart: &Cart, data: &ShopData) -> Option<SlotCall> {
+        cart.slot_change().map(|change| SlotCall {
+            change,
+            phone_number_id: data.phone_number_id(),
+            per_second: data.record().messages_per_second(),
+        })
+    }
+
     /// Saves the cart and, when its next deadline moved from `armed`, arms the alarm there, with
     /// storage calls only, so the timer always matches the state just saved.
     async fn commit(
@@ -187,6 +255,7 @@ impl CartJourney {
         if self.registered.get() {
             cart.mark_registered();
         }
+        self.writes.set(self.writes.get() + 1);
         save(storage, cart).await?;
         let deadline = cart.next_deadline(playbook);
         if deadline == armed {
@@ -205,6 +274,7 @@ impl CartJourney {
     /// otherwise. A journey begun here later is a new one, to be indexed again.
     async fn wipe(&self, storage: &Storage) -> Result<()> {
         self.registered.set(false);
+        self.writes.set(self.writes.get() + 1);
         storage.delete_alarm().await?;
         storage.delete_all().await
     }
@@ -345,11 +415,7 @@ impl CartJourney {
         let summary = cart
             .summary()
             .filter(|now_shown| Some(now_shown) != shown.as_ref());
-        let slot = cart.slot_change().map(|change| SlotCall {
-            change,
-            phone_number_id: data.phone_number_id(),
-            per_second: data.record().messages_per_second(),
-        });
+        let slot = self.slot_call(&cart, data);
         let asked = slot.is_some();
         let held = self
             .report(&cart, registration, facts, summary, slot)

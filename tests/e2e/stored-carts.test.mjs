@@ -1,5 +1,7 @@
-// How a cart is kept in its Durable Object's storage: as JSON text, and a cart an earlier build
-// stored as an object is still read (and saved as text from then on).
+// How a cart is kept in its Durable Object's storage: as JSON text, a cart an earlier build
+// stored as an object still read (and saved as text from then on), and a new cart's events saved
+// one after the other even when they arrive together (a first event reports to the shop ledger
+// before its save).
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { SHOP, checkoutPayload, installShop, messagesFor, shopifyWebhook, sleep, startApp } from "./harness.mjs";
 
@@ -39,4 +41,29 @@ test("a cart stored as an object by an earlier build goes on where it was", asyn
   expect(await stored(checkout.token)).toBe("string");
   await sleep(1000);
   expect(messagesFor(app.graph, checkout.token)).toHaveLength(1);
+});
+
+test("a checkout's create and update arriving together make one journey, the update's, and one message", async () => {
+  const pairs = Array.from({ length: 8 }, () => {
+    const update = checkoutPayload();
+    update.customer.first_name = "Emma";
+    const create = { ...checkoutPayload({ token: update.token, updatedAt: new Date(Date.now() - 1000) }) };
+    return { create, update };
+  });
+  const answers = await Promise.all(
+    pairs.flatMap(({ create, update }) => [
+      shopifyWebhook(app, "checkouts/create", create),
+      shopifyWebhook(app, "checkouts/update", update),
+    ]),
+  );
+  expect(answers.map((r) => r.status)).toEqual(answers.map(() => 200));
+  for (const { update } of pairs) {
+    await expect.poll(() => messagesFor(app.graph, update.token).length, { timeout: 15_000 }).toBe(1);
+    const [message] = messagesFor(app.graph, update.token);
+    const body = message.body.template.components.find((c) => c.type === "body");
+    expect(body.parameters[0].text).toBe("Emma");
+    expect(message.at).toBeGreaterThanOrEqual(Date.parse(update.updated_at) + 3000);
+  }
+  await sleep(1500);
+  for (const { update } of pairs) expect(messagesFor(app.graph, update.token)).toHaveLength(1);
 });

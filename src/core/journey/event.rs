@@ -191,6 +191,20 @@ pub enum Effect {
     PauseSending,
 }
 
+impl Effect {
+    /// Whether this only records a fact: nothing asked of anyone, nothing sent.
+    pub fn is_fact(&self) -> bool {
+        matches!(self, Effect::Record(_))
+    }
+
+    pub fn into_fact(self) -> Option<Fact> {
+        match self {
+            Effect::Record(fact) => Some(fact),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "fact", rename_all = "snake_case")]
 pub enum Fact {
