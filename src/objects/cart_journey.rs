@@ -50,6 +50,8 @@ pub struct CartJourney {
     /// Saves and erasures since the object woke: tells `begin` whether another event wrote
     /// the cart while it waited on the ledger.
     writes: Cell<u64>,
+    /// Erasures since the object woke: a registration answered after one is not this cart's.
+    erasures: Cell<u64>,
 }
 
 impl DurableObject for CartJourney {
@@ -60,6 +62,7 @@ impl DurableObject for CartJourney {
             registered: Cell::new(false),
             route: RefCell::new(None),
             writes: Cell::new(0),
+            erasures: Cell::new(0),
         }
     }
 
@@ -117,22 +120,28 @@ impl DurableObject for CartJourney {
         if effects.is_empty() && cart.is_blank() {
             return rpc::reply(&answer); // nothing to remember: no phone, nothing begun
         }
+        // Only for a journey the ledger already indexes: a journey beginning is saved before
+        // the ledger hears of it, so the ledger never indexes one that was not saved (its
+        // recovery link and optimizer trial must be the saved journey's).
         let schedules = matches!(again, Event::Checkout { .. });
-        if schedules && effects.iter().all(Effect::is_fact) {
+        let indexed = cart.journey().is_some() && cart.registration().is_none();
+        if schedules && indexed && effects.iter().all(Effect::is_fact) {
             let reported =
                 self.report_then_save(&storage, &mut cart, effects, &data, shown, deadline);
             if reported.await? {
                 return rpc::reply(&answer);
             }
             // Another event saved this cart while the ledger answered: this one is handled
-            // again on what it saved, like any event (a report taken twice counts once). One
-            // that erased it ends this one too, as it would have after a save.
+            // again on what it saved, like any event (a report taken twice counts once), and
+            // the saved journey's summary and slot are reported whole, as the ledger took this
+            // event's. One that erased the cart ends this one too, as after a save.
             let Some(saved) = load(&storage).await? else {
                 return rpc::reply(&answer);
             };
             cart = saved;
-            shown = cart.summary();
             deadline = cart.next_deadline(data.playbook());
+            shown = None;
+            cart.hold(None);
             effects = cart.handle(&shop, again, token, data.context(), now());
         }
         self.commit(&storage, &mut cart, data.playbook(), deadline)
@@ -198,12 +207,12 @@ fn event_of(command: CartCommand) -> Option<Event> {
 }
 
 impl CartJourney {
-    /// A checkout event that only records facts (a journey begun or re-timed, nothing to ask
-    /// or send yet) reports to the ledger before the cart is saved, which is then saved once
-    /// with the slot held: saving first and again with the slot cost a second storage commit
-    /// per webhook, most of what a checkout event waits on. The ledger may so see a report
-    /// twice (a webhook retried after a failed save, or handled again below), which a
-    /// checkout's facts allow: each sets what it says, none adds to a count or a log (a
+    /// A checkout event on an indexed journey that only records facts (the journey re-timed,
+    /// nothing to ask or send yet) reports to the ledger before the cart is saved, which is
+    /// then saved once with the slot held: saving first and again with the slot cost a second
+    /// storage commit per webhook, most of what a checkout update waits on. The ledger may so
+    /// see a report twice (a webhook retried after a failed save, or one handled again), which
+    /// a checkout's facts allow: each sets what it says, none adds to a count or a log (a
     /// refusal's consent record, say, comes only from a send or a status). False, with nothing
     /// saved, when another event saved or erased this cart while the ledger answered; `armed`
     /// is the deadline its alarm is set to.
@@ -275,6 +284,7 @@ impl CartJourney {
     async fn wipe(&self, storage: &Storage) -> Result<()> {
         self.registered.set(false);
         self.writes.set(self.writes.get() + 1);
+        self.erasures.set(self.erasures.get() + 1);
         storage.delete_alarm().await?;
         storage.delete_all().await
     }
@@ -465,6 +475,7 @@ impl CartJourney {
             return Ok(None);
         }
         let registers = registration.is_some();
+        let erasures = self.erasures.get();
         let report = Report {
             registration: registration.map(Box::new),
             checkout_token: journey.checkout_token().clone(),
@@ -474,7 +485,8 @@ impl CartJourney {
             slot,
         };
         let held = protocol::ask(&self.env, journey.shop(), report).await?;
-        if registers {
+        // Not when the cart was erased meanwhile: a journey begun after is another one.
+        if registers && self.erasures.get() == erasures {
             self.registered.set(true);
         }
         Ok(held)

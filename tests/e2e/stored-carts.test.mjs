@@ -1,7 +1,7 @@
 // How a cart is kept in its Durable Object's storage: as JSON text, a cart an earlier build
-// stored as an object still read (and saved as text from then on), and a new cart's events saved
-// one after the other even when they arrive together (a first event reports to the shop ledger
-// before its save).
+// stored as an object still read (and saved as text from then on), and a cart's events saved one
+// after the other even when they arrive together (an update of a begun journey reports to the
+// shop ledger before its save, and is handled again when another event saved first).
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { SHOP, checkoutPayload, installShop, messagesFor, shopifyWebhook, sleep, startApp } from "./harness.mjs";
 
@@ -66,4 +66,27 @@ test("a checkout's create and update arriving together make one journey, the upd
   }
   await sleep(1500);
   for (const { update } of pairs) expect(messagesFor(app.graph, update.token)).toHaveLength(1);
+});
+
+test("updates of a begun journey arriving together leave the newest, and one message", async () => {
+  const checkouts = Array.from({ length: 8 }, () => checkoutPayload({ updatedAt: new Date(Date.now() - 2000) }));
+  for (const checkout of checkouts) expect((await shopifyWebhook(app, "checkouts/create", checkout)).status).toBe(200);
+  const updates = checkouts.map((checkout) =>
+    [1000, 1500, 500].map((ahead, i) => {
+      const update = checkoutPayload({ token: checkout.token, updatedAt: new Date(Date.now() - 2000 + ahead) });
+      update.customer.first_name = ["Ada", "Emma", "Ida"][i];
+      return update;
+    }),
+  );
+  const answers = await Promise.all(updates.flat().map((update) => shopifyWebhook(app, "checkouts/update", update)));
+  expect(answers.map((r) => r.status)).toEqual(answers.map(() => 200));
+  for (const [, newest] of updates) {
+    await expect.poll(() => messagesFor(app.graph, newest.token).length, { timeout: 15_000 }).toBe(1);
+    const [message] = messagesFor(app.graph, newest.token);
+    const body = message.body.template.components.find((c) => c.type === "body");
+    expect(body.parameters[0].text).toBe("Emma");
+    expect(message.at).toBeGreaterThanOrEqual(Date.parse(newest.updated_at) + 3000);
+  }
+  await sleep(1500);
+  for (const [update] of updates) expect(messagesFor(app.graph, update.token)).toHaveLength(1);
 });
