@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use futures_util::lock::Mutex;
 use worker::wasm_bindgen::JsValue;
 use worker::{
     durable_object, js_sys, DurableObject, Env, Request, Response, Result, ScheduledTime, State,
@@ -52,6 +53,9 @@ pub struct CartJourney {
     writes: Cell<u64>,
     /// Erasures since the object woke: a registration answered after one is not this cart's.
     erasures: Cell<u64>,
+    /// Held while a new cart's first event reports before its save; the cart's other events
+    /// wait for it before they read the cart last (an alarm cannot ring before that save).
+    beginning: Mutex<()>,
 }
 
 impl DurableObject for CartJourney {
@@ -63,6 +67,7 @@ impl DurableObject for CartJourney {
             route: RefCell::new(None),
             writes: Cell::new(0),
             erasures: Cell::new(0),
+            beginning: Mutex::new(()),
         }
     }
 
@@ -70,6 +75,8 @@ impl DurableObject for CartJourney {
         let command: CartCommand = rpc::read(&req.text().await?)?;
         let storage = self.state.storage();
         if let CartCommand::Erase = command {
+            // After a first report that is out: its save must not bring the cart back.
+            drop(self.beginning.lock().await);
             return self.wipe(&storage).await.and_then(|_| nothing());
         }
         let stored = load(&storage).await?;
@@ -93,10 +100,16 @@ impl DurableObject for CartJourney {
             data.learning = Some(protocol::ask(&self.env, &shop, GetLearning).await?);
             waited = true;
         }
+        // A new cart's first report may be out (`report_then_save`): its save comes first.
+        if self.beginning.try_lock().is_none() {
+            drop(self.beginning.lock().await);
+            waited = true;
+        }
         let latest = match waited {
             true => load(&storage).await?,
             false => stored,
         };
+        let fresh = latest.is_none();
         let mut cart = latest.unwrap_or_default();
         let mut answer = CartAnswer::default();
         let event = match command {
@@ -120,15 +133,19 @@ impl DurableObject for CartJourney {
         if effects.is_empty() && cart.is_blank() {
             return rpc::reply(&answer); // nothing to remember: no phone, nothing begun
         }
-        // Only for a journey the ledger already indexes: a journey beginning is saved before
-        // the ledger hears of it, so the ledger never indexes one that was not saved (its
-        // recovery link and optimizer trial must be the saved journey's).
+        // For a journey the ledger indexes already, or a new cart while no other event of it
+        // can be handled (they wait for `beginning`), so that the ledger indexes no journey
+        // but the one saved.
         let schedules = matches!(again, Event::Checkout { .. });
         let indexed = cart.journey().is_some() && cart.registration().is_none();
-        if schedules && indexed && effects.iter().all(Effect::is_fact) {
+        let beginning = fresh.then(|| self.beginning.try_lock()).flatten();
+        let alone = indexed || beginning.is_some();
+        if schedules && alone && effects.iter().all(Effect::is_fact) {
             let reported =
                 self.report_then_save(&storage, &mut cart, effects, &data, shown, deadline);
-            if reported.await? {
+            let reported = reported.await?;
+            drop(beginning);
+            if reported {
                 return rpc::reply(&answer);
             }
             // Another event saved this cart while the ledger answered: this one is handled
@@ -207,15 +224,16 @@ fn event_of(command: CartCommand) -> Option<Event> {
 }
 
 impl CartJourney {
-    /// A checkout event on an indexed journey that only records facts (the journey re-timed,
-    /// nothing to ask or send yet) reports to the ledger before the cart is saved, which is
-    /// then saved once with the slot held: saving first and again with the slot cost a second
-    /// storage commit per webhook, most of what a checkout update waits on. The ledger may so
-    /// see a report twice (a webhook retried after a failed save, or one handled again), which
+    /// A checkout event that only records facts (a journey begun or re-timed, nothing to ask
+    /// or send yet) reports to the ledger before the cart is saved, which is then saved once
+    /// with the slot held: saving first and again with the slot cost a second storage commit
+    /// per webhook, most of what a checkout event waits on. The ledger may so see a report
+    /// twice (a webhook retried after a failed save or a restart, or one handled again), which
     /// a checkout's facts allow: each sets what it says, none adds to a count or a log (a
-    /// refusal's consent record, say, comes only from a send or a status). False, with nothing
-    /// saved, when another event saved or erased this cart while the ledger answered; `armed`
-    /// is the deadline its alarm is set to.
+    /// refusal's consent record, say, comes only from a send or a status), and a registration
+    /// repeated with another recovery link takes the new one (`Db::begin`). False, with
+    /// nothing saved, when another event saved or erased this cart while the ledger answered;
+    /// `armed` is the deadline its alarm is set to.
     async fn report_then_save(
         &self,
         storage: &Storage,

@@ -17,18 +17,22 @@ pub const EVENT_MEMORY_MS: i64 = 7 * DAY_MS;
 
 impl Db {
     /// Indexes a journey; a repeated registration (a cart that could not tell whether the
-    /// last one arrived) changes nothing. Answers whether this one indexed it.
+    /// last one arrived) changes nothing but the recovery link: a cart that registered and
+    /// restarted before its save begins the journey again with another, and the cart's is the
+    /// one that opens. Answers whether this one indexed it.
     pub fn begin(&self, b: Registration) -> Result<bool> {
+        let checkout = token(&b.checkout_token);
+        let link = s(b.recovery_token.clone());
         let inserted = self.changed(
             "INSERT OR IGNORE INTO journeys
                (checkout_token, cart_token, checkout_id, recovery_token, customer_hash, locale,
                 phone_hash, holdout, started_at, segment, product)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             vec![
-                token(&b.checkout_token),
+                checkout.clone(),
                 b.cart_token.into(),
                 b.checkout_id.into(),
-                s(b.recovery_token),
+                link.clone(),
                 b.customer_id.map(|c| self.customer_hash(&c)).into(),
                 b.locale.into(),
                 s(self.hash(&b.phone)),
@@ -38,6 +42,13 @@ impl Db {
                 b.product.into(),
             ],
         )?;
+        if inserted == 0 {
+            self.exec(
+                "UPDATE journeys SET recovery_token = ?
+                 WHERE checkout_token = ? AND recovery_token IS NOT NULL AND recovery_token != ?",
+                vec![link.clone(), checkout, link],
+            )?;
+        }
         Ok(inserted > 0)
     }
 
