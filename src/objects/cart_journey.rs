@@ -75,8 +75,9 @@ impl DurableObject for CartJourney {
         let command: CartCommand = rpc::read(&req.text().await?)?;
         let storage = self.state.storage();
         if let CartCommand::Erase = command {
-            // After a first report that is out: its save must not bring the cart back.
-            drop(self.beginning.lock().await);
+            // After a first report that is out, and before the events waiting on it: neither
+            // save may bring the cart back.
+            let _turn = self.beginning.lock().await;
             return self.wipe(&storage).await.and_then(|_| nothing());
         }
         let stored = load(&storage).await?;
@@ -100,15 +101,21 @@ impl DurableObject for CartJourney {
             data.learning = Some(protocol::ask(&self.env, &shop, GetLearning).await?);
             waited = true;
         }
-        // A new cart's first report may be out (`report_then_save`): its save comes first.
-        if self.beginning.try_lock().is_none() {
-            drop(self.beginning.lock().await);
-            waited = true;
-        }
+        // A new cart's first report may be out (`report_then_save`): its save comes first,
+        // and the events that waited for it read the cart one at a time (each saves before
+        // the next reads: from here to the save there are only storage calls).
+        let turn = match self.beginning.try_lock() {
+            Some(_) => None,
+            None => {
+                waited = true;
+                Some(self.beginning.lock().await)
+            }
+        };
         let latest = match waited {
             true => load(&storage).await?,
             false => stored,
         };
+        drop(turn);
         let fresh = latest.is_none();
         let mut cart = latest.unwrap_or_default();
         let mut answer = CartAnswer::default();
@@ -136,11 +143,22 @@ impl DurableObject for CartJourney {
         // For a journey the ledger indexes already, or a new cart while no other event of it
         // can be handled (they wait for `beginning`), so that the ledger indexes no journey
         // but the one saved.
+        // A new cart only on a webhook, which Shopify delivers again if its save fails: the
+        // sweep's checkouts are not told twice.
         let schedules = matches!(again, Event::Checkout { .. });
+        let redelivered = matches!(
+            again,
+            Event::Checkout {
+                event_id: Some(_),
+                ..
+            }
+        );
+        let facts_only = effects.iter().all(Effect::is_fact);
         let indexed = cart.journey().is_some() && cart.registration().is_none();
-        let beginning = fresh.then(|| self.beginning.try_lock()).flatten();
-        let alone = indexed || beginning.is_some();
-        if schedules && alone && effects.iter().all(Effect::is_fact) {
+        let beginning = (fresh && redelivered && facts_only)
+            .then(|| self.beginning.try_lock())
+            .flatten();
+        if schedules && facts_only && (indexed || beginning.is_some()) {
             let reported =
                 self.report_then_save(&storage, &mut cart, effects, &data, shown, deadline);
             let reported = reported.await?;

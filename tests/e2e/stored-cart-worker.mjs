@@ -3,9 +3,27 @@
 // value is, rewrites it as the object an earlier build stored (serde_wasm_bindgen's form of the
 // same fields, which is what JSON.parse of the text gives), or drops it with its alarm, as if
 // the cart had reported its journey and restarted before saving it.
-import Entry, { CartJourney as Cart, ShopLedger } from "../../build/index.js";
+import Entry, { CartJourney as Cart, ShopLedger as Ledger } from "../../build/index.js";
 
-export { ShopLedger };
+// A new journey's report (its registration) for a checkout whose token starts with `slowbefore`
+// waits 800 ms before the ledger takes it, `slowafter` 800 ms after, so a test can send other
+// events of the cart while it is out.
+export class ShopLedger {
+  constructor(ctx, env) {
+    const ledger = new Ledger(ctx, env);
+    const fetch = ledger.fetch.bind(ledger);
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 800));
+    ledger.fetch = async (request) => {
+      const body = await request.text();
+      const registers = body.includes('"op":"report"') && body.includes('"registration":{');
+      if (registers && body.includes('"slowbefore')) await pause();
+      const answer = await fetch(new Request(request.url, { method: request.method, headers: request.headers, body }));
+      if (registers && body.includes('"slowafter')) await pause();
+      return answer;
+    };
+    return ledger;
+  }
+}
 
 export class CartJourney {
   constructor(ctx, env) {
@@ -20,7 +38,7 @@ export class CartJourney {
         await ctx.storage.deleteAlarm();
         await ctx.storage.deleteAll();
       }
-      return Response.json({ stored: typeof stored });
+      return Response.json({ stored: typeof stored, text: typeof stored === "string" ? stored : JSON.stringify(stored ?? null) });
     };
     return cart;
   }

@@ -3,7 +3,8 @@
 // after the other even when they arrive together (an update of a begun journey reports to the
 // shop ledger before its save, and is handled again when another event saved first).
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { SHOP, adminApi, checkoutPayload, installShop, messagesFor, sessionToken, shopifyWebhook, sleep, startApp } from "./harness.mjs";
+import { randomBytes } from "node:crypto";
+import { SHOP, adminApi, checkoutPayload, fixture, installShop, messagesFor, orderPayload, sessionToken, shopifyWebhook, sleep, startApp } from "./harness.mjs";
 import { checkoutOf, freshPhone, inbound, interactiveReply, templatesTo, textsTo, whatsappWebhook } from "./meta.mjs";
 
 let app;
@@ -18,10 +19,9 @@ afterAll(async () => {
   await app.mf.dispose();
 });
 
-const stored = async (token, action = "read") => {
-  const res = await app.mf.dispatchFetch(`${app.url}__test/cart?name=${SHOP}:${token}&do=${action}`);
-  return (await res.json()).stored;
-};
+const backDoor = async (token, action) =>
+  (await app.mf.dispatchFetch(`${app.url}__test/cart?name=${SHOP}:${token}&do=${action}`)).json();
+const stored = async (token, action = "read") => (await backDoor(token, action)).stored;
 
 test("a cart is stored as JSON text", async () => {
   const checkout = checkoutPayload();
@@ -114,4 +114,41 @@ test("a journey registered but never saved (a restart between) begins again, and
   const res = await app.mf.dispatchFetch(`${app.url}r/${link[1]}`, { redirect: "manual" });
   expect(res.status).toBe(302);
   expect(res.headers.get("Location")).toBe(checkout.abandoned_checkout_url);
+});
+
+test("an order while a new cart's first report is out ends the journey, whatever comes after", async () => {
+  const tokens = [];
+  for (let n = 0; n < 3; n++) {
+    const token = `slowbefore${randomBytes(8).toString("hex")}`;
+    tokens.push(token);
+    const phone = freshPhone();
+    const create = shopifyWebhook(app, "checkouts/create", checkoutOf(phone, { token, updatedAt: new Date(Date.now() - 500) }));
+    await sleep(150);
+    const order = shopifyWebhook(app, "orders/create", orderPayload(token));
+    await sleep(200);
+    const update = shopifyWebhook(app, "checkouts/update", checkoutOf(phone, { token }));
+    expect((await Promise.all([create, order, update])).map((r) => r.status)).toEqual([200, 200, 200]);
+  }
+  await sleep(5000);
+  for (const token of tokens) expect(messagesFor(app.graph, token)).toHaveLength(0);
+});
+
+test("customers/redact while a new cart's first report is out leaves nothing of the shopper", async () => {
+  const phone = freshPhone();
+  const create = checkoutOf(phone);
+  create.token = `slowafter${randomBytes(8).toString("hex")}`;
+  create.updated_at = new Date(Date.now() - 500).toISOString();
+  const update = { ...checkoutOf(phone), token: create.token, updated_at: new Date().toISOString() };
+  const redact = JSON.parse(fixture("shopify/customers-redact.json"));
+  redact.customer = { ...redact.customer, phone };
+  const created = shopifyWebhook(app, "checkouts/create", create);
+  await sleep(250);
+  const redacted = shopifyWebhook(app, "customers/redact", redact);
+  await sleep(250);
+  const updated = shopifyWebhook(app, "checkouts/update", update);
+  expect((await Promise.all([created, redacted, updated])).map((r) => r.status)).toEqual([200, 200, 200]);
+  await sleep(1500);
+  expect((await backDoor(create.token, "read")).text).not.toContain(phone.slice(1));
+  await sleep(3500);
+  expect(templatesTo(app.graph, phone)).toHaveLength(0);
 });
