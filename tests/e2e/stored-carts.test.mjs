@@ -23,6 +23,19 @@ const backDoor = async (token, action) =>
   (await app.mf.dispatchFetch(`${app.url}__test/cart?name=${SHOP}:${token}&do=${action}`)).json();
 const stored = async (token, action = "read") => (await backDoor(token, action)).stored;
 
+/** One message per checkout, greeting Emma (the newest event's name), `delayMs` after it, and no second. */
+async function expectOneMessageEach(newest, delayMs) {
+  for (const checkout of newest) {
+    await expect.poll(() => messagesFor(app.graph, checkout.token).length, { timeout: 15_000 }).toBe(1);
+    const [message] = messagesFor(app.graph, checkout.token);
+    const body = message.body.template.components.find((c) => c.type === "body");
+    expect(body.parameters[0].text).toBe("Emma");
+    expect(message.at).toBeGreaterThanOrEqual(Date.parse(checkout.updated_at) + delayMs);
+  }
+  await sleep(1500);
+  for (const checkout of newest) expect(messagesFor(app.graph, checkout.token)).toHaveLength(1);
+}
+
 test("a cart is stored as JSON text", async () => {
   const checkout = checkoutPayload();
   expect((await shopifyWebhook(app, "checkouts/update", checkout)).status).toBe(200);
@@ -59,15 +72,7 @@ test("a checkout's create and update arriving together make one journey, the upd
     ]),
   );
   expect(answers.map((r) => r.status)).toEqual(answers.map(() => 200));
-  for (const { update } of pairs) {
-    await expect.poll(() => messagesFor(app.graph, update.token).length, { timeout: 15_000 }).toBe(1);
-    const [message] = messagesFor(app.graph, update.token);
-    const body = message.body.template.components.find((c) => c.type === "body");
-    expect(body.parameters[0].text).toBe("Emma");
-    expect(message.at).toBeGreaterThanOrEqual(Date.parse(update.updated_at) + 3000);
-  }
-  await sleep(1500);
-  for (const { update } of pairs) expect(messagesFor(app.graph, update.token)).toHaveLength(1);
+  await expectOneMessageEach(pairs.map(({ update }) => update), 3000);
 });
 
 test("updates of a begun journey arriving together leave the newest, and one message", async () => {
@@ -85,15 +90,7 @@ test("updates of a begun journey arriving together leave the newest, and one mes
   );
   const answers = await Promise.all(updates.flat().map((update) => shopifyWebhook(app, "checkouts/update", update)));
   expect(answers.map((r) => r.status)).toEqual(answers.map(() => 200));
-  for (const [, newest] of updates) {
-    await expect.poll(() => messagesFor(app.graph, newest.token).length, { timeout: 15_000 }).toBe(1);
-    const [message] = messagesFor(app.graph, newest.token);
-    const body = message.body.template.components.find((c) => c.type === "body");
-    expect(body.parameters[0].text).toBe("Emma");
-    expect(message.at).toBeGreaterThanOrEqual(Date.parse(newest.updated_at) + 6000);
-  }
-  await sleep(1500);
-  for (const [update] of updates) expect(messagesFor(app.graph, update.token)).toHaveLength(1);
+  await expectOneMessageEach(updates.map(([, newest]) => newest), 6000);
   await installShop(app.kv, { delaySeconds: 3 });
 });
 
