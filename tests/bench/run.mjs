@@ -176,7 +176,7 @@ function rows(r) {
   }
   if ("optimizer" in r) {
     const o = r.optimizer;
-    if (o) row(`optimizer simulation, 5,000 journeys, mean of ${o.seeds ?? "?"} seeds`, `regret ${pct(o.regret_vs_random)} of random's (worst ${pct(o.regret_vs_random_worst)}); best chosen ${pct(o.best_chosen_last_1000)} of last 1,000 (worst ${pct(o.best_chosen_last_1000_worst)})`, "≤ 25 %; ≥ 80 %", o.regret_vs_random <= 0.25 && o.best_chosen_last_1000 >= 0.8);
+    if (o) row(`optimizer simulation, 5,000 journeys, mean of ${o.seeds ?? "?"} seeds`, `regret ${pct(o.regret_vs_random)} ± ${pct(o.regret_vs_random_standard_error ?? 0)} of random's (worst ${pct(o.regret_vs_random_worst)}); best chosen ${pct(o.best_chosen_last_1000)} of last 1,000 (worst ${pct(o.best_chosen_last_1000_worst)})`, "≤ 25 %; ≥ 80 %", o.regret_vs_random <= 0.25 && o.best_chosen_last_1000 >= 0.8);
     else row("optimizer simulation, 5,000 journeys", "not measured yet (no benches/optimizer.rs)", "≤ 25 %; ≥ 80 %");
     if (o?.choose_us_largest_playbook != null) row("one choice (native): simulated playbook; largest valid playbook", `${o.choose_us_simulated_playbook.toFixed(0)} µs; ${(o.choose_us_largest_playbook / 1000).toFixed(1)} ms`, "measured");
   }

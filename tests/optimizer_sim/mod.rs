@@ -122,6 +122,12 @@ pub struct RunFigures {
     /// the share whose 90 % interval holds the true lift.
     pub lift_covered: f64,
     pub lifts_checked: usize,
+    /// Where the regret is, each as a share of the run's uniform regret: by segment (small,
+    /// medium, large), by block of 1,000 journeys, and by kind of option (delay, template,
+    /// offer: that kind's choice replaced by the segment's best, the others as chosen).
+    pub regret_by_segment: [f64; 3],
+    pub regret_by_block: Vec<f64>,
+    pub regret_by_kind: [f64; 3],
 }
 
 pub fn run(seed: u64, journeys: usize, days: i64) -> RunFigures {
@@ -134,6 +140,8 @@ pub fn run(seed: u64, journeys: usize, days: i64) -> RunFigures {
     let mut counted: Vec<(Segment, Option<Config>, f64)> = vec![];
     let (mut regret, mut uniform_regret) = (0.0, 0.0);
     let (mut best_hits, mut best_total) = (0usize, 0usize);
+    let (mut by_segment, mut by_kind) = ([0.0; 3], [0.0; 3]);
+    let mut by_block = vec![0.0; journeys.div_ceil(1000)];
     let spacing = days * DAY_MS / journeys as i64;
     for j in 0..journeys {
         let now = T0.plus_millis(j as i64 * spacing);
@@ -195,8 +203,16 @@ pub fn run(seed: u64, journeys: usize, days: i64) -> RunFigures {
             let mine = reward(segment, mean_value, config);
             regret += best - mine;
             uniform_regret += best - rewards.iter().sum::<f64>() / rewards.len() as f64;
+            let best_config = all[rewards.iter().position(|&r| r == best).unwrap_or(0)];
+            let tier = SEGMENTS.iter().position(|s| s.0 == segment).unwrap_or(2);
+            by_segment[tier] += best - mine;
+            by_block[j / 1000] += best - mine;
+            for (kind, regret) in by_kind.iter_mut().enumerate() {
+                let mut better = config;
+                better[kind] = best_config[kind];
+                *regret += reward(segment, mean_value, better) - mine;
+            }
             if j >= journeys.saturating_sub(1000) {
-                let best_config = all[rewards.iter().position(|&r| r == best).unwrap_or(0)];
                 best_total += 3;
                 best_hits += (0..3).filter(|&i| config[i] == best_config[i]).count();
             }
@@ -230,6 +246,9 @@ pub fn run(seed: u64, journeys: usize, days: i64) -> RunFigures {
         best_chosen: best_hits as f64 / best_total.max(1) as f64,
         lift_covered: covered as f64 / checked.max(1) as f64,
         lifts_checked: checked,
+        regret_by_segment: by_segment.map(|r| r / uniform_regret),
+        regret_by_block: by_block.iter().map(|r| r / uniform_regret).collect(),
+        regret_by_kind: by_kind.map(|r| r / uniform_regret),
     }
 }
 

@@ -199,12 +199,30 @@ pub fn pending_groups<'a>(trials: impl IntoIterator<Item = &'a Trial>) -> Vec<Pe
             continue;
         };
         let tally = trial.as_tally();
-        match groups.iter_mut().find(|g| g.key == key) {
+        // The slice and segment first: they tell most groups apart without comparing options.
+        let same = |g: &&mut PendingGroup| {
+            g.key.slice == key.slice && g.key.segment == key.segment && g.key == key
+        };
+        match groups.iter_mut().find(same) {
             Some(g) => g.tally = g.tally.plus(&tally),
             None => groups.push(PendingGroup { key, tally }),
         }
     }
     groups
+}
+
+/// The tally kept for `key` in `kept`, summed by `sum` the first time.
+fn once<'k, K: PartialEq + ?Sized>(
+    kept: &mut Vec<(&'k K, Tally)>,
+    key: &'k K,
+    sum: impl FnOnce() -> Tally,
+) -> Tally {
+    if let Some((_, tally)) = kept.iter().find(|(k, _)| *k == key) {
+        return tally.clone();
+    }
+    let tally = sum();
+    kept.push((key, tally.clone()));
+    tally
 }
 
 /// The share of orders that come by `share` of the window, by the recoveries binned in
@@ -309,6 +327,10 @@ impl Learning {
             .fold(Tally::default(), |sum, t| sum.plus(t))
             .order_times;
         let mut learning = self.clone();
+        // Each option's and configuration's own curve, summed once however many groups
+        // (segments, slices) share it.
+        let mut option_curves: Vec<(&Arm, Tally)> = vec![];
+        let mut config_curves: Vec<(&[Arm], Tally)> = vec![];
         for group in groups {
             let key = &group.key;
             let share = key.share_of_window(now);
@@ -324,16 +346,19 @@ impl Learning {
                 continue;
             }
             for arm in &key.arms {
-                let own = self.sum(&arm.step, arm.dimension, |a| a.option == arm.option);
+                let own = once(&mut option_curves, arm, || {
+                    self.sum(&arm.step, arm.dimension, |a| a.option == arm.option)
+                });
                 learning
                     .arm_tally(arm, key.segment)
                     .count_pending(&group.tally, seen(&own));
             }
-            let own = self
-                .configs
-                .iter()
-                .filter(|c| c.arms == key.arms)
-                .fold(Tally::default(), |sum, c| sum.plus(&c.tally));
+            let own = once(&mut config_curves, key.arms.as_slice(), || {
+                self.configs
+                    .iter()
+                    .filter(|c| c.arms == key.arms)
+                    .fold(Tally::default(), |sum, c| sum.plus(&c.tally))
+            });
             if let Some(tally) = learning.config_tally(&key.arms, key.segment) {
                 tally.count_pending(&group.tally, seen(&own));
             }
