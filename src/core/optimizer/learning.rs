@@ -218,10 +218,10 @@ fn once<'k, K: PartialEq + ?Sized>(
     sum: impl FnOnce() -> Tally,
 ) -> Tally {
     if let Some((_, tally)) = kept.iter().find(|(k, _)| *k == key) {
-        return tally.clone();
+        return *tally;
     }
     let tally = sum();
-    kept.push((key, tally.clone()));
+    kept.push((key, tally));
     tally
 }
 
