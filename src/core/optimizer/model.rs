@@ -674,8 +674,8 @@ mod tests {
             (Segment::Medium, 800, 10),
             (Segment::Large, 100, 22),
         ] {
-            let none = [late.clone(), none.clone()];
-            settle(&mut learning, segment, &none, journeys * 2, 12);
+            let without = [late.clone(), none.clone()];
+            settle(&mut learning, segment, &without, journeys * 2, 12);
             settle(
                 &mut learning,
                 segment,
