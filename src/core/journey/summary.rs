@@ -40,12 +40,16 @@ pub struct StepSummary {
 
 impl Summary {
     /// A scrubbed journey no longer knows its phone: the dashboard keeps showing the one the
-    /// ledger already holds (sealed), until a redaction removes it.
-    pub fn keeping_phone_of(mut self, earlier: Option<Summary>) -> Summary {
+    /// ledger already holds (sealed), until a redaction removes it. `earlier` reads that one,
+    /// and is called only when it is needed.
+    pub fn keeping_phone_of<E>(
+        mut self,
+        earlier: impl FnOnce() -> Result<Option<Summary>, E>,
+    ) -> Result<Summary, E> {
         if self.phone.is_none() && self.status == JourneyStatus::Ended {
-            self.phone = earlier.and_then(|e| e.phone);
+            self.phone = earlier()?.and_then(|e| e.phone);
         }
-        self
+        Ok(self)
     }
 }
 

@@ -19,15 +19,20 @@ impl Db {
     /// Indexes a journey; a repeated registration (a cart that could not tell whether the
     /// last one arrived) changes nothing but the recovery link: a cart that registered and
     /// restarted before its save begins the journey again with another, and the cart's is the
-    /// one that opens. Answers whether this one indexed it.
-    pub fn begin(&self, b: Registration) -> Result<bool> {
+    /// one that opens. Answers whether this one indexed it; a new entry is written with the
+    /// journey's `summary`, so its report need not write that again.
+    pub fn begin(&self, b: Registration, summary: Option<&Summary>) -> Result<bool> {
         let checkout = token(&b.checkout_token);
         let link = s(b.recovery_token.clone());
+        let sealed = match summary {
+            Some(summary) => s(self.seal(&serde_json::to_string(summary)?)?),
+            None => SqlStorageValue::Null,
+        };
         let inserted = self.changed(
             "INSERT OR IGNORE INTO journeys
                (checkout_token, cart_token, checkout_id, recovery_token, customer_hash, locale,
-                phone_hash, holdout, started_at, segment, product)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                phone_hash, holdout, started_at, segment, product, summary)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             vec![
                 checkout.clone(),
                 b.cart_token.into(),
@@ -40,6 +45,7 @@ impl Db {
                 i(b.at.0),
                 s(b.segment),
                 b.product.into(),
+                sealed,
             ],
         )?;
         if inserted == 0 {
@@ -122,12 +128,15 @@ impl Db {
             }
         }
         if let Some(summary) = r.summary {
-            let earlier: Option<Text> = self.first(
-                "SELECT summary AS v FROM journeys WHERE checkout_token = ? AND summary IS NOT NULL",
-                vec![t()],
-            )?;
-            let earlier = earlier.and_then(|e| serde_json::from_str(&self.open(&e.v)).ok());
-            let summary = summary.keeping_phone_of(earlier);
+            let summary = summary.keeping_phone_of(|| {
+                let earlier: Option<Text> = self.first(
+                    "SELECT summary AS v FROM journeys WHERE checkout_token = ? AND summary IS NOT NULL",
+                    vec![t()],
+                )?;
+                Ok::<_, worker::Error>(
+                    earlier.and_then(|e| serde_json::from_str(&self.open(&e.v)).ok()),
+                )
+            })?;
             let sealed = self.seal(&serde_json::to_string(&summary)?)?;
             self.exec(
                 "UPDATE journeys SET summary = ? WHERE checkout_token = ?",

@@ -169,11 +169,15 @@ impl ShopLedger {
             R::Erase(c) => answer::<p::EraseShop>(checkouts(self.erase(db, c).await?)),
             R::Gate(c) => answer::<p::GateCall>(db.gate(c, now())?),
             R::Report(mut c) => {
+                let mut indexed = false;
                 if let Some(registration) = c.registration.take() {
                     // The trial opens with the journey's index entry, once: a registration
                     // repeated after the trial settled must not open it again.
                     let trial = registration.trial.clone();
-                    if db.begin(*registration)? {
+                    indexed = db.begin(*registration, c.summary.as_ref())?;
+                    if indexed {
+                        // Written with the entry.
+                        c.summary = None;
                         if let Some(trial) = &trial {
                             db.open_trial(trial)?;
                         }
@@ -181,7 +185,7 @@ impl ShopLedger {
                 }
                 db.settle_orders(&c)?;
                 let held = match c.slot.take() {
-                    Some(slot) => db.change_slot(&c.checkout_token, slot, now())?,
+                    Some(slot) => db.change_slot(&c.checkout_token, slot, !indexed, now())?,
                     None => None,
                 };
                 db.report(c)?;

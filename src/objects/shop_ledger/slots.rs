@@ -22,12 +22,16 @@ impl Db {
         &self,
         checkout: &CheckoutToken,
         call: SlotCall,
+        may_hold_one: bool,
         now: Millis,
     ) -> Result<Option<HeldSlot>> {
-        self.exec(
-            "DELETE FROM slots WHERE checkout_token = ? AND used = 0",
-            vec![token(checkout)],
-        )?;
+        // A journey indexed by this very call holds none yet.
+        if may_hold_one {
+            self.exec(
+                "DELETE FROM slots WHERE checkout_token = ? AND used = 0",
+                vec![token(checkout)],
+            )?;
+        }
         let SlotChange::Hold { step_id, due_at } = call.change else {
             return Ok(None);
         };
