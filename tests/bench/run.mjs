@@ -94,7 +94,7 @@ async function burst() {
   // and the slot granted (later, when the cart woke too late to keep its own).
   const after = (slots) => {
     const late = app.graph.messages.map((m) => slots.get(tokenOf.get(m.to))).map((slot, k) => slot === undefined ? null : app.graph.messages[k].at - slot).filter((l) => l !== null);
-    return { measured: late.length, p50_ms: percentile(late, 50), p99_ms: percentile(late, 99), max_ms: Math.max(...late), within_1s: late.filter((l) => l <= 1000).length };
+    return { measured: late.length, p50_ms: Math.round(percentile(late, 50)), p99_ms: Math.round(percentile(late, 99)), max_ms: Math.round(Math.max(...late)), within_1s: late.filter((l) => l <= 1000).length };
   };
   return {
     carts,
