@@ -105,6 +105,7 @@ async function burst() {
     refused_130429: app.graph.rejected.length,
     sustained_per_second: sustained,
     share_of_limit: sustained / limit,
+    per_second: [...perSecond.entries()].sort(([a], [b]) => a - b).map(([, n]) => n),
     after_held_slot: after(held),
     after_granted_slot: after(granted),
   };
