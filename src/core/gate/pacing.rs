@@ -8,8 +8,11 @@
 pub type Micros = i64;
 
 /// Sends are spaced for this share of the number's limit: alarms fire a few milliseconds early
-/// or late, and the headroom absorbs that jitter instead of Meta answering 130429.
-pub const HEADROOM_PERCENT: i64 = 95;
+/// or late, and the headroom absorbs that jitter instead of Meta answering 130429. Bursts of
+/// 2,000 in local workerd reach their sends 5 ms after the slot (p99 29 ms, max 62–92 ms): 95 %
+/// and 97 % alike refused none, and 97 % sustains 96 % of the limit (docs/budgets.md). Clumps
+/// from a stalled runtime are the crowding check's to hold back, not the headroom's.
+pub const HEADROOM_PERCENT: i64 = 97;
 
 /// A send cleared behind a backlog is given a slot at least this far ahead: the answer must
 /// reach the cart before its slot, or late answers would all send at once.
@@ -79,12 +82,12 @@ pub fn keeps_held(held: Micros, now_ms: i64) -> bool {
 mod tests {
     use super::*;
 
-    const I80: Micros = 13_157;
+    const I80: Micros = 12_886;
 
     #[test]
     fn slots_are_a_little_wider_than_the_limit_allows() {
         assert_eq!(interval(80), I80);
-        assert_eq!(interval(0), 1_052_631, "a zero rate is one a second");
+        assert_eq!(interval(0), 1_030_927, "a zero rate is one a second");
     }
 
     #[test]
@@ -116,13 +119,13 @@ mod tests {
             taken.insert(at, slot);
         }
         assert_eq!(taken[0], 1_000_000);
-        // 76 a second: 95 % of the limit, never more than 80 in any one-second window.
+        // 77 a second: 97 % of the limit, never more than 80 in any one-second window.
         for (i, s) in taken.iter().enumerate() {
             let in_window = taken[i..]
                 .iter()
                 .take_while(|t| **t < s + 1_000_000)
                 .count();
-            assert!(in_window <= 77, "{in_window}");
+            assert!(in_window <= 78, "{in_window}");
         }
         assert!(taken[159] - taken[0] >= 2_000_000);
     }
