@@ -73,6 +73,9 @@ test("the panel says what was learned in plain words, with the numbers beside", 
       expect(await row.locator("td").nth(1).innerText()).toBe(String(o.journeys));
       expect(await row.locator("td").nth(2).innerText()).toBe(String(o.recoveries));
     }
+    // Every column is on the screen, without scrolling sideways, at a phone's width too.
+    const hidden = await block.locator(".table-scroll").evaluate((e) => e.scrollWidth - e.clientWidth);
+    expect(hidden).toBeLessThanOrEqual(0);
     expect(await seriousViolations(page)).toEqual([]);
     await screenshot(page, `${label}-optimizer`);
     expect(errors).toEqual([]);

@@ -81,32 +81,47 @@ function Sentence({ d }: { d: Decision }) {
 function Numbers({ d, goal }: { d: Decision; goal: Optimization["goal"] }) {
   const { fmt, shop } = useApp();
   const value = (x: number) => (goal === "recoveries" ? fmt.pct(x) : minor(fmt, shop.currency, x));
+  const labels = [
+    fmt.t("opt_option"),
+    fmt.t("opt_journeys"),
+    fmt.t("opt_recoveries"),
+    goal === "recoveries" ? fmt.t("opt_rate") : fmt.t("opt_per_journey"),
+    fmt.t("opt_lift"),
+    fmt.t("opt_p_best"),
+  ];
+  // On a phone each option's row stacks its cells, each named by its column (`data-label`);
+  // the explicit roles keep it a table for screen readers whatever its CSS display.
   return (
     <div class="table-scroll" tabIndex={0} role="region" aria-label={fmt.t("opt_numbers")}>
-      <table class="opt-table">
-        <thead>
-          <tr>
-            <th>{fmt.t("opt_option")}</th>
-            <th>{fmt.t("opt_journeys")}</th>
-            <th>{fmt.t("opt_recoveries")}</th>
-            <th>{goal === "recoveries" ? fmt.t("opt_rate") : fmt.t("opt_per_journey")}</th>
-            <th>{fmt.t("opt_lift")}</th>
-            <th>{fmt.t("opt_p_best")}</th>
+      <table class="opt-table" role="table">
+        <thead role="rowgroup">
+          <tr role="row">
+            {labels.map((l) => (
+              <th key={l} role="columnheader">
+                {l}
+              </th>
+            ))}
           </tr>
         </thead>
-        <tbody>
+        <tbody role="rowgroup">
           {d.options.map((o) => (
-            <tr key={o.option} data-option={o.option} class={o.option === d.would_choose ? "chosen" : undefined}>
-              <td>{optionWords(fmt, d, o.option)}</td>
-              <td>{fmt.num(o.journeys)}</td>
-              <td>{fmt.num(o.recoveries)}</td>
-              <td>
-                {value(o.mean)} <span class="muted">({value(o.interval[0])}–{value(o.interval[1])})</span>
-              </td>
-              <td>
-                {value(o.lift)} <span class="muted">({value(o.lift_interval[0])}–{value(o.lift_interval[1])})</span>
-              </td>
-              <td>{fmt.pct(o.probability_best, 0)}</td>
+            <tr key={o.option} role="row" data-option={o.option} class={o.option === d.would_choose ? "chosen" : undefined}>
+              {[
+                optionWords(fmt, d, o.option),
+                fmt.num(o.journeys),
+                fmt.num(o.recoveries),
+                <>
+                  {value(o.mean)} <span class="muted">({value(o.interval[0])}–{value(o.interval[1])})</span>
+                </>,
+                <>
+                  {value(o.lift)} <span class="muted">({value(o.lift_interval[0])}–{value(o.lift_interval[1])})</span>
+                </>,
+                fmt.pct(o.probability_best, 0),
+              ].map((cell, i) => (
+                <td key={labels[i]} role="cell" data-label={labels[i]}>
+                  <span>{cell}</span>
+                </td>
+              ))}
             </tr>
           ))}
         </tbody>
