@@ -2,6 +2,8 @@
 // rounds of one run: each round starts a fresh workerd for each side (a local workerd runs short
 // of SQLite memory with thousands of objects), times its first request (the cold start of a fresh
 // isolate), warms up, then measures throughput. The order inside a round alternates too.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { Miniflare } from "miniflare";
 import { SECRETS, installShop, shopifyWebhook, startApp } from "../e2e/harness.mjs";
 import { checkoutOf } from "../e2e/meta.mjs";
@@ -25,6 +27,28 @@ export async function throughput(count, concurrency, send) {
     }),
   );
   return count / ((performance.now() - started) / 1000);
+}
+
+/**
+ * CPU milliseconds (user, system) the workerd processes this process started have used so
+ * far, from /proc (clock ticks of 10 ms): the steadier figure behind a throughput ratio on a
+ * shared machine, where the load generator takes its own share of the two cores.
+ */
+function workerdCpuMs() {
+  let pids = [];
+  try {
+    pids = execFileSync("pgrep", ["-P", String(process.pid), "workerd"]).toString().trim().split("\n");
+  } catch {
+    return { user: NaN, system: NaN };
+  }
+  const cpu = { user: 0, system: 0 };
+  for (const pid of pids) {
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    cpu.user += Number(fields[11]) * 10;
+    cpu.system += Number(fields[12]) * 10;
+  }
+  return cpu;
 }
 
 const sides = {
@@ -55,9 +79,18 @@ async function round(side, { count, concurrency, warmup }) {
   await res.arrayBuffer();
   const firstMs = performance.now() - first;
   await throughput(warmup, concurrency, webhook);
+  const [cpu0, own0] = [workerdCpuMs(), process.cpuUsage()];
   const rps = await throughput(count, concurrency, webhook);
+  const [cpu1, own] = [workerdCpuMs(), process.cpuUsage(own0)];
   await app.mf.dispose();
-  return { rps, ready_ms: ready - started, first_request_ms: firstMs };
+  return {
+    rps,
+    ready_ms: ready - started,
+    first_request_ms: firstMs,
+    workerd_user_ms_per_request: (cpu1.user - cpu0.user) / count,
+    workerd_system_ms_per_request: (cpu1.system - cpu0.system) / count,
+    load_generator_ms_per_request: (own.user + own.system) / 1000 / count,
+  };
 }
 
 export async function ingest({ rounds = Number(process.env.INGEST_ROUNDS || 5), count = 300, concurrency = 24, warmup = 48 } = {}) {
@@ -78,6 +111,16 @@ export async function ingest({ rounds = Number(process.env.INGEST_ROUNDS || 5), 
     ratio_max: Math.max(...ratios),
     cartback_rps: of("cartback", "rps"),
     baseline_js_rps: of("baseline", "rps"),
+    cpu_ms_per_request: Object.fromEntries(
+      ["cartback", "baseline"].map((side) => [
+        side,
+        {
+          workerd_user: of(side, "workerd_user_ms_per_request"),
+          workerd_system: of(side, "workerd_system_ms_per_request"),
+          load_generator: of(side, "load_generator_ms_per_request"),
+        },
+      ]),
+    ),
     cold_start: {
       cartback_first_request_ms: of("cartback", "first_request_ms"),
       baseline_first_request_ms: of("baseline", "first_request_ms"),

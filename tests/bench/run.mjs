@@ -159,6 +159,11 @@ function rows(r) {
       "≥ 80 %",
       i.ratio_median >= 0.8,
     );
+    const cpu = (side) => {
+      const c = i.cpu_ms_per_request[side];
+      return `${(c.workerd_user + c.workerd_system).toFixed(1)} ms (${c.workerd_system.toFixed(1)} in the kernel)`;
+    };
+    row("ingest: workerd CPU per webhook", `${cpu("cartback")} vs ${cpu("baseline")} (JS); load generator ${i.cpu_ms_per_request.cartback.load_generator.toFixed(1)} ms`, "measured");
     const c = i.cold_start;
     row("cold start: first request of a fresh isolate", `${c.cartback_first_request_ms.toFixed(0)} ms vs ${c.baseline_first_request_ms.toFixed(0)} ms (JS)`, "measured");
     row("cold start: workerd ready with the script loaded", `${c.cartback_ready_ms.toFixed(0)} ms vs ${c.baseline_ready_ms.toFixed(0)} ms (JS)`, "measured");
