@@ -99,6 +99,28 @@ describe("the reconciliation sweep", () => {
     expect(templatesTo(app.graph, phone)).toHaveLength(1);
   });
 
+  test("an unsubscribe at Shopify is an opt-out: the checkout's own consent no longer counts", async () => {
+    const shop = freshShop();
+    await installed(shop, { consent_mode: "checkout_marketing_consent" });
+    const phone = freshPhone();
+    // SMS marketing consent on the checkout, which this mode counts, and WhatsApp withdrawn.
+    app.shopify.addAbandonedCheckout(shop, abandonedNode(shop, { phone, whatsApp: "UNSUBSCRIBED", sms: "SUBSCRIBED" }));
+
+    await cron();
+    expect(await journeys(shop)).toHaveLength(1);
+    const consents = await api(shop, `/api/consents?phone=${encodeURIComponent(phone)}`);
+    expect(consents.status).toBe("opted_out");
+    expect(consents.records.map((r) => [r.kind, r.source])).toEqual([["opt_out", "shopify_customer"]]);
+    // Due a second after the sweep began the journey: nothing goes out.
+    await sleep(3000);
+    expect(templatesTo(app.graph, phone)).toHaveLength(0);
+    // Read again by the next run, recorded once.
+    await cron();
+    expect((await api(shop, `/api/consents?phone=${encodeURIComponent(phone)}`)).records).toHaveLength(1);
+    // Not told back to Shopify: it came from there.
+    expect(app.shopify.callsFor(shop).filter((c) => /customerWhatsAppMarketingConsentUpdate/.test(c.query ?? ""))).toEqual([]);
+  });
+
   test("a checkout the webhooks brought is never started twice, and a late webhook joins the sweep's journey", async () => {
     const shop = freshShop();
     await installed(shop);

@@ -20,6 +20,8 @@ const REFUSAL_WORDING: &str = "WhatsApp refused a message: the shopper has stopp
      messages from this business (error 131050)";
 const SHOPIFY_CUSTOMER_WORDING: &str = "The shopper's Shopify customer record shows WhatsApp \
      marketing consent as subscribed";
+const SHOPIFY_UNSUBSCRIBED_WORDING: &str = "The shopper's Shopify customer record shows \
+     WhatsApp marketing consent as unsubscribed";
 const REDACTION_WORDING: &str = "The shopper's data was erased at their request \
      (customers/redact); the number is kept only as a keyed hash so it is never messaged again";
 
@@ -48,8 +50,9 @@ pub enum ConsentSource {
     /// `customers/redact` erased the shopper's records; this one stays so the number is
     /// never messaged again.
     Redaction,
-    /// The Shopify customer's WhatsApp marketing consent is `SUBSCRIBED` (read by the
-    /// reconciliation sweep): like an import, it may predate an opt-out and cannot lift one.
+    /// The Shopify customer's WhatsApp marketing consent (read by the reconciliation sweep):
+    /// `SUBSCRIBED`, which like an import may predate an opt-out and cannot lift one, or
+    /// `UNSUBSCRIBED`, an opt-out made at Shopify.
     ShopifyCustomer,
 }
 
@@ -117,12 +120,17 @@ impl ConsentRecord {
         }
     }
 
-    /// The opt-in a subscribed WhatsApp consent on the Shopify customer stands for, given `at`.
-    pub fn from_shopify_customer(at: Millis) -> ConsentRecord {
+    /// What the WhatsApp consent on the Shopify customer stands for, given `at`: an opt-in
+    /// when subscribed, an opt-out when unsubscribed.
+    pub fn from_shopify_customer(kind: ConsentKind, at: Millis) -> ConsentRecord {
+        let wording = match kind {
+            ConsentKind::OptIn => SHOPIFY_CUSTOMER_WORDING,
+            ConsentKind::OptOut => SHOPIFY_UNSUBSCRIBED_WORDING,
+        };
         ConsentRecord {
-            kind: ConsentKind::OptIn,
+            kind,
             source: ConsentSource::ShopifyCustomer,
-            wording: SHOPIFY_CUSTOMER_WORDING.to_string(),
+            wording: wording.to_string(),
             at,
             cart_token: None,
         }
@@ -198,12 +206,22 @@ pub fn erased(records: &[ConsentRecord]) -> bool {
         && status(records) == ConsentStatus::OptedOut
 }
 
-/// Whether a subscribed WhatsApp consent on the Shopify customer is worth recording for a
-/// phone with these records: only when they say nothing yet. One already opted in needs no
-/// second record, and an opt-out is not lifted by it (it may be older), so the sweep, which
-/// reads it again every run, adds it once.
-pub fn takes_shopify_consent(records: &[ConsentRecord]) -> bool {
-    status(records) == ConsentStatus::None
+/// Whether the WhatsApp consent on the Shopify customer (`kind`, given `at`) is worth recording
+/// for a phone with these records; the sweep reads it again every run, so each is added once.
+///
+/// - Subscribed: only when the records say nothing yet. One already opted in needs no second
+///   record, and an opt-out is not lifted by it (it may be older).
+/// - Unsubscribed: when it is later than every record and the phone is not opted out already.
+///   The shopper, or the merchant for them, withdrew at Shopify after anything this ledger
+///   holds. One dated no later than a record is what this ledger wrote there itself (it dates
+///   its writes by the record, `shopify_sync`) or was answered since, by an opt-in here.
+pub fn takes_shopify_consent(records: &[ConsentRecord], kind: ConsentKind, at: Millis) -> bool {
+    match kind {
+        ConsentKind::OptIn => status(records) == ConsentStatus::None,
+        ConsentKind::OptOut => {
+            status(records) != ConsentStatus::OptedOut && records.iter().all(|r| r.at < at)
+        }
+    }
 }
 
 /// What Shopify's customer record must be told after a record moved a phone's consent from
@@ -683,9 +701,61 @@ mod tests {
         );
         let stopped = [record(OptOut, WhatsappKeyword, 5), shopify.clone()];
         assert_eq!(status(&stopped), ConsentStatus::OptedOut);
-        assert!(takes_shopify_consent(&[]));
-        assert!(!takes_shopify_consent(&[record(OptOut, Import, 1)]));
-        assert!(!takes_shopify_consent(&[shopify]));
+        let takes = |records: &[ConsentRecord]| takes_shopify_consent(records, OptIn, T);
+        assert!(takes(&[]));
+        assert!(!takes(&[record(OptOut, Import, 1)]));
+        assert!(!takes(&[shopify]));
+    }
+
+    #[test]
+    fn an_unsubscribe_at_shopify_after_every_record_is_an_opt_out() {
+        let widget = record(OptIn, StorefrontWidget, 10);
+        let at = |seconds| T.plus_seconds(seconds);
+        // Later than the opt-in: recorded, and it refuses whatever the checkout consented to.
+        assert!(takes_shopify_consent(
+            std::slice::from_ref(&widget),
+            OptOut,
+            at(11)
+        ));
+        let out = ConsentRecord::from_shopify_customer(OptOut, at(11));
+        let both = [widget.clone(), out.clone()];
+        assert_eq!(status(&both), ConsentStatus::OptedOut);
+        for mode in [
+            ConsentMode::WhatsappOptIn,
+            ConsentMode::CheckoutMarketingConsent,
+        ] {
+            assert_eq!(
+                may_message(&both, mode, true, None, at(20)),
+                Err(ConsentRefusal::OptedOut)
+            );
+        }
+        // With no record at all, it still holds checkout consent back.
+        assert!(takes_shopify_consent(&[], OptOut, at(11)));
+        assert_eq!(
+            may_message(
+                std::slice::from_ref(&out),
+                ConsentMode::CheckoutMarketingConsent,
+                true,
+                None,
+                at(20)
+            ),
+            Err(ConsentRefusal::OptedOut)
+        );
+        // Once only, and never an echo of this ledger's own write or one an opt-in answered.
+        assert!(!takes_shopify_consent(&both, OptOut, at(12)));
+        assert!(!takes_shopify_consent(
+            std::slice::from_ref(&widget),
+            OptOut,
+            at(10)
+        ));
+        assert!(!takes_shopify_consent(
+            std::slice::from_ref(&widget),
+            OptOut,
+            at(9)
+        ));
+        // Lifted as any opt-out not from the phone: by an explicit opt-in after it.
+        let again = record(OptIn, StorefrontWidget, 12);
+        assert_eq!(status(&[widget, out, again]), ConsentStatus::OptedIn);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::graphql::{first_message, throttled, wait_of};
 use super::payloads::Checkout;
+use crate::core::gate::consent::ConsentKind;
 use crate::core::values::phone::Phone;
 use crate::core::values::time::{Millis, DAY_MS, HOUR_MS};
 
@@ -98,9 +99,18 @@ pub fn page_body(window: Window, after: Option<&str>) -> Value {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Found {
     pub checkout: Checkout,
-    /// The Shopify customer's phone when its WhatsApp marketing consent is `SUBSCRIBED`, with
-    /// when it was given (docs/rules.md §3: a consent source under `whatsapp_opt_in`).
-    pub subscribed: Option<(Phone, Millis)>,
+    /// The Shopify customer's WhatsApp marketing consent, when it says yes or no.
+    pub consent: Option<CustomerConsent>,
+}
+
+/// The WhatsApp marketing consent of a Shopify customer's phone (docs/rules.md §3): an opt-in
+/// when `SUBSCRIBED` (a consent source under `whatsapp_opt_in`), an opt-out when
+/// `UNSUBSCRIBED`, with when it was given.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomerConsent {
+    pub phone: Phone,
+    pub kind: ConsentKind,
+    pub at: Millis,
 }
 
 #[derive(Debug, PartialEq)]
@@ -256,21 +266,20 @@ fn found(node: &Value) -> Option<Found> {
         })),
     });
     let checkout = Checkout::from_webhook(webhook.to_string().as_bytes()).ok()?;
-    let subscribed = customer.and_then(|c| {
+    let consent = customer.and_then(|c| {
         let consent = c.pointer("/defaultPhoneNumber/whatsAppMarketingConsent")?;
-        if text(consent, "/state") != Some("SUBSCRIBED") {
-            return None;
-        }
+        let updated = text(consent, "/updatedAt").and_then(Millis::parse_rfc3339);
+        let (kind, at) = match text(consent, "/state")? {
+            "SUBSCRIBED" => (ConsentKind::OptIn, updated.unwrap_or(checkout.updated_at)),
+            // Without its date an unsubscribe cannot be set beside the ledger's own records
+            // (it may be the ledger's own write, answered since by an opt-in here).
+            "UNSUBSCRIBED" => (ConsentKind::OptOut, updated?),
+            _ => return None,
+        };
         let phone = Phone::parse(phone_number?, checkout.country.as_deref()).ok()?;
-        let at = text(consent, "/updatedAt")
-            .and_then(Millis::parse_rfc3339)
-            .unwrap_or(checkout.updated_at);
-        Some((phone, at))
+        Some(CustomerConsent { phone, kind, at })
     });
-    Some(Found {
-        checkout,
-        subscribed,
-    })
+    Some(Found { checkout, consent })
 }
 
 #[cfg(test)]
@@ -383,21 +392,38 @@ mod tests {
         assert_eq!(c.top_item_title.as_deref(), Some("IPod Nano - 8GB"));
         assert_eq!(c.total.as_ref().map(|m| m.minor()), Some(40994));
         assert!(!c.completed && !c.accepts_marketing && c.accepts_sms_marketing);
-        let (phone, at) = found.subscribed.clone().unwrap();
-        assert_eq!(phone.as_str(), "+16136120707");
-        assert_eq!(at, Millis::parse_rfc3339("2026-10-01T08:00:00Z").unwrap());
+        let consent = found.consent.clone().unwrap();
+        assert_eq!(consent.phone.as_str(), "+16136120707");
+        assert_eq!(consent.kind, ConsentKind::OptIn);
+        assert_eq!(
+            consent.at,
+            Millis::parse_rfc3339("2026-10-01T08:00:00Z").unwrap()
+        );
     }
 
     #[test]
-    fn only_a_subscribed_whatsapp_consent_counts() {
-        for state in ["NOT_SUBSCRIBED", "UNSUBSCRIBED", "PENDING", "REDACTED"] {
+    fn a_whatsapp_consent_counts_when_it_says_yes_or_a_dated_no() {
+        let read = |state: &str, updated_at: Option<&str>| {
             let mut n = node("2a1ace52255252df566af0faaedfbfa7");
-            n["customer"]["defaultPhoneNumber"]["whatsAppMarketingConsent"]["state"] = json!(state);
+            let consent = &mut n["customer"]["defaultPhoneNumber"]["whatsAppMarketingConsent"];
+            consent["state"] = json!(state);
+            consent["updatedAt"] = json!(updated_at);
             let PageAnswer::Page(page) = read_page(200, &page(vec![n], None), None) else {
                 panic!("not a page");
             };
-            assert_eq!(page.found[0].subscribed, None, "{state}");
+            page.found[0].consent.clone()
+        };
+        for state in ["NOT_SUBSCRIBED", "PENDING", "REDACTED"] {
+            assert_eq!(read(state, Some("2026-10-01T08:00:00Z")), None, "{state}");
         }
+        let out = read("UNSUBSCRIBED", Some("2026-10-14T11:00:00Z")).unwrap();
+        assert_eq!(out.kind, ConsentKind::OptOut);
+        assert_eq!(
+            out.at,
+            Millis::parse_rfc3339("2026-10-14T11:00:00Z").unwrap()
+        );
+        assert_eq!(read("UNSUBSCRIBED", None), None, "an undated one");
+        assert_eq!(read("SUBSCRIBED", None).unwrap().kind, ConsentKind::OptIn);
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! consent adds up to queues the change (`consent_sync`, the phone sealed), and the ledger's
 //! alarm writes it to the Shopify customer with that phone. A send decision never waits on
 //! Shopify; throttles and outages are retried with backoff; only the latest change of a phone
-//! is kept, so Shopify ends where the ledger is. The other way round, a subscribed WhatsApp
-//! consent on the Shopify customer, which the reconciliation sweep reads, is recorded here with
-//! its source.
+//! is kept, so Shopify ends where the ledger is. The other way round, the WhatsApp consent on
+//! the Shopify customer, which the reconciliation sweep reads, is recorded here with its source
+//! when it says something new: a subscription for a phone with no records, an unsubscribe
+//! later than all of them.
 
 use worker::Result;
 
@@ -17,6 +18,7 @@ use crate::core::shopify::customer_consent::{
     backoff_ms, lookup_body, read_lookup, read_update, update_body, Answer, MAX_ATTEMPTS,
 };
 use crate::core::shopify::oauth::AdminError;
+use crate::core::shopify::sweep::CustomerConsent;
 use crate::core::values::ids::ShopDomain;
 use crate::core::values::phone::Phone;
 use crate::core::values::time::Millis;
@@ -66,11 +68,17 @@ impl Db {
         Ok(())
     }
 
-    /// A subscribed WhatsApp consent the Shopify customer of `phone` shows, given `at`.
-    pub fn note_shopify_consent(&self, phone: &Phone, at: Millis) -> Result<()> {
-        let phone_hash = self.hash(phone);
-        if takes_shopify_consent(&self.consent_records(&phone_hash)?) {
-            self.append_consent(&phone_hash, &ConsentRecord::from_shopify_customer(at))?;
+    /// The WhatsApp consent a Shopify customer shows, recorded when it tells the ledger
+    /// something new (`takes_shopify_consent`).
+    pub fn note_shopify_consent(&self, consent: &CustomerConsent) -> Result<()> {
+        let phone_hash = self.hash(&consent.phone);
+        if takes_shopify_consent(
+            &self.consent_records(&phone_hash)?,
+            consent.kind,
+            consent.at,
+        ) {
+            let record = ConsentRecord::from_shopify_customer(consent.kind, consent.at);
+            self.append_consent(&phone_hash, &record)?;
         }
         Ok(())
     }

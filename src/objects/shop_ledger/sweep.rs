@@ -160,8 +160,8 @@ impl ShopLedger {
     /// One listed checkout: the shopper's WhatsApp consent at Shopify is noted, and a journey
     /// the ledger does not know is started by telling its cart. Answers whether one began.
     async fn reconcile(&self, db: &Db, shop: &ShopDomain, found: Found) -> Result<bool> {
-        if let Some((phone, at)) = &found.subscribed {
-            db.note_shopify_consent(phone, *at)?;
+        if let Some(consent) = &found.consent {
+            db.note_shopify_consent(consent)?;
         }
         let checkout_token = found.checkout.token.clone();
         if db.indexed(&checkout_token)? {
