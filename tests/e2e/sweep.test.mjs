@@ -103,22 +103,39 @@ describe("the reconciliation sweep", () => {
     const shop = freshShop();
     await installed(shop, { consent_mode: "checkout_marketing_consent" });
     const phone = freshPhone();
-    // SMS marketing consent on the checkout, which this mode counts, and WhatsApp withdrawn.
-    app.shopify.addAbandonedCheckout(shop, abandonedNode(shop, { phone, whatsApp: "UNSUBSCRIBED", sms: "SUBSCRIBED" }));
+    const consentsOf = async () => api(shop, `/api/consents?phone=${encodeURIComponent(phone)}`);
+    // A first checkout by webhook: sent under the checkout's SMS consent, which is recorded.
+    const first = checkoutOf(phone);
+    first.abandoned_checkout_url = `https://${shop}/548380009/checkouts/ac/${first.token}/recover?key=k0`;
+    expect((await shopifyWebhook(app, "checkouts/update", first, { shop })).status).toBe(200);
+    await expect.poll(() => templatesTo(app.graph, phone).length, { timeout: 8000 }).toBe(1);
+    expect((await consentsOf()).records.map((r) => r.source)).toEqual(["checkout_marketing_consent"]);
+
+    // The shopper had withdrawn WhatsApp at Shopify a minute before that send (the sweep only
+    // reads it now); a second checkout, again with SMS consent, comes by the sweep.
+    const node = abandonedNode(shop, { phone, whatsApp: "UNSUBSCRIBED", sms: "SUBSCRIBED" });
+    const withdrawnAt = new Date(Date.now() - 60_000).toISOString();
+    node.customer.defaultPhoneNumber.whatsAppMarketingConsent.updatedAt = withdrawnAt;
+    app.shopify.addAbandonedCheckout(shop, node);
+    app.shopify.addCustomer(shop, { id: node.customer.id, phone });
 
     await cron();
-    expect(await journeys(shop)).toHaveLength(1);
-    const consents = await api(shop, `/api/consents?phone=${encodeURIComponent(phone)}`);
+    expect(await journeys(shop)).toHaveLength(2);
+    const consents = await consentsOf();
     expect(consents.status).toBe("opted_out");
-    expect(consents.records.map((r) => [r.kind, r.source])).toEqual([["opt_out", "shopify_customer"]]);
-    // Due a second after the sweep began the journey: nothing goes out.
+    expect(consents.records.map((r) => [r.kind, r.source])).toEqual([
+      ["opt_in", "checkout_marketing_consent"],
+      ["opt_out", "shopify_customer"],
+    ]);
+    // The second journey was due a second after the sweep began it: nothing more goes out.
     await sleep(3000);
-    expect(templatesTo(app.graph, phone)).toHaveLength(0);
-    // Read again by the next run, recorded once.
+    expect(templatesTo(app.graph, phone)).toHaveLength(1);
+    // Read again by the next run, recorded once; and not told back to Shopify, where it came
+    // from (the customer is there to be told).
     await cron();
-    expect((await api(shop, `/api/consents?phone=${encodeURIComponent(phone)}`)).records).toHaveLength(1);
-    // Not told back to Shopify: it came from there.
-    expect(app.shopify.callsFor(shop).filter((c) => /customerWhatsAppMarketingConsentUpdate/.test(c.query ?? ""))).toEqual([]);
+    expect((await consentsOf()).records).toHaveLength(2);
+    await sleep(500);
+    expect(app.shopify.consentUpdates.filter((u) => u.input.customerId === node.customer.id)).toEqual([]);
   });
 
   test("a checkout the webhooks brought is never started twice, and a late webhook joins the sweep's journey", async () => {

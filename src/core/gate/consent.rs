@@ -69,6 +69,18 @@ impl ConsentSource {
         )
     }
 
+    /// Records of this source are written to the Shopify customer (`shopify_sync`): not what
+    /// came from there, not a checkout's email or SMS consent standing in under the merchant's
+    /// attestation, and not the suppression a redaction leaves.
+    fn told_to_shopify(self) -> bool {
+        !matches!(
+            self,
+            ConsentSource::ShopifyCustomer
+                | ConsentSource::CheckoutMarketingConsent
+                | ConsentSource::Redaction
+        )
+    }
+
     /// The shopper personally asked for WhatsApp messages just now, which alone can lift an
     /// earlier opt-out. A checkout box ticked for email or SMS cannot, nor can an imported
     /// list, which may predate the opt-out.
@@ -211,18 +223,28 @@ pub fn erased(records: &[ConsentRecord]) -> bool {
 ///
 /// - Subscribed: only when the records say nothing yet. One already opted in needs no second
 ///   record, and an opt-out is not lifted by it (it may be older).
-/// - Unsubscribed: when it is later than every record and the phone is not opted out already.
-///   The shopper, or the merchant for them, withdrew at Shopify after anything this ledger
-///   holds. One dated no later than a record is what this ledger wrote there itself (it dates
-///   its writes by the record, `shopify_sync`) or was answered since, by an opt-in here.
+/// - Unsubscribed: when the phone is not opted out already and the unsubscribe is at least
+///   [`SHOPIFY_DATE_MARGIN_MS`] later than every record this ledger told Shopify: the shopper,
+///   or the merchant for them, withdrew there after it. One dated no later is what this ledger
+///   wrote there itself (its writes carry their record's date, which Shopify may round to the
+///   second) or was answered since by an opt-in here. Records never told to Shopify (a
+///   checkout's consent counted at a send, say) do not answer it, however late.
 pub fn takes_shopify_consent(records: &[ConsentRecord], kind: ConsentKind, at: Millis) -> bool {
     match kind {
         ConsentKind::OptIn => status(records) == ConsentStatus::None,
         ConsentKind::OptOut => {
-            status(records) != ConsentStatus::OptedOut && records.iter().all(|r| r.at < at)
+            status(records) != ConsentStatus::OptedOut
+                && records
+                    .iter()
+                    .filter(|r| r.source.told_to_shopify())
+                    .all(|r| r.at.0 + SHOPIFY_DATE_MARGIN_MS <= at.0)
         }
     }
 }
+
+/// How much later than this ledger's last word to Shopify an unsubscribe read there must be
+/// to be the shopper's own: the dates this ledger writes may come back rounded up to the second.
+pub const SHOPIFY_DATE_MARGIN_MS: i64 = 1_000;
 
 /// What Shopify's customer record must be told after a record moved a phone's consent from
 /// `before` to `after` (docs/rules.md §3): a change to opted in or out, made here. Not what
@@ -233,13 +255,7 @@ pub fn shopify_sync(
     after: ConsentStatus,
     record: &ConsentRecord,
 ) -> Option<ShopifyConsent> {
-    let ours = !matches!(
-        record.source,
-        ConsentSource::ShopifyCustomer
-            | ConsentSource::CheckoutMarketingConsent
-            | ConsentSource::Redaction
-    );
-    if !ours || before == after {
+    if !record.source.told_to_shopify() || before == after {
         return None;
     }
     match after {
@@ -741,21 +757,35 @@ mod tests {
             ),
             Err(ConsentRefusal::OptedOut)
         );
-        // Once only, and never an echo of this ledger's own write or one an opt-in answered.
+        // Once only, and never an echo of this ledger's own write (its date, perhaps rounded
+        // up to the second) or one an opt-in here answered.
         assert!(!takes_shopify_consent(&both, OptOut, at(12)));
-        assert!(!takes_shopify_consent(
-            std::slice::from_ref(&widget),
-            OptOut,
-            at(10)
-        ));
-        assert!(!takes_shopify_consent(
-            std::slice::from_ref(&widget),
-            OptOut,
-            at(9)
-        ));
-        // Lifted as any opt-out not from the phone: by an explicit opt-in after it.
-        let again = record(OptIn, StorefrontWidget, 12);
-        assert_eq!(status(&[widget, out, again]), ConsentStatus::OptedIn);
+        let echo = widget.at.plus_millis(SHOPIFY_DATE_MARGIN_MS - 1);
+        for answered in [echo, widget.at, at(9)] {
+            let records = std::slice::from_ref(&widget);
+            assert!(!takes_shopify_consent(records, OptOut, answered));
+        }
+        // A checkout's consent counted at a send after it was never Shopify's to see: it
+        // answers nothing.
+        let counted = [widget.clone(), record(OptIn, CheckoutMarketingConsent, 20)];
+        assert!(takes_shopify_consent(&counted, OptOut, at(11)));
+        // Lifted as any opt-out not from the phone: by an explicit opt-in after it (the
+        // storefront widget or START), not by a checkout's consent or Shopify's own.
+        for source in [StorefrontWidget, WhatsappKeyword] {
+            let again = record(OptIn, source, 12);
+            let records = [widget.clone(), out.clone(), again];
+            assert_eq!(status(&records), ConsentStatus::OptedIn, "{source:?}");
+        }
+        for source in [CheckoutMarketingConsent, ShopifyCustomer, Import] {
+            let later = record(OptIn, source, 12);
+            let records = [widget.clone(), out.clone(), later];
+            assert_eq!(status(&records), ConsentStatus::OptedOut, "{source:?}");
+        }
+        // Not told back to Shopify, where it came from.
+        assert_eq!(
+            shopify_sync(ConsentStatus::OptedIn, ConsentStatus::OptedOut, &out),
+            None
+        );
     }
 
     #[test]

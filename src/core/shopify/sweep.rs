@@ -268,14 +268,15 @@ fn found(node: &Value) -> Option<Found> {
     let checkout = Checkout::from_webhook(webhook.to_string().as_bytes()).ok()?;
     let consent = customer.and_then(|c| {
         let consent = c.pointer("/defaultPhoneNumber/whatsAppMarketingConsent")?;
-        let updated = text(consent, "/updatedAt").and_then(Millis::parse_rfc3339);
-        let (kind, at) = match text(consent, "/state")? {
-            "SUBSCRIBED" => (ConsentKind::OptIn, updated.unwrap_or(checkout.updated_at)),
-            // Without its date an unsubscribe cannot be set beside the ledger's own records
-            // (it may be the ledger's own write, answered since by an opt-in here).
-            "UNSUBSCRIBED" => (ConsentKind::OptOut, updated?),
+        let kind = match text(consent, "/state")? {
+            "SUBSCRIBED" => ConsentKind::OptIn,
+            "UNSUBSCRIBED" => ConsentKind::OptOut,
             _ => return None,
         };
+        // Undated, it is no later than the checkout (what the ledger itself writes is dated).
+        let at = text(consent, "/updatedAt")
+            .and_then(Millis::parse_rfc3339)
+            .unwrap_or(checkout.updated_at);
         let phone = Phone::parse(phone_number?, checkout.country.as_deref()).ok()?;
         Some(CustomerConsent { phone, kind, at })
     });
@@ -422,8 +423,15 @@ mod tests {
             out.at,
             Millis::parse_rfc3339("2026-10-14T11:00:00Z").unwrap()
         );
-        assert_eq!(read("UNSUBSCRIBED", None), None, "an undated one");
-        assert_eq!(read("SUBSCRIBED", None).unwrap().kind, ConsentKind::OptIn);
+        // Undated: as of the checkout's last change.
+        let checkout_at = Millis::parse_rfc3339("2026-10-14T11:00:00Z").unwrap();
+        for (state, kind) in [
+            ("UNSUBSCRIBED", ConsentKind::OptOut),
+            ("SUBSCRIBED", ConsentKind::OptIn),
+        ] {
+            let undated = read(state, None).unwrap();
+            assert_eq!((undated.kind, undated.at), (kind, checkout_at), "{state}");
+        }
     }
 
     #[test]

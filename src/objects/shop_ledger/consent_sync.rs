@@ -12,7 +12,7 @@ use worker::Result;
 use super::db::{i, s, Db};
 use super::ShopLedger;
 use crate::core::gate::consent::{
-    self, shopify_sync, takes_shopify_consent, ConsentRecord, ShopifyConsent,
+    self, shopify_sync, takes_shopify_consent, ConsentKind, ConsentRecord, ShopifyConsent,
 };
 use crate::core::shopify::customer_consent::{
     backoff_ms, lookup_body, read_lookup, read_update, update_body, Answer, MAX_ATTEMPTS,
@@ -72,13 +72,19 @@ impl Db {
     /// something new (`takes_shopify_consent`).
     pub fn note_shopify_consent(&self, consent: &CustomerConsent) -> Result<()> {
         let phone_hash = self.hash(&consent.phone);
-        if takes_shopify_consent(
-            &self.consent_records(&phone_hash)?,
-            consent.kind,
-            consent.at,
-        ) {
-            let record = ConsentRecord::from_shopify_customer(consent.kind, consent.at);
-            self.append_consent(&phone_hash, &record)?;
+        let records = self.consent_records(&phone_hash)?;
+        if !takes_shopify_consent(&records, consent.kind, consent.at) {
+            return Ok(());
+        }
+        let record = ConsentRecord::from_shopify_customer(consent.kind, consent.at);
+        self.append_consent(&phone_hash, &record)?;
+        if consent.kind == ConsentKind::OptOut {
+            // A change still queued for Shopify is older (an unsubscribe is taken only when it
+            // is later than all this ledger told): written now, it would undo the shopper's.
+            self.exec(
+                "DELETE FROM consent_sync WHERE phone_hash = ?",
+                vec![s(phone_hash)],
+            )?;
         }
         Ok(())
     }
