@@ -4,8 +4,8 @@
 //! Shopify; throttles and outages are retried with backoff; only the latest change of a phone
 //! is kept, so Shopify ends where the ledger is. The other way round, the WhatsApp consent on
 //! the Shopify customer, which the reconciliation sweep reads, is recorded here with its source
-//! when it says something new: a subscription for a phone with no records, an unsubscribe
-//! later than all of them.
+//! when it says something new (`consent::takes_shopify_consent`): a subscription for a phone
+//! with no records, an unsubscribe later than all this ledger told Shopify.
 
 use worker::Result;
 
