@@ -117,7 +117,7 @@ node_modules/.package-lock.json: package-lock.json
 FUZZ_SECONDS ?= 60
 CARGO_FUZZ_VERSION := 0.13.2
 FUZZ_TARGETS := checkout deleted_checkout order customer_request whatsapp_webhook whatsapp_templates \
-	session_token webhook_hmac proxy_signature oauth_hmac phone money playbook
+	session_token webhook_hmac proxy_signature oauth_hmac phone money playbook sweep_page
 
 fuzz: fuzz-tools
 	cd fuzz && cargo +nightly fuzz build
