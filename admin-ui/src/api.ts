@@ -159,6 +159,8 @@ export interface Step {
   discount?: { percent: number; expires_after_hours: number } | null;
   delay_options?: number[];
   discount_options?: ({ percent: number; expires_after_hours: number } | null)[];
+  /** What fills the template's image header: the cart's top product's image. */
+  header?: "top_item_image" | null;
   [extra: string]: unknown;
 }
 
@@ -174,6 +176,8 @@ export interface Playbook {
   holdout_percent: number;
   journey_ttl_days: number;
   optimize?: { enabled: boolean; goal: "recoveries" | "recovered_revenue"; explore_percent: number };
+  /** The image a product-image header shows when the product has none. */
+  fallback_image_url?: string | null;
   [extra: string]: unknown;
 }
 
@@ -191,6 +195,8 @@ export interface WabaTemplate {
   status: string;
   category?: string;
   body?: string;
+  /** The header's format: TEXT, IMAGE, VIDEO, DOCUMENT, LOCATION; null without one. */
+  header?: string | null;
   fits?: boolean;
   /** The steps that send it, and why it does not fit them. */
   used_by?: string[];

@@ -115,6 +115,16 @@ function Editor({ saved: initial, templates }: { saved: Playbook; templates: Wab
   const fields = renderFields();
   const unplaced = Object.entries(errors).filter(([k]) => !shown.has(k));
 
+  // Whether the step's template has an image header, when the account's templates are known.
+  function headerHint(step: Step) {
+    if (!templates) return fmt.t("header_image_help");
+    const image = templates.some((t) => t.name === step.template.name && t.header === "IMAGE");
+    const on = step.header === "top_item_image";
+    if (image && !on) return fmt.t("header_image_has");
+    if (!image && on) return fmt.t("header_image_lacks");
+    return undefined;
+  }
+
   function renderFields() {
     const varOptions = VARIABLES.map((v) => ({ value: v, label: fmt.t(`var_${v}` as Key) }));
     const names = templates ? [...new Set(templates.map((t) => t.name))] : null;
@@ -135,6 +145,14 @@ function Editor({ saved: initial, templates }: { saved: Playbook; templates: Wab
               ]}
             />
             <TextField label={fmt.t("default_language")} value={draft.default_language} error={mark("default_language")} onInput={(v) => update((p) => (p.default_language = v.trim()))} />
+            <TextField
+              label={fmt.t("fallback_image")}
+              placeholder="https://"
+              value={draft.fallback_image_url ?? ""}
+              details={fmt.t("fallback_image_help")}
+              error={mark("fallback_image_url")}
+              onInput={(v) => update((p) => (p.fallback_image_url = v.trim() || null))}
+            />
             <Checkbox label={fmt.t("stop_on_reply")} checked={draft.stop_on_reply} onChange={(v) => update((p) => (p.stop_on_reply = v))} error={mark("stop_on_reply")} />
           </div>
         </s-section>
@@ -214,6 +232,13 @@ function Editor({ saved: initial, templates }: { saved: Playbook; templates: Wab
                     />
                   )}
                 </div>
+                <Checkbox
+                  label={fmt.t("header_image")}
+                  checked={step.header === "top_item_image"}
+                  details={headerHint(step)}
+                  error={mark(`${at}.header`)}
+                  onChange={(on) => updateStep(i, (s) => (s.header = on ? "top_item_image" : null))}
+                />
                 <fieldset class="params">
                   <legend>{fmt.t("body_params")}</legend>
                   {mark(`${at}.body_params`) && <p class="error-text">{err(`${at}.body_params`)}</p>}

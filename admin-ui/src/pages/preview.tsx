@@ -50,6 +50,11 @@ export function Preview({ step, language, templates }: { step: Step; language: s
       </div>
       <div class="phone-screen">
         <div class="bubble">
+          {step.header === "top_item_image" && (
+            <div class="bubble-image" role="img" aria-label={fmt.t("preview_image")} data-testid="preview-image">
+              {fmt.t("preview_image")}
+            </div>
+          )}
           <p class="bubble-meta">
             {step.template.name} · {lang}
           </p>

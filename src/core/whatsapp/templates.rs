@@ -206,6 +206,8 @@ pub fn listing(templates: &[TemplateInfo], playbook: &Playbook) -> Value {
                 "status": t.status,
                 "category": t.category,
                 "body": t.body,
+                // The header's format, for the admin page to say which steps need an image.
+                "header": t.header.as_deref().map(|h| h.trim_end_matches('!')),
                 "used_by": steps.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
                 "fits": !steps.is_empty() && problems.is_empty(),
                 "problems": problems,
@@ -483,6 +485,10 @@ mod tests {
             problems(&imaged, &plain),
             vec!["the step sends an image header the template does not have".to_string()]
         );
+        // The listing names each template's header format, for the admin page.
+        let shown = listing(&[t, plain], &Playbook::default());
+        assert_eq!(shown["templates"][0]["header"], "IMAGE");
+        assert_eq!(shown["templates"][1]["header"], Value::Null);
     }
 
     #[test]
