@@ -5,13 +5,11 @@
 //! same shopper share one budget.
 
 use crate::core::playbook::Caps;
-use crate::core::values::time::Millis;
+use crate::core::values::time::{Millis, DAY_MS};
 
 /// The longest window a playbook may ask for; sends older than this can never count again,
 /// whatever the merchant changes the caps to, so the history forgets them.
 pub const MAX_WINDOW_DAYS: u32 = 90;
-
-const DAY_MS: i64 = 86_400_000;
 
 /// Whether one more message may go out at `now`, given the instants of earlier sends; if not,
 /// the first instant at which it could.

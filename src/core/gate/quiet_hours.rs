@@ -11,7 +11,7 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, NaiveTime};
 
 use crate::core::gate::zone_rules::ZoneRules;
 use crate::core::playbook::QuietHours;
-use crate::core::values::time::Millis;
+use crate::core::values::time::{Millis, DAY_MS};
 
 /// The shopper's time zone (an IANA name), from the phone's country (`Phone::region`), the
 /// shipping address (ISO country and Shopify province code, e.g. `CA` + `BC`) and the shop's
@@ -103,8 +103,6 @@ const MAX_ROUNDS: usize = 4;
 
 /// Days tried for the end time; a later day only matters at the edge of the time-zone data.
 const MAX_END_DAYS: usize = 3;
-
-const DAY_MS: i64 = 86_400_000;
 
 /// Quiet hours as local wall-clock times, never empty.
 struct Window {
