@@ -236,41 +236,46 @@ test("a step's image header and the fallback image are edited, checked against t
   const { context, errors } = await adminContext(browser);
   const page = await context.newPage();
   const before = (await api(app, "/api/playbook")).body;
-  await page.goto(adminUrl(app, "/playbook"));
-  await settled(page);
-  const first = page.locator('fieldset[data-step="0"]');
-  const header = first.getByLabel("Show the cart's top product in the image header", { exact: true });
-  expect(await header.isChecked()).toBe(false);
-  expect(await page.getByTestId("preview-image").count()).toBe(0);
-  await header.check();
-  // The installed templates have no image header: the step says what it needs.
-  const box = first.locator("s-checkbox[label=\"Show the cart's top product in the image header\"]");
-  await expect.poll(() => box.getAttribute("details")).toBe("Needs a template with an image header.");
-  expect(await page.getByTestId("preview-image").isVisible()).toBe(true);
+  try {
+    await page.goto(adminUrl(app, "/playbook"));
+    await settled(page);
+    const first = page.locator('fieldset[data-step="0"]');
+    const header = first.getByLabel("Show the cart's top product in the image header", { exact: true });
+    expect(await header.isChecked()).toBe(false);
+    expect(await page.getByTestId("preview-image").count()).toBe(0);
+    await header.check();
+    // The installed templates have no image header: the step says what it needs.
+    const box = first.locator("s-checkbox[label=\"Show the cart's top product in the image header\"]");
+    await expect.poll(() => box.getAttribute("details")).toBe("Needs a template with an image header.");
+    expect(await page.getByTestId("preview-image").isVisible()).toBe(true);
 
-  const fallback = page.getByLabel("Fallback header image (https URL)", { exact: true });
-  await fallback.fill("http://images.example/fallback.png");
-  const bar = page.locator("ui-save-bar#playbook-save-bar");
-  await bar.getByRole("button", { name: "Save" }).click();
-  await expect.poll(() => fallback.getAttribute("aria-invalid")).toBe("true");
-  expect((await api(app, "/api/playbook")).body.fallback_image_url ?? null).toBeNull();
+    const fallback = page.getByLabel("Fallback header image (https URL)", { exact: true });
+    await fallback.fill("http://images.example/fallback.png");
+    const bar = page.locator("ui-save-bar#playbook-save-bar");
+    await bar.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => fallback.getAttribute("aria-invalid")).toBe("true");
+    expect((await api(app, "/api/playbook")).body.fallback_image_url ?? null).toBeNull();
 
-  await fallback.fill("https://images.example/fallback.png");
-  await bar.getByRole("button", { name: "Save" }).click();
-  await expect.poll(() => bar.getAttribute("data-shown")).toBeNull();
-  const saved = (await api(app, "/api/playbook")).body;
-  expect(saved.steps[0].header).toBe("top_item_image");
-  expect(saved.steps[1].header ?? null).toBeNull();
-  expect(saved.fallback_image_url).toBe("https://images.example/fallback.png");
-  await page.reload();
-  await settled(page);
-  expect(await header.isChecked()).toBe(true);
-  expect(await fallback.inputValue()).toBe("https://images.example/fallback.png");
-  await screenshot(page, "desktop-playbook-image-header");
-  // The refused save is the only error the browser logs.
-  expect(realErrors(errors)).toEqual([expect.stringMatching(/status of 400/)]);
-  await context.close();
-  await api(app, "/api/playbook", { method: "PUT", body: before });
+    await fallback.fill("https://images.example/fallback.png");
+    await bar.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => bar.getAttribute("data-shown")).toBeNull();
+    const saved = (await api(app, "/api/playbook")).body;
+    expect(saved.steps[0].header).toBe("top_item_image");
+    expect(saved.steps[1].header ?? null).toBeNull();
+    expect(saved.fallback_image_url).toBe("https://images.example/fallback.png");
+    await page.reload();
+    await settled(page);
+    expect(await header.isChecked()).toBe(true);
+    expect(await fallback.inputValue()).toBe("https://images.example/fallback.png");
+    await screenshot(page, "desktop-playbook-image-header");
+    // The refused save is the only error the browser logs.
+    expect(realErrors(errors)).toEqual([expect.stringMatching(/status of 400/)]);
+  } finally {
+    // Back to the test playbook for the tests after this one, even when this one failed.
+    await context.close();
+    const restored = await api(app, "/api/playbook", { method: "PUT", body: before });
+    expect([restored.status, restored.body.steps[0].header ?? null, restored.body.fallback_image_url ?? null]).toEqual([200, null, null]);
+  }
 });
 
 test("resolving a conversation in the inbox removes it", async () => {
