@@ -115,10 +115,11 @@ function Editor({ saved: initial, templates }: { saved: Playbook; templates: Wab
   const fields = renderFields();
   const unplaced = Object.entries(errors).filter(([k]) => !shown.has(k));
 
-  // Whether the step's template has an image header, when the account's templates are known.
+  // What the image-header checkbox says: whether the step's template (in the step's languages)
+  // has an image header to fill, when the account's templates are known.
   function headerHint(step: Step) {
     if (!templates) return fmt.t("header_image_help");
-    const image = templates.some((t) => t.name === step.template.name && t.header === "IMAGE");
+    const image = templates.some((t) => t.name === step.template.name && step.template.languages.includes(t.language) && t.header === "IMAGE");
     const on = step.header === "top_item_image";
     if (image && !on) return fmt.t("header_image_has");
     if (!image && on) return fmt.t("header_image_lacks");

@@ -43,6 +43,13 @@ pub struct TemplateInfo {
     pub buttons: Vec<String>,
 }
 
+impl TemplateInfo {
+    /// The header's format without the variable's mark: `TEXT`, `IMAGE`, ...
+    pub fn header_format(&self) -> Option<&str> {
+        self.header.as_deref().map(|h| h.trim_end_matches('!'))
+    }
+}
+
 /// How many distinct `{{n}}` variables a text has.
 fn params(text: &str) -> usize {
     let mut seen: Vec<&str> = vec![];
@@ -169,9 +176,12 @@ pub fn problems(step: &Step, template: &TemplateInfo) -> Vec<String> {
         (_, Some(Header::TopItemImage)) => {
             problems.push("the step sends an image header the template does not have".into())
         }
-        (Some(kind), None) => problems.push(format!(
+        (Some(_), None) => problems.push(format!(
             "its {} header needs a value the step does not send",
-            kind.trim_end_matches('!').to_ascii_lowercase()
+            template
+                .header_format()
+                .unwrap_or_default()
+                .to_ascii_lowercase()
         )),
     }
     let expected = expected_buttons(step);
@@ -207,7 +217,7 @@ pub fn listing(templates: &[TemplateInfo], playbook: &Playbook) -> Value {
                 "category": t.category,
                 "body": t.body,
                 // The header's format, for the admin page to say which steps need an image.
-                "header": t.header.as_deref().map(|h| h.trim_end_matches('!')),
+                "header": t.header_format(),
                 "used_by": steps.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
                 "fits": !steps.is_empty() && problems.is_empty(),
                 "problems": problems,
