@@ -165,31 +165,36 @@ test("the dashboard shows exactly the numbers GET /api/metrics gives", async () 
 test("a playbook edit is saved through the contextual save bar and read back", async () => {
   const { context, errors } = await adminContext(browser);
   const page = await context.newPage();
-  await page.goto(adminUrl(app, "/playbook"));
-  await settled(page);
-  const bar = page.locator("ui-save-bar#playbook-save-bar");
-  expect(await bar.getAttribute("data-shown")).toBeNull();
+  const before = (await api(app, "/api/playbook")).body;
+  try {
+    await page.goto(adminUrl(app, "/playbook"));
+    await settled(page);
+    const bar = page.locator("ui-save-bar#playbook-save-bar");
+    expect(await bar.getAttribute("data-shown")).toBeNull();
 
-  const first = page.locator('fieldset[data-step="0"]');
-  await first.getByLabel("Unit", { exact: true }).selectOption("hours");
-  await first.getByLabel("Send after", { exact: true }).fill("2");
-  await page.locator('fieldset[data-step="1"]').getByLabel("Only when the cart is at least", { exact: true }).fill("120.00");
-  await expect.poll(() => bar.getAttribute("data-shown")).toBe("");
-  await bar.getByRole("button", { name: "Save" }).click();
-  await expect.poll(() => bar.getAttribute("data-shown")).toBeNull();
+    const first = page.locator('fieldset[data-step="0"]');
+    await first.getByLabel("Unit", { exact: true }).selectOption("hours");
+    await first.getByLabel("Send after", { exact: true }).fill("2");
+    await page.locator('fieldset[data-step="1"]').getByLabel("Only when the cart is at least", { exact: true }).fill("120.00");
+    await expect.poll(() => bar.getAttribute("data-shown")).toBe("");
+    await bar.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => bar.getAttribute("data-shown")).toBeNull();
 
-  const saved = (await api(app, "/api/playbook")).body;
-  expect(saved.steps[0].delay_seconds).toBe(7200);
-  expect(saved.steps[1].when.min_cart_value).toBe("120.00");
+    const saved = (await api(app, "/api/playbook")).body;
+    expect(saved.steps[0].delay_seconds).toBe(7200);
+    expect(saved.steps[1].when.min_cart_value).toBe("120.00");
 
-  await page.reload();
-  await settled(page);
-  expect(await first.getByLabel("Send after", { exact: true }).inputValue()).toBe("2");
-  expect(await first.getByLabel("Unit", { exact: true }).inputValue()).toBe("hours");
-  expect(realErrors(errors)).toEqual([]);
-  await context.close();
-  // Back to the test playbook's timing for the tests after this one.
-  await api(app, "/api/playbook", { method: "PUT", body: { ...saved, steps: saved.steps.map((s, i) => (i === 0 ? { ...s, delay_seconds: 1 } : s)) } });
+    await page.reload();
+    await settled(page);
+    expect(await first.getByLabel("Send after", { exact: true }).inputValue()).toBe("2");
+    expect(await first.getByLabel("Unit", { exact: true }).inputValue()).toBe("hours");
+    expect(realErrors(errors)).toEqual([]);
+  } finally {
+    // Back to the test playbook for the tests after this one, even when this one failed.
+    await context.close();
+    const restored = await api(app, "/api/playbook", { method: "PUT", body: before });
+    expect([restored.status, restored.body.steps[0].delay_seconds]).toEqual([200, before.steps[0].delay_seconds]);
+  }
 });
 
 test("steps are added, reordered and removed; discarding brings back what was saved", async () => {
