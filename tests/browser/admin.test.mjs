@@ -241,16 +241,30 @@ test("a step's image header and the fallback image are edited, checked against t
   const { context, errors } = await adminContext(browser);
   const page = await context.newPage();
   const before = (await api(app, "/api/playbook")).body;
+  // The first step's template as installed (no header), given an image header for a moment.
+  const reminder = app.graph.templates.list(WABA_ID).find((t) => t.name === before.steps[0].template.name && t.language === "en_US");
+  const components = reminder.components;
   try {
+    reminder.components = [{ type: "HEADER", format: "IMAGE", example: { header_handle: ["4::aW1hZ2UvanBlZw==:ARb"] } }, ...components];
+    // The kept listing is asked to refresh from Graph, as after a template webhook.
+    expect((await api(app, "/api/templates?refresh=1")).body.templates.find((t) => t.id === reminder.id).header).toBe("IMAGE");
     await page.goto(adminUrl(app, "/playbook"));
     await settled(page);
     const first = page.locator('fieldset[data-step="0"]');
     const header = first.getByLabel("Show the cart's top product in the image header", { exact: true });
+    const box = first.locator("s-checkbox[label=\"Show the cart's top product in the image header\"]");
     expect(await header.isChecked()).toBe(false);
+    await expect.poll(() => box.getAttribute("details")).toBe("This template has an image header: turn this on to fill it.");
+
+    reminder.components = components;
+    expect((await api(app, "/api/templates?refresh=1")).body.templates.find((t) => t.id === reminder.id).header).toBeNull();
+    await page.reload();
+    await settled(page);
+    expect(await header.isChecked()).toBe(false);
+    expect(await box.getAttribute("details")).toBeNull();
     expect(await page.getByTestId("preview-image").count()).toBe(0);
     await header.check();
     // The installed templates have no image header: the step says what it needs.
-    const box = first.locator("s-checkbox[label=\"Show the cart's top product in the image header\"]");
     await expect.poll(() => box.getAttribute("details")).toBe("Needs a template with an image header.");
     expect(await page.getByTestId("preview-image").isVisible()).toBe(true);
 
@@ -276,8 +290,10 @@ test("a step's image header and the fallback image are edited, checked against t
     // The refused save is the only error the browser logs.
     expect(realErrors(errors)).toEqual([expect.stringMatching(/status of 400/)]);
   } finally {
-    // Back to the test playbook for the tests after this one, even when this one failed.
+    // Back to the test playbook and templates for the tests after this one, even when this one failed.
+    reminder.components = components;
     await context.close();
+    expect((await api(app, "/api/templates?refresh=1")).status).toBe(200);
     const restored = await api(app, "/api/playbook", { method: "PUT", body: before });
     expect([restored.status, restored.body.steps[0].header ?? null, restored.body.fallback_image_url ?? null]).toEqual([200, null, null]);
   }
