@@ -51,6 +51,15 @@ export const SHOPIFY_API_VERSION = "2026-10";
  * as no deployed writer but the ledger does, so each event reads the settings afresh
  * (`settingsFreshMs` 0); `null` keeps the Worker's own default, as the benchmarks do.
  */
+/** The admin page's files as wrangler.toml serves them: Miniflare puts its asset router in front. */
+export const ASSETS = {
+  directory: `${root}admin-ui/dist`,
+  binding: "ASSETS",
+  // As `run_worker_first` in wrangler.toml: the Worker answers first and fills in the page.
+  routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true },
+  assetConfig: { not_found_handling: "single-page-application" },
+};
+
 export async function startApp({ persistRoot, scriptPath = "build/index.js", settingsFreshMs = 0, sendTimeoutMs = null } = {}) {
   const graph = createGraphFake();
   graph.accounts.addNumber({ phoneNumberId: PHONE_NUMBER_ID, accessToken: WHATSAPP_TOKEN });
@@ -73,13 +82,7 @@ export async function startApp({ persistRoot, scriptPath = "build/index.js", set
       SHOP: { className: "ShopLedger", useSQLite: true },
     },
     kvNamespaces: ["APP_KV"],
-    assets: {
-      directory: `${root}admin-ui/dist`,
-      binding: "ASSETS",
-      // As `run_worker_first` in wrangler.toml: the Worker answers first and fills in the page.
-      routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true },
-      assetConfig: { not_found_handling: "single-page-application" },
-    },
+    assets: ASSETS,
     bindings: {
       ...SECRETS,
       APP_URL: "https://cartback.test",
