@@ -128,6 +128,8 @@ pub struct RunFigures {
     pub regret_by_segment: [f64; 3],
     pub regret_by_block: Vec<f64>,
     pub regret_by_kind: [f64; 3],
+    /// The same by kind within each segment (small, medium, large).
+    pub regret_by_segment_and_kind: [[f64; 3]; 3],
 }
 
 pub fn run(seed: u64, journeys: usize, days: i64) -> RunFigures {
@@ -141,6 +143,7 @@ pub fn run(seed: u64, journeys: usize, days: i64) -> RunFigures {
     let (mut regret, mut uniform_regret) = (0.0, 0.0);
     let (mut best_hits, mut best_total) = (0usize, 0usize);
     let (mut by_segment, mut by_kind) = ([0.0; 3], [0.0; 3]);
+    let mut by_segment_and_kind = [[0.0; 3]; 3];
     let mut by_block = vec![0.0; journeys.div_ceil(1000)];
     let spacing = days * DAY_MS / journeys as i64;
     for j in 0..journeys {
@@ -210,7 +213,9 @@ pub fn run(seed: u64, journeys: usize, days: i64) -> RunFigures {
             for (kind, regret) in by_kind.iter_mut().enumerate() {
                 let mut better = config;
                 better[kind] = best_config[kind];
-                *regret += reward(segment, mean_value, better) - mine;
+                let kind_regret = reward(segment, mean_value, better) - mine;
+                *regret += kind_regret;
+                by_segment_and_kind[tier][kind] += kind_regret;
             }
             if j >= journeys.saturating_sub(1000) {
                 best_total += 3;
@@ -249,6 +254,7 @@ pub fn run(seed: u64, journeys: usize, days: i64) -> RunFigures {
         regret_by_segment: by_segment.map(|r| r / uniform_regret),
         regret_by_block: by_block.iter().map(|r| r / uniform_regret).collect(),
         regret_by_kind: by_kind.map(|r| r / uniform_regret),
+        regret_by_segment_and_kind: by_segment_and_kind.map(|k| k.map(|r| r / uniform_regret)),
     }
 }
 

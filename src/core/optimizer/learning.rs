@@ -18,8 +18,14 @@
 //! have come by now, read from the time-to-order curve of settled recoveries. Counting
 //! recoveries at once but misses in full (or only at the window's end) would favour the options
 //! chosen most recently; counting pending trials for nothing would learn one window late.
-//! Weighed so, a trial adds on average as many recoveries as its weight expects, so an option
-//! with many pending trials is neither favoured nor punished, only known less well.
+//! Weighed so, a trial that would recover with probability `p` and has `F` of its orders
+//! behind it adds `p·F` recoveries on average against a weight of `F·(1 + p·(1 − F))`: its
+//! rate reads low by at most a share `p` of itself (a tenth at `p` = 0.1) while its window is
+//! young, and exactly once it closes; the same for every option of a rate, so an option with
+//! many pending trials is neither favoured by its early orders nor punished by its open
+//! windows, only known less well. (Weighing the waiting ones by `F·(1 − p)/(1 − p·F)` with the
+//! shop's rate removes even that; over 200 simulated shops it changed regret by +0.0003 ±
+//! 0.0037, so it is not done.)
 //!
 //! **Exactly once.** A trial settles once: the first order within its window makes it a
 //! recovery with that order's revenue; a repeated order, webhook or alarm changes nothing, nor
