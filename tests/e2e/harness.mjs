@@ -39,18 +39,6 @@ export const WABA_ID = "102290129340398";
 /** The Admin API version the Worker calls and Shopify's webhooks are sent in. */
 export const SHOPIFY_API_VERSION = "2026-10";
 
-/**
- * One Worker with its fakes. `unexpected` collects outbound calls to hosts nobody fakes.
- * `persistRoot` keeps Durable Object and KV storage in files there, to inspect their bytes.
- * `app.stallSends = n` makes the next n Graph API sends reach the fake and then never answer
- * in time, as when the network or the isolate fails after the request left (with a short
- * `sendTimeoutMs`, such as 2000).
- */
-/**
- * Starts the built Worker in workerd with the fakes. Tests write KV directly to set a shop up,
- * as no deployed writer but the ledger does, so each event reads the settings afresh
- * (`settingsFreshMs` 0); `null` keeps the Worker's own default, as the benchmarks do.
- */
 /** The admin page's files as wrangler.toml serves them: Miniflare puts its asset router in front. */
 export const ASSETS = {
   directory: `${root}admin-ui/dist`,
@@ -60,6 +48,15 @@ export const ASSETS = {
   assetConfig: { not_found_handling: "single-page-application" },
 };
 
+/**
+ * Starts the built Worker in workerd with its fakes. `unexpected` collects outbound calls to
+ * hosts nobody fakes. `persistRoot` keeps Durable Object and KV storage in files there, to
+ * inspect their bytes. `app.stallSends = n` makes the next n Graph API sends reach the fake and
+ * then never answer in time, as when the network or the isolate fails after the request left
+ * (with a short `sendTimeoutMs`, such as 2000). Tests write KV directly to set a shop up, as no
+ * deployed writer but the ledger does, so each event reads the settings afresh
+ * (`settingsFreshMs` 0); `null` keeps the Worker's own default, as the benchmarks do.
+ */
 export async function startApp({ persistRoot, scriptPath = "build/index.js", settingsFreshMs = 0, sendTimeoutMs = null } = {}) {
   const graph = createGraphFake();
   graph.accounts.addNumber({ phoneNumberId: PHONE_NUMBER_ID, accessToken: WHATSAPP_TOKEN });

@@ -142,7 +142,7 @@ pub fn run(seed: u64, journeys: usize, days: i64) -> RunFigures {
     let mut counted: Vec<(Segment, Option<Config>, f64)> = vec![];
     let (mut regret, mut uniform_regret) = (0.0, 0.0);
     let (mut best_hits, mut best_total) = (0usize, 0usize);
-    let (mut by_segment, mut by_kind) = ([0.0; 3], [0.0; 3]);
+    let mut by_segment = [0.0; 3];
     let mut by_segment_and_kind = [[0.0; 3]; 3];
     let mut by_block = vec![0.0; journeys.div_ceil(1000)];
     let spacing = days * DAY_MS / journeys as i64;
@@ -210,12 +210,10 @@ pub fn run(seed: u64, journeys: usize, days: i64) -> RunFigures {
             let tier = SEGMENTS.iter().position(|s| s.0 == segment).unwrap_or(2);
             by_segment[tier] += best - mine;
             by_block[j / 1000] += best - mine;
-            for (kind, regret) in by_kind.iter_mut().enumerate() {
+            for (kind, regret) in by_segment_and_kind[tier].iter_mut().enumerate() {
                 let mut better = config;
                 better[kind] = best_config[kind];
-                let kind_regret = reward(segment, mean_value, better) - mine;
-                *regret += kind_regret;
-                by_segment_and_kind[tier][kind] += kind_regret;
+                *regret += reward(segment, mean_value, better) - mine;
             }
             if j >= journeys.saturating_sub(1000) {
                 best_total += 3;
@@ -253,7 +251,8 @@ pub fn run(seed: u64, journeys: usize, days: i64) -> RunFigures {
         lifts_checked: checked,
         regret_by_segment: by_segment.map(|r| r / uniform_regret),
         regret_by_block: by_block.iter().map(|r| r / uniform_regret).collect(),
-        regret_by_kind: by_kind.map(|r| r / uniform_regret),
+        regret_by_kind: [0, 1, 2]
+            .map(|k| by_segment_and_kind.iter().map(|s| s[k]).sum::<f64>() / uniform_regret),
         regret_by_segment_and_kind: by_segment_and_kind.map(|k| k.map(|r| r / uniform_regret)),
     }
 }
