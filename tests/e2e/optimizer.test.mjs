@@ -4,7 +4,7 @@
 // are open (pending trials); once every window has closed, GET /api/optimization says what
 // won, and every order, repeated or not, counts once.
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { SHOP, adminApi, checkoutPayload, installShop, messagesFor, orderPayload, sessionToken, shopifyWebhook, sleep, startApp } from "./harness.mjs";
+import { SHOP, adminApi, askLedger, checkoutPayload, installShop, messagesFor, orderPayload, sessionToken, shopifyWebhook, sleep, startApp } from "./harness.mjs";
 import { checkoutOf, freshPhone } from "./meta.mjs";
 
 const WINDOW_S = 15;
@@ -110,3 +110,53 @@ test("the optimizer learns the delay that brings carts back and says so", async 
   const reset = await (await api("/api/optimization/reset", { method: "POST" })).json();
   expect(reset.decisions).toEqual([]);
 }, 90_000);
+
+test("a journey begun again before its save is measured with the options it runs", async () => {
+  // A cart that restarts after the ledger indexed its journey and before its own save begins
+  // the journey again when Shopify retries, with a new recovery link and perhaps other
+  // options: the ledger's trial must be the one that runs. Told to the ledger as the cart
+  // tells it, on a shop of its own.
+  const shop = "renewed-journey.myshopify.com";
+  await installShop(app.kv, {
+    shop,
+    playbook: { holdout_percent: 0, attribution_window_hours: 1, optimize: { enabled: true, goal: "recoveries", explore_percent: 10 } },
+  });
+  const shopApi = (path, options = {}) => adminApi(app, path, { token: sessionToken({ shop }), ...options });
+  const playbook = await (await shopApi("/api/playbook")).json();
+  playbook.steps[0].delay_options = [1, 2, 3];
+  expect((await shopApi("/api/playbook", { method: "PUT", body: playbook })).status).toBe(200);
+
+  const checkout_token = "renewed-checkout";
+  const began = Date.now();
+  const registration = (link, segment, delay) => ({
+    registration: {
+      checkout_token, cart_token: null, checkout_id: null, recovery_token: link, customer_id: null, locale: "en",
+      phone: freshPhone(), holdout: false, segment, product: null, at: began,
+      trial: {
+        id: checkout_token, segment, holdout: false, opened_at: began, closes_at: began + 3_600_000,
+        arms: [{ step: "reminder", dimension: "delay", option: `${delay}s` }], conversion: null, folded: false,
+      },
+    },
+    checkout_token, facts: [], at: began, summary: null,
+  });
+  const delays = async () => {
+    const report = await (await shopApi("/api/optimization")).json();
+    return report.decisions
+      .filter((d) => d.dimension === "delay")
+      .flatMap((d) => d.options.filter((o) => o.journeys > 0).map((o) => [d.segment, o.option, o.journeys, o.recoveries]));
+  };
+  await askLedger(app, shop, "report", registration("link-first", "small", 1));
+  expect(await delays()).toEqual([["small", "1s", 1, 0]]);
+  // Begun again: another link, another segment and delay. Its trial takes the first's place.
+  await askLedger(app, shop, "report", registration("link-again", "large", 3));
+  expect(await delays()).toEqual([["large", "3s", 1, 0]]);
+  // The same registration retried (same link) changes nothing, whatever it carries.
+  await askLedger(app, shop, "report", registration("link-again", "medium", 2));
+  expect(await delays()).toEqual([["large", "3s", 1, 0]]);
+  // Once the trial has taught something (its order came), a later beginning leaves it be.
+  const converted = { fact: "converted", revenue: { amount: "80.00", currency: "USD" }, at: began + 1000 };
+  await askLedger(app, shop, "report", { checkout_token, facts: [converted], at: began + 1000, summary: null });
+  expect(await delays()).toEqual([["large", "3s", 1, 1]]);
+  await askLedger(app, shop, "report", registration("link-third", "small", 1));
+  expect(await delays()).toEqual([["large", "3s", 1, 1]]);
+});

@@ -105,6 +105,12 @@ impl Trial {
         self.closes_at.plus_millis(SETTLE_GRACE_MS.min(window))
     }
 
+    /// Nothing learned from it yet (no order, not folded): a journey begun again before its
+    /// first beginning was saved may put the options it now runs in its place.
+    pub fn replaceable(&self) -> bool {
+        self.conversion.is_none() && !self.folded
+    }
+
     /// `Some(revenue)` for a recovery.
     pub fn outcome(&self) -> Option<i64> {
         self.conversion.as_ref().map(|c| c.revenue)
@@ -484,6 +490,18 @@ mod tests {
             conversion: None,
             folded: false,
         }
+    }
+
+    #[test]
+    fn a_trial_is_replaceable_until_something_was_learned_from_it() {
+        let mut t = trial(false);
+        assert!(t.replaceable());
+        assert!(t.record_order(5000, T0.plus_millis(HOUR_MS)));
+        assert!(!t.replaceable(), "settled by an order");
+        let mut missed = trial(false);
+        let matured = missed.matures_at();
+        assert!(Learning::default().fold(&mut missed, matured));
+        assert!(!missed.replaceable(), "folded as a miss");
     }
 
     #[test]

@@ -12,50 +12,73 @@ use crate::objects::protocol::{
     ActiveOfCart, FindDeleted, JourneyFilter, JourneysQuery, Owner, Report, StatusCall,
 };
 
+/// What a registration did to the journey index.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Begun {
+    /// A new entry.
+    Indexed,
+    /// The entry's beginning replaced by a journey begun again (another recovery link).
+    Again,
+    /// The same registration again: nothing changed.
+    Repeated,
+}
+
 /// Shopify retries a delivery for hours; event ids are remembered for a week.
 pub const EVENT_MEMORY_MS: i64 = 7 * DAY_MS;
 
 impl Db {
-    /// Indexes a journey; a repeated registration (a cart that could not tell whether the
-    /// last one arrived) changes nothing but the recovery link: a cart that registered and
-    /// restarted before its save begins the journey again with another, and the cart's is the
-    /// one that opens. Answers whether this one indexed it; a new entry is written with the
-    /// journey's `summary`, so its report need not write that again.
-    pub fn begin(&self, b: Registration, summary: Option<&Summary>) -> Result<bool> {
-        let checkout = token(&b.checkout_token);
-        let link = s(b.recovery_token.clone());
+    /// Indexes a journey. A repeated registration is one of two things: the same one again (a
+    /// cart that could not tell whether the last arrived), which changes nothing, or, with
+    /// another recovery link, a journey begun again by a cart that restarted after registering
+    /// and before its save, which replaces what the entry says of its beginning (the cart's
+    /// is the one that runs). A new entry is written with the journey's `summary`, so its
+    /// report need not write that again.
+    pub fn begin(&self, b: Registration, summary: Option<&Summary>) -> Result<Begun> {
         let sealed = match summary {
             Some(summary) => s(self.seal(&serde_json::to_string(summary)?)?),
             None => SqlStorageValue::Null,
         };
+        let checkout = token(&b.checkout_token);
+        let link = s(b.recovery_token.clone());
+        let beginning = vec![
+            b.cart_token.into(),
+            b.checkout_id.into(),
+            link.clone(),
+            b.customer_id.map(|c| self.customer_hash(&c)).into(),
+            b.locale.into(),
+            s(self.hash(&b.phone)),
+            i(b.holdout.into()),
+            i(b.at.0),
+            s(b.segment),
+            b.product.into(),
+        ];
+        let mut values = vec![checkout.clone()];
+        values.extend(beginning.iter().cloned());
+        values.push(sealed);
         let inserted = self.changed(
             "INSERT OR IGNORE INTO journeys
                (checkout_token, cart_token, checkout_id, recovery_token, customer_hash, locale,
                 phone_hash, holdout, started_at, segment, product, summary)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            vec![
-                checkout.clone(),
-                b.cart_token.into(),
-                b.checkout_id.into(),
-                link.clone(),
-                b.customer_id.map(|c| self.customer_hash(&c)).into(),
-                b.locale.into(),
-                s(self.hash(&b.phone)),
-                i(b.holdout.into()),
-                i(b.at.0),
-                s(b.segment),
-                b.product.into(),
-                sealed,
-            ],
+            values,
         )?;
-        if inserted == 0 {
-            self.exec(
-                "UPDATE journeys SET recovery_token = ?
-                 WHERE checkout_token = ? AND recovery_token IS NOT NULL AND recovery_token != ?",
-                vec![link.clone(), checkout, link],
-            )?;
+        if inserted > 0 {
+            return Ok(Begun::Indexed);
         }
-        Ok(inserted > 0)
+        let mut values = beginning;
+        values.extend([checkout, link]);
+        let renewed = self.changed(
+            "UPDATE journeys SET cart_token = ?, checkout_id = ?, recovery_token = ?,
+               customer_hash = ?, locale = ?, phone_hash = ?, holdout = ?, started_at = ?,
+               segment = ?, product = ?
+             WHERE checkout_token = ? AND recovery_token IS NOT NULL AND recovery_token != ?",
+            values,
+        )?;
+        Ok(if renewed > 0 {
+            Begun::Again
+        } else {
+            Begun::Repeated
+        })
     }
 
     pub fn report(&self, r: Report) -> Result<()> {

@@ -39,6 +39,7 @@ use crate::core::whatsapp::templates::TemplateUpdate;
 use crate::platform::clock::now;
 use crate::platform::crypto;
 use db::{Db, ADDED_COLUMNS, SCHEMA};
+use journeys::Begun;
 
 use crate::objects::protocol as p;
 
@@ -174,13 +175,17 @@ impl ShopLedger {
                     // The trial opens with the journey's index entry, once: a registration
                     // repeated after the trial settled must not open it again.
                     let trial = registration.trial.clone();
-                    indexed = db.begin(*registration, c.summary.as_ref())?;
-                    if indexed {
-                        // Written with the entry.
-                        c.summary = None;
-                        if let Some(trial) = &trial {
-                            db.open_trial(trial)?;
+                    match db.begin(*registration, c.summary.as_ref())? {
+                        Begun::Indexed => {
+                            indexed = true;
+                            // Written with the entry.
+                            c.summary = None;
+                            if let Some(trial) = &trial {
+                                db.open_trial(trial)?;
+                            }
                         }
+                        Begun::Again => db.renew_trial(&c.checkout_token, trial.as_ref())?,
+                        Begun::Repeated => {}
                     }
                 }
                 db.settle_orders(&c)?;

@@ -2,7 +2,9 @@
 //! trials taught, stored as the core's `Learning`.
 //!
 //! - A trial is written when its journey registers, once (`INSERT OR IGNORE`: a registration
-//!   retried writes nothing new).
+//!   retried writes nothing new). A journey begun again before its first beginning was saved
+//!   runs the options it chose the second time, so its trial takes the first's place while
+//!   nothing has been learned from it.
 //! - A `converted` fact settles it through the core's `Trial::record_order`, which accepts the
 //!   first order within the window only: repeated orders, webhooks and alarms change nothing.
 //!   The held-out group's trials are settled the same way.
@@ -26,6 +28,7 @@ use crate::core::journey::Fact;
 use crate::core::optimizer::learning::PendingGroup;
 use crate::core::optimizer::posterior::Tally;
 use crate::core::optimizer::{Learning, Trial};
+use crate::core::values::ids::CheckoutToken;
 use crate::core::values::time::Millis;
 use crate::objects::protocol::Report;
 
@@ -72,6 +75,25 @@ impl Db {
             self.add_to_group(trial, &trial.as_tally(), 1)?;
         }
         Ok(())
+    }
+
+    /// A journey begun again (`Begun::Again`): its trial, if any, replaces the one opened
+    /// first, unless that one already taught something (an order, or folded as a miss).
+    pub fn renew_trial(&self, checkout: &CheckoutToken, trial: Option<&Trial>) -> Result<()> {
+        if let Some(first) = self.trial(checkout)? {
+            if !first.replaceable() {
+                return Ok(());
+            }
+            self.exec(
+                "DELETE FROM trials WHERE checkout_token = ?",
+                vec![token(checkout)],
+            )?;
+            self.add_to_group(&first, &first.as_tally(), -1)?;
+        }
+        match trial {
+            Some(trial) => self.open_trial(trial),
+            None => Ok(()),
+        }
     }
 
     /// The orders a cart reported settle its trial, the first one only.
@@ -184,7 +206,7 @@ impl Db {
         self.delete_setting(LEARNING_KEY)
     }
 
-    fn trial(&self, checkout: &crate::core::values::ids::CheckoutToken) -> Result<Option<Trial>> {
+    fn trial(&self, checkout: &CheckoutToken) -> Result<Option<Trial>> {
         let row = self.first::<Text>(
             "SELECT trial AS v FROM trials WHERE checkout_token = ?",
             vec![token(checkout)],
