@@ -4,9 +4,9 @@
 //! kind of option, the option whose drawn effect in the journey's segment is highest wins. An
 //! option is so chosen about as often as it is likely to be the best: a clear winner almost
 //! always, a close race evenly, an untried option often enough to be learned. On top of that,
-//! `explore_percent` of the choices of each kind take an option uniformly at random whatever
-//! was learned, so the estimates stay honest if the shop's shoppers change. Each choice
-//! explores on its own draw, so a journey is rarely random in every kind at once.
+//! `explore_percent` of journeys take an option uniformly at random in some kind whatever was
+//! learned, so the estimates stay honest if the shop's shoppers change. Each kind explores on
+//! its own draw ([`explore_rate`]), so a journey is rarely random in every kind at once.
 //!
 //! The draw's spread around the posterior mean is [`POSTERIOR_SCALE`] of the posterior's:
 //! the uniform share already keeps every option measured, so the sampled part can lean on
@@ -105,7 +105,7 @@ pub fn choose(
     holdout: bool,
     rng: &mut Rng,
 ) -> Choice {
-    let explore = f64::from(playbook.optimize.explore_percent);
+    let explore = explore_rate(playbook);
     let mut explored = false;
     let model = (!holdout).then(|| Model::fit(playbook, learning));
     let draw = model.as_ref().map(|m| m.draw(rng, POSTERIOR_SCALE));
@@ -121,7 +121,7 @@ pub fn choose(
                     .into_iter()
                     .filter_map(|dimension| {
                         let mut candidates = options(step, dimension);
-                        let explore = !candidates.is_empty() && rng.uniform() * 100.0 < explore;
+                        let explore = candidates.len() > 1 && rng.uniform() < explore;
                         explored |= explore;
                         let i = if explore {
                             rng.below(candidates.len())
@@ -143,6 +143,24 @@ pub fn choose(
         explored,
         steps,
     }
+}
+
+/// The chance that one kind's choice explores, such that `explore_percent` of journeys take
+/// a uniformly random option in some kind: with `k` kinds of two options or more, each
+/// explores on its own draw at `1 − (1 − e)^(1/k)` (10 % of journeys over three kinds: 3.5 %
+/// of each kind's choices). At 100 every choice is random, a plain randomized test.
+fn explore_rate(playbook: &Playbook) -> f64 {
+    let journeys = f64::from(playbook.optimize.explore_percent.min(100)) / 100.0;
+    let kinds = playbook
+        .steps
+        .iter()
+        .flat_map(|step| Dimension::ALL.map(|d| options(step, d).len()))
+        .filter(|&n| n > 1)
+        .count();
+    if kinds == 0 || journeys >= 1.0 {
+        return journeys;
+    }
+    1.0 - (1.0 - journeys).powf(1.0 / kinds as f64)
 }
 
 /// The index of the option whose drawn effect is highest (the first when none is known).
@@ -180,7 +198,7 @@ pub fn posterior(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::playbook::Discount;
+    use crate::core::playbook::{Discount, Template};
 
     const T0: Millis = Millis(1_800_000_000_000);
 
@@ -291,8 +309,48 @@ mod tests {
                 .unwrap()] += 1;
         }
         assert!(counts[1] > 1700, "{counts:?}");
-        // At least the uniform share (10 % / 3 each) goes to the others.
-        assert!(counts[0] > 40 && counts[2] > 40, "{counts:?}");
+        // At least the uniform share goes to the others: two kinds here, so each explores
+        // 5.1 % of its choices, a third of which (about 34 of 2,000) are each other delay.
+        assert!(counts[0] > 20 && counts[2] > 20, "{counts:?}");
+    }
+
+    #[test]
+    fn explore_percent_is_the_share_of_journeys_that_take_a_random_option() {
+        let learning = learned();
+        let explored = |p: &Playbook| {
+            (0..4000)
+                .filter(|&seed| {
+                    choose(p, &learning, Segment::Large, T0, false, &mut Rng::new(seed)).explored
+                })
+                .count()
+        };
+        let mut p = playbook();
+        // Two kinds with a choice (the reminder's delay, the offer's discount): each explores
+        // on its own draw, 10 % of journeys in all, not 19 %.
+        assert!((1.0 - explore_rate(&p) - 0.9f64.sqrt()).abs() < 1e-12);
+        let n = explored(&p);
+        assert!((340..=460).contains(&n), "{n} of 4000 explored");
+        p.steps[0].template_options = vec![
+            p.steps[0].template.clone(),
+            Template {
+                name: "cart_reminder_social_proof".into(),
+                languages: vec!["en_US".into()],
+            },
+        ];
+        assert!((1.0 - explore_rate(&p) - 0.9f64.cbrt()).abs() < 1e-12);
+        let n = explored(&p);
+        assert!((340..=460).contains(&n), "{n} of 4000 explored");
+        // The offer's single delay option is no choice, and is never counted as explored.
+        p.steps[0].delay_options.clear();
+        p.steps[0].template_options.clear();
+        p.steps[1].discount_options.clear();
+        assert_eq!(explored(&p), 0);
+        p = playbook();
+        p.optimize.explore_percent = 0;
+        assert_eq!(explored(&p), 0);
+        p.optimize.explore_percent = 100;
+        assert_eq!(explored(&p), 4000);
+        assert_eq!(explore_rate(&p), 1.0);
     }
 
     #[test]
