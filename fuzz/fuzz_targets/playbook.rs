@@ -7,12 +7,12 @@ use cartback::core::playbook::validation::{parse, validate};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    match parse(data) {
+    match parse(data, None) {
         Ok(playbook) => {
             assert!(validate(&playbook).is_empty());
             let json = serde_json::to_vec(&playbook).expect("serializes");
             assert_eq!(
-                parse(&json).as_ref(),
+                parse(&json, None).as_ref(),
                 Ok(&playbook),
                 "{}",
                 String::from_utf8_lossy(&json)

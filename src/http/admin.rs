@@ -21,8 +21,8 @@ use crate::core::whatsapp::delivery::SendOutcome;
 use crate::core::whatsapp::message::{sample_message, text_message, MAX_TEXT_CHARS};
 use crate::objects::protocol::{
     ask, ask_number, AdoptConsents, ConnectWhatsApp, ConsentsOf, ForgetKept, GetFaq, GetInbox,
-    JourneyFilter, JourneysQuery, KeptConsents, MetricsQuery, PutFaq, PutPlaybook, RecordVital,
-    ReplyTarget, Resolve, ShopState,
+    GetTemplates, JourneyFilter, JourneysQuery, KeptConsents, MetricsQuery, PutFaq, PutPlaybook,
+    RecordVital, ReplyTarget, Resolve, ShopState,
 };
 use crate::objects::send::send_template;
 use crate::platform::{clock, config, crypto, store, whatsapp};
@@ -61,7 +61,14 @@ pub async fn get_playbook(env: &Env, shop: &ShopDomain) -> ApiResult<Response> {
 
 pub async fn put_playbook(req: &mut Request, env: &Env, shop: &ShopDomain) -> ApiResult<Response> {
     let bytes = super::read_body(req).await?;
-    let playbook = validation::parse(&bytes).map_err(|e| invalid("invalid_playbook", e))?;
+    // Once the shop's templates were listed (`GET /api/templates`, kept current by Meta's
+    // template webhooks), every template a step may use must be one of the account's.
+    let kept = ask(env, shop, GetTemplates).await?;
+    let known: Option<Vec<String>> = kept
+        .listed_at
+        .map(|_| kept.templates.into_iter().map(|t| t.name).collect());
+    let playbook =
+        validation::parse(&bytes, known.as_deref()).map_err(|e| invalid("invalid_playbook", e))?;
     let put = PutPlaybook {
         shop: shop.clone(),
         playbook,

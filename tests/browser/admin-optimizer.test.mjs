@@ -72,12 +72,48 @@ test("the panel says what was learned in plain words, with the numbers beside", 
       const row = block.locator(`tr[data-option="${o.option}"]`);
       expect(await row.locator("td").nth(1).innerText()).toBe(String(o.journeys));
       expect(await row.locator("td").nth(2).innerText()).toBe(String(o.recoveries));
+      // Nothing is held out in this shop: no lift is made up, the page says why.
+      expect(o.lift).toBeNull();
+      expect(await row.locator("td").nth(4).innerText()).toBe("—");
     }
+    expect(await page.getByTestId("opt-no-holdout").innerText()).toContain("No journeys are held out");
     // Every column is on the screen, without scrolling sideways, at a phone's width too.
     const hidden = await block.locator(".table-scroll").evaluate((e) => e.scrollWidth - e.clientWidth);
     expect(hidden).toBeLessThanOrEqual(0);
     expect(await seriousViolations(page)).toEqual([]);
     await screenshot(page, `${label}-optimizer`);
+    expect(errors).toEqual([]);
+    await context.close();
+  }
+});
+
+test("the panel speaks Portuguese and Spanish too", async () => {
+  const report = (await api(app, "/api/optimization")).body;
+  const decision = report.decisions.find((d) => d.step === "reminder" && d.dimension === "delay");
+  const best = decision.options.find((o) => o.option === decision.would_choose);
+  const seconds = decision.would_choose === "2s" ? "2 segundos" : "1 segundo";
+  for (const [locale, title, segment, recovers] of [
+    ["pt-BR", "O que funciona na sua loja", "Carrinhos grandes:", `lembretes após ${seconds} recuperam mais`],
+    ["es", "Lo que funciona en tu tienda", "Carritos grandes:", `los recordatorios tras ${seconds} recuperan más`],
+  ]) {
+    const { context, errors } = await adminContext(browser);
+    const page = await context.newPage();
+    await page.goto(adminUrl(app, "/optimizer", { locale }));
+    await settled(page);
+    const block = page.locator('[data-decision="reminder/delay/large"]');
+    await block.waitFor();
+    const sentence = await block.locator(".opt-sentence").innerText();
+    expect(sentence).toContain(segment);
+    if (best.probability_best >= 0.5) expect(sentence).toContain(recovers);
+    // Longer headings than English, still every column on the screen.
+    const hidden = await block.locator(".table-scroll").evaluate((e) => e.scrollWidth - e.clientWidth);
+    expect(hidden).toBeLessThanOrEqual(0);
+    const text = await deepText(page);
+    expect(text).toContain(title);
+    for (const english of ["What works for your shop", "Options to try", "Large carts", "Forget what was learned"]) {
+      expect(text).not.toContain(english);
+    }
+    await screenshot(page, `desktop-optimizer-${locale}`);
     expect(errors).toEqual([]);
     await context.close();
   }

@@ -104,6 +104,29 @@ test("the list follows Graph's pages and reports what does not fit", async () =>
   }
 });
 
+test("once the account's templates are listed, a playbook may only name templates the account has", async () => {
+  const { body: playbook } = await api("/api/playbook");
+  const social = { name: "cart_reminder_social_proof", languages: ["en_US"] };
+  const offering = (templates) => ({
+    ...playbook,
+    optimize: { ...playbook.optimize, enabled: true },
+    steps: playbook.steps.map((s, i) => (i === 0 ? { ...s, template_options: templates } : s)),
+  });
+  const refused = await api("/api/playbook", { method: "PUT", body: offering([playbook.steps[0].template, social]) });
+  expect(refused.status).toBe(400);
+  expect(refused.body.error.code).toBe("invalid_playbook");
+  expect(refused.body.error.fields.map((f) => f.field)).toEqual(["steps[0].template_options[1].name"]);
+  expect(refused.body.error.fields[0].message).toBe("is not a template of the shop's WhatsApp account");
+  expect((await api("/api/playbook")).body).toEqual(playbook);
+  // Created in WhatsApp Manager and listed again: now it is one of the account's.
+  app.graph.templates.add(WABA_ID, { name: social.name, language: "en_US" });
+  expect((await api("/api/templates?refresh=1")).status).toBe(200);
+  const saved = await api("/api/playbook", { method: "PUT", body: offering([playbook.steps[0].template, social]) });
+  expect(saved.status).toBe(200);
+  expect(saved.body.steps[0].template_options[1]).toEqual(social);
+  expect((await api("/api/playbook", { method: "PUT", body: playbook })).status).toBe(200);
+});
+
 test("a paused template's step is skipped as template_unavailable until Meta approves it again", async () => {
   // Meta pauses it, and says so.
   const status = (event) => {

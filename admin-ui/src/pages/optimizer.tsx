@@ -14,8 +14,9 @@ interface OptionReport {
   pending?: number;
   mean: number;
   interval: [number, number];
-  lift: number;
-  lift_interval: [number, number];
+  /** Null while the shop holds out no journeys: no measured "no message" to compare with. */
+  lift: number | null;
+  lift_interval: [number, number] | null;
   probability_best: number;
   probability_beats_none?: number;
 }
@@ -69,7 +70,10 @@ function Sentence({ d }: { d: Decision }) {
     <p class="opt-sentence">
       <strong>{fmt.t(SEGMENTS[d.segment])}:</strong>{" "}
       {best && best.probability_best >= 0.5
-        ? fmt.t("opt_best", { option: optionWords(fmt, d, best.option), p: fmt.pct(best.probability_best, 0) })
+        ? fmt.t(d.dimension === "delay" ? "opt_best" : "opt_best_with", {
+            option: optionWords(fmt, d, best.option),
+            p: fmt.pct(best.probability_best, 0),
+          })
         : fmt.t("opt_unsure", { n: fmt.num(settled) })}
       {unpaid.map((o) => (
         <span key={o.option}> {fmt.t("opt_unpaid", { option: optionWords(fmt, d, o.option) })}</span>
@@ -113,9 +117,13 @@ function Numbers({ d, goal }: { d: Decision; goal: Optimization["goal"] }) {
                 <>
                   {value(o.mean)} <span class="muted">({value(o.interval[0])}–{value(o.interval[1])})</span>
                 </>,
-                <>
-                  {value(o.lift)} <span class="muted">({value(o.lift_interval[0])}–{value(o.lift_interval[1])})</span>
-                </>,
+                o.lift === null || o.lift_interval === null ? (
+                  "—"
+                ) : (
+                  <>
+                    {value(o.lift)} <span class="muted">({value(o.lift_interval[0])}–{value(o.lift_interval[1])})</span>
+                  </>
+                ),
                 fmt.pct(o.probability_best, 0),
               ].map((cell, i) => (
                 <td key={labels[i]} role="cell" data-label={labels[i]}>
@@ -224,6 +232,9 @@ export function OptimizerPage() {
                   <Numbers d={d} goal={report.data!.goal} />
                 </div>
               ))
+            )}
+            {report.data.decisions.some((d) => d.options.some((o) => o.lift === null)) && (
+              <p data-testid="opt-no-holdout">{fmt.t("opt_no_holdout")}</p>
             )}
             <p class="muted">{fmt.t("opt_explain")}</p>
             <Button tone="critical" onClick={reset} loading={busy}>

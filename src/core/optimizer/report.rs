@@ -59,9 +59,10 @@ pub struct OptionReport {
     pub option: String,
     #[serde(flatten)]
     pub group: GroupReport,
-    /// Reward per journey minus the held-out group's, and its 90 % interval.
-    pub lift: f64,
-    pub lift_interval: [f64; 2],
+    /// Reward per journey minus the held-out group's, and its 90 % interval; `None` while the
+    /// shop has no held-out journey, when there is no measured "no message" to compare with.
+    pub lift: Option<f64>,
+    pub lift_interval: Option<[f64; 2]>,
     pub probability_best: f64,
     /// For an offer, the model's probability that it brings more than no offer (when no offer
     /// is one of the options): whether it has paid for itself, whatever else competes.
@@ -79,6 +80,9 @@ pub fn report(playbook: &Playbook, learning: &Learning, rng: &mut Rng) -> Report
             goal,
         )
     };
+    let held_out = Segment::ALL
+        .iter()
+        .any(|&s| learning.holdout(s, true).journeys > 0);
     let mut holdout = vec![];
     for segment in Segment::ALL {
         let own = learning.holdout(segment, true);
@@ -144,8 +148,9 @@ pub fn report(playbook: &Playbook, learning: &Learning, rng: &mut Rng) -> Report
                                 posteriors[i].mean(),
                                 &sorted(draws[i].clone()),
                             ),
-                            lift: mean_of(&lifts),
-                            lift_interval: [quantile(&lifts, 0.05), quantile(&lifts, 0.95)],
+                            lift: held_out.then(|| mean_of(&lifts)),
+                            lift_interval: held_out
+                                .then(|| [quantile(&lifts, 0.05), quantile(&lifts, 0.95)]),
                             probability_best: wins[i] as f64 / DRAWS as f64,
                             probability_beats_none: none
                                 .filter(|&n| n != i)
@@ -257,10 +262,8 @@ mod tests {
         let (early, late) = (&d.options[0], &d.options[1]);
         assert_eq!((late.group.journeys, late.group.recoveries), (1000, 160));
         assert!(late.probability_best > 0.99);
-        assert!(
-            late.lift_interval[0] > 0.0 && early.lift_interval[1] < 0.0,
-            "{d:?}"
-        );
+        let (late_lift, early_lift) = (late.lift_interval.unwrap(), early.lift_interval.unwrap());
+        assert!(late_lift[0] > 0.0 && early_lift[1] < 0.0, "{d:?}");
         assert!(late.group.interval[0] < 0.16 && 0.16 < late.group.interval[1]);
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["decisions"][0]["options"][1]["option"], "10800s");
@@ -307,6 +310,10 @@ mod tests {
         assert_eq!(d.options[0].probability_beats_none, None);
         let beats = d.options[1].probability_beats_none.expect("an offer");
         assert!(beats < 0.1, "{beats}");
+        // Nothing was held out: there is no "no message" to measure a lift against.
+        assert!(d.options.iter().all(|o| o.lift.is_none()));
+        let json = serde_json::to_value(&r).unwrap();
+        assert!(json["decisions"][0]["options"][0]["lift_interval"].is_null());
     }
 
     #[test]

@@ -48,11 +48,11 @@ const LANGUAGE_HINT: &str = "must be a WhatsApp language code such as en, en_US 
 
 /// Reads the body of `PUT /api/playbook` and checks it: the playbook, or every problem found.
 /// A body that does not even deserialize (a wrong type, an unknown field) gives one error,
-/// named after the field where reading stopped.
-pub fn parse(body: &[u8]) -> Result<Playbook, Vec<FieldError>> {
+/// named after the field where reading stopped. `known_templates`: as in [`validate_with`].
+pub fn parse(body: &[u8], known_templates: Option<&[String]>) -> Result<Playbook, Vec<FieldError>> {
     let playbook: Playbook =
         serde_json::from_slice(body).map_err(|e| vec![json_error(body, &e)])?;
-    let errors = validate(&playbook);
+    let errors = validate_with(&playbook, known_templates);
     if errors.is_empty() {
         Ok(playbook)
     } else {
@@ -103,7 +103,9 @@ pub fn validate_with(p: &Playbook, known_templates: Option<&[String]>) -> Vec<Fi
         let delays =
             || std::iter::once(step.delay_seconds).chain(step.delay_options.iter().copied());
         any_options |= !step.delay_options.is_empty();
-        if let Some(latest) = earlier_delays.filter(|_| any_options) {
+        // A list already refused for its length gets no second message on the same field.
+        let counted = step.delay_options.len() <= MAX_OPTIONS;
+        if let Some(latest) = earlier_delays.filter(|_| any_options && counted) {
             if delays().min().is_some_and(|first| first <= latest) {
                 let field = if step.delay_options.is_empty() {
                     "delay_seconds"
@@ -410,11 +412,11 @@ fn validate_options(step: &Step, path: &str, rules: &StepRules, errors: &mut Vec
                 field,
                 "must be a discount: the step's parameters use discount_code or discount_percent",
             )),
+            _ if step.discount_options[..k].contains(option) => {
+                errors.push(twice("discount_options", k))
+            }
             Some(d) => validate_discount(d, &field, errors),
             None => {}
-        }
-        if step.discount_options[..k].contains(option) {
-            errors.push(twice("discount_options", k));
         }
     }
     for (k, template) in step.template_options.iter().enumerate().take(MAX_OPTIONS) {
@@ -626,11 +628,11 @@ mod tests {
     #[test]
     fn the_design_example_and_the_default_are_valid() {
         assert_eq!(validate(&Playbook::default()), vec![]);
-        let p = parse(SAMPLE_PLAYBOOK.as_bytes()).unwrap();
+        let p = parse(SAMPLE_PLAYBOOK.as_bytes(), None).unwrap();
         assert_eq!(p.steps.len(), 2);
         let minimal = r#"{"version":1,"steps":[{"id":"a","delay_seconds":1,
             "template":{"name":"t","languages":["en_US"]}}]}"#;
-        assert!(parse(minimal.as_bytes()).is_ok());
+        assert!(parse(minimal.as_bytes(), None).is_ok());
     }
 
     #[test]
@@ -699,7 +701,7 @@ mod tests {
         let with_header = r#"{"version":1,"fallback_image_url":"https://shop.example/l.png",
             "steps":[{"id":"a","delay_seconds":1,"header":"top_item_image",
             "template":{"name":"t","languages":["en_US"]}}]}"#;
-        let p = parse(with_header.as_bytes()).unwrap();
+        let p = parse(with_header.as_bytes(), None).unwrap();
         assert_eq!(
             p.steps[0].header,
             Some(crate::core::playbook::Header::TopItemImage)
@@ -913,7 +915,7 @@ mod tests {
     }
 
     fn body_error(body: &str) -> FieldError {
-        parse(body.as_bytes()).unwrap_err().remove(0)
+        parse(body.as_bytes(), None).unwrap_err().remove(0)
     }
 
     #[test]
@@ -1021,7 +1023,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn any_body_gets_an_answer(body in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
-            if let Err(errors) = parse(&body) {
+            if let Err(errors) = parse(&body, None) {
                 proptest::prop_assert!(!errors.is_empty());
             }
         }
@@ -1032,7 +1034,7 @@ mod tests {
             let at = at % body.len();
             body[at] = byte;
             body.truncate(keep);
-            if let Err(errors) = parse(&body) {
+            if let Err(errors) = parse(&body, None) {
                 proptest::prop_assert!(!errors.is_empty());
             }
         }
@@ -1082,7 +1084,7 @@ mod option_tests {
             r#""delay_seconds": 10800,"#,
             r#""delay_seconds": 10800, "delay_options": [3600, 10800],"#,
         );
-        let p = parse(body.as_bytes()).unwrap();
+        let p = parse(body.as_bytes(), None).unwrap();
         assert_eq!(p.attribution_window_hours, 168.0);
         assert_eq!(p.steps[0].delay_options, [3600, 10_800]);
         let json = serde_json::to_value(&p).unwrap();
@@ -1142,8 +1144,18 @@ mod option_tests {
             fields(|p| p.steps[1].discount_options.push(None)),
             ["steps[1].discount_options[2]"]
         );
-        assert!(fields(|p| p.steps[0].discount_options = vec![None, None])
-            .contains(&"steps[0].discount_options[1]".to_string()));
+        // One message per field: an option refused for itself is not also "listed twice".
+        assert_eq!(
+            fields(|p| p.steps[1].discount_options = vec![None, None]),
+            [
+                "steps[1].discount_options[0]",
+                "steps[1].discount_options[1]"
+            ]
+        );
+        assert_eq!(
+            fields(|p| p.steps[1].delay_options = vec![1, 2, 3, 4, 5, 6]),
+            ["steps[1].delay_options", "steps"]
+        );
         assert_eq!(
             fields(|p| p.steps[0].template_options[1].languages = vec!["pt_BR".into()]),
             ["steps[0].template_options[1].languages"]
