@@ -12,15 +12,16 @@ fn it_learns_the_best_options_and_reports_the_lift_honestly() {
         let first = optimizer_sim::run(1, 5000, 120);
         vec![first, second.join().expect("the second run")]
     });
-    // Looser than the budgets (25 %, 80 %), which apply to make bench's mean over 20 seeds:
-    // single seeds spread widely (over seeds 1–40 regret runs from 0.15 to 0.46 of uniform
-    // choice's, seed 1 the worst), while an optimizer that learned nothing would be near 1.
+    // Seeded, so these two runs always give the same figures (0.33 and 0.13 of uniform choice's
+    // regret, 97 % and 93 % best chosen): the bounds sit a little above them and catch a model
+    // that learns markedly worse. The budgets (25 %, 80 %) apply to make bench's mean over 100
+    // seeds; one seed alone spreads widely (over seeds 1–200, one run in ten above 0.34).
     for r in &runs {
-        assert!(r.regret_ratio <= 0.65, "{r:?}");
-        assert!(r.best_chosen >= 0.65, "{r:?}");
+        assert!(r.regret_ratio <= 0.45, "{r:?}");
+        assert!(r.best_chosen >= 0.8, "{r:?}");
     }
     let regret: f64 = runs.iter().map(|r| r.regret_ratio).sum::<f64>() / runs.len() as f64;
-    assert!(regret <= 0.45, "{runs:?}");
+    assert!(regret <= 0.3, "{runs:?}");
     let covered: f64 = runs.iter().map(|r| r.lift_covered).sum::<f64>() / runs.len() as f64;
     assert!(covered >= 0.8, "{runs:?}");
 }
